@@ -1,0 +1,43 @@
+# automata: `make help` lists the targets. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres]'
+	@touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install automata with pinned dependencies
+
+run: venv ## Run the default experiment (dna, MLP, TPE + Hyperband, gradmatchpb 10%); ARGS="..." adds overrides
+	$(PY) -m automata $(ARGS)
+
+test: venv ## Run the whole test suite
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: venv ## Run the tests not marked slow
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
+	$(VENV)/bin/mypy
+
+bench-tabular: venv ## Benchmark: tuning time, speedup and accuracy of full/random/gradmatchpb on dna and satimage
+	$(PY) scripts/bench_tabular.py $(ARGS)
+
+bench-omp: venv ## Benchmark: OMP solver time and residual against the reference approach
+	$(PY) scripts/bench_omp.py $(ARGS)
+
+clean: ## Remove outputs (keeps .venv)
+	rm -rf outputs/* .pytest_cache .ruff_cache .mypy_cache

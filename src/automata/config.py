@@ -1,0 +1,137 @@
+"""Typed configuration schema and value checks.
+
+The schema is registered in Hydra's ConfigStore as ``automata_schema`` and is the first entry of
+``conf/config.yaml``'s defaults list, so a misspelt key or a wrong type in ``train``,
+``optimizer``, ``tuning`` or ``paths`` fails at composition time. :func:`validate` then checks
+values (ranges, choices) before any data is loaded or any model trained, and raises
+:class:`~automata.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+from automata.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    eval_batch_size: int = 1024
+    lr_schedule: str = "cosine"
+    step_size: int = 10
+    gamma: float = 0.1
+    num_workers: int = 0
+    pin_memory: bool = False
+    precision: str = "fp32"
+    grad_clip: float | None = None
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+
+
+@dataclass
+class TuningConfig:
+    n_trials: int = 27
+    storage: str | None = None
+    study_name: str = "automata"
+    timeout: float | None = None
+    final_train: bool = True
+    max_failures: int = 10
+    tensorboard: bool = True
+
+
+@dataclass
+class PathsConfig:
+    data_dir: str = "data"
+    output_dir: str | None = None
+
+
+@dataclass
+class AutomataConfig:
+    seed: int = 0
+    device: str = "auto"
+    deterministic: bool = True
+    train: TrainConfig = field(default_factory=TrainConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    # Groups instantiated through `_target_`: their own constructors check their keys.
+    dataset: Any = MISSING
+    model: Any = MISSING
+    space: Any = MISSING
+    search: Any = MISSING
+    scheduler: Any = MISSING
+    selector: Any = MISSING
+    experiment: Any = None
+
+
+def register_configs() -> None:
+    ConfigStore.instance().store(name="automata_schema", node=AutomataConfig)
+
+
+register_configs()
+
+LR_SCHEDULES = ("none", "cosine", "step")
+PRECISIONS = ("fp32", "bf16", "fp16")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check values that the schema's types cannot express. Raises ConfigError naming the key."""
+    t, o, tu = cfg.train, cfg.optimizer, cfg.tuning
+    _check(t.epochs >= 1, f"train.epochs must be >= 1, got {t.epochs}")
+    _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}")
+    _check(t.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {t.eval_batch_size}")
+    _check(
+        t.lr_schedule in LR_SCHEDULES,
+        f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got '{t.lr_schedule}'",
+    )
+    _check(t.step_size >= 1, f"train.step_size must be >= 1, got {t.step_size}")
+    _check(0 < t.gamma <= 1, f"train.gamma must be in (0, 1], got {t.gamma}")
+    _check(t.num_workers >= 0, f"train.num_workers must be >= 0, got {t.num_workers}")
+    _check(
+        t.precision in PRECISIONS,
+        f"train.precision must be one of {', '.join(PRECISIONS)}, got '{t.precision}'",
+    )
+    _check(
+        t.grad_clip is None or t.grad_clip > 0, f"train.grad_clip must be > 0, got {t.grad_clip}"
+    )
+    _check(
+        o.name in OPTIMIZERS,
+        f"optimizer.name must be one of {', '.join(OPTIMIZERS)}, got '{o.name}'",
+    )
+    _check(o.lr > 0, f"optimizer.lr must be > 0, got {o.lr}")
+    _check(o.weight_decay >= 0, f"optimizer.weight_decay must be >= 0, got {o.weight_decay}")
+    _check(0 <= o.momentum < 1, f"optimizer.momentum must be in [0, 1), got {o.momentum}")
+    _check(tu.n_trials >= 1, f"tuning.n_trials must be >= 1, got {tu.n_trials}")
+    _check(tu.max_failures >= 1, f"tuning.max_failures must be >= 1, got {tu.max_failures}")
+    _check(
+        tu.timeout is None or tu.timeout > 0, f"tuning.timeout must be > 0, got {tu.timeout}"
+    )
+    _check(bool(tu.study_name), "tuning.study_name must not be empty")
+    device = str(cfg.device)
+    _check(
+        device in ("auto", "cpu") or device.startswith("cuda"),
+        f"device must be auto, cpu, cuda or cuda:N, got '{device}'",
+    )
+    _check(
+        t.precision == "fp32" or device != "cpu",
+        f"train.precision={t.precision} needs a CUDA device (device={device})",
+    )

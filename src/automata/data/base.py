@@ -1,0 +1,73 @@
+"""The data contract every modality implements.
+
+A dataset is *batch-indexable*: ``ds[indices]`` with a 1-D ``LongTensor`` of example indices
+returns one ready mini-batch ``(inputs, labels)``. The training loop, the evaluation loop and
+the selectors only use this contract, so tabular tensors, padded text and augmented images all
+plug in the same way (``DataLoader(ds, sampler=BatchSampler(...), batch_size=None)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+
+class BatchDataset(Dataset):
+    """A dataset indexed by a whole batch of example indices at once."""
+
+    #: int64 tensor of shape (N,), class indices 0..C-1, for every example.
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __getitem__(self, indices: Any) -> tuple[Any, torch.Tensor]:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return self.get_batch(idx)
+
+    def get_batch(self, indices: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        raise NotImplementedError
+
+
+class TensorBatchDataset(BatchDataset):
+    """Dense features in memory (tabular data)."""
+
+    def __init__(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        if features.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"features have {features.shape[0]} rows but labels {labels.shape[0]}"
+            )
+        self.features = features.float().contiguous()
+        self.labels = labels.long().contiguous()
+
+    def get_batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.features[indices], self.labels[indices]
+
+
+@dataclass
+class DataSplits:
+    """Train, validation and test sets of one dataset, plus what a model needs to be built.
+
+    ``train_eval`` is the training set without augmentation: selectors compute gradients on it.
+    ``model_kwargs`` are passed to the model constructor (``input_dim`` for tabular data,
+    ``vocab_size``/``embeddings`` for text, ``in_channels`` for images).
+    """
+
+    name: str
+    train: BatchDataset
+    val: BatchDataset
+    test: BatchDataset
+    num_classes: int
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    train_eval: BatchDataset | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.train_eval is None:
+            self.train_eval = self.train
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}

@@ -1,0 +1,1 @@
+"""Outputs of a run: TensorBoard logs, summary.json and report.md."""

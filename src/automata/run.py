@@ -1,0 +1,175 @@
+"""One AUTOMATA run: data -> tuner(search, scheduler, selector) -> final training -> report.
+
+:func:`run` is a plain function of the composed config (the Hydra entrypoint stays thin), so
+tests, benchmarks and scripts call it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from omegaconf import DictConfig, OmegaConf
+
+from automata.build import build
+from automata.config import validate
+from automata.errors import AutomataError, ConfigError
+from automata.reporting.summary import counts, totals, trial_table, write_report, write_summary
+from automata.reporting.tensorboard import TensorBoardLog
+from automata.selection.base import Selector
+from automata.selection.full import FullSelector
+from automata.training.device import resolve_device, set_determinism
+from automata.training.trainer import Trainer, build_model
+from automata.tuning import space as search_space
+from automata.tuning.engine import StudyEngine
+from automata.tuning.schedulers.base import Scheduler
+
+log = logging.getLogger("automata")
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    """``paths.output_dir`` if set, else Hydra's run directory, else ``outputs/``."""
+    if cfg.paths.output_dir:
+        path = Path(str(cfg.paths.output_dir))
+    else:
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            path = Path(HydraConfig.get().runtime.output_dir)
+        except ValueError:
+            path = Path("outputs") / time.strftime("%Y-%m-%d/%H-%M-%S")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_storage(run_dir: Path) -> str:
+    return f"sqlite:///{(run_dir / 'study.db').resolve()}"
+
+
+def build_components(cfg: DictConfig) -> tuple[Selector, Scheduler, optuna.samplers.BaseSampler]:
+    """Instantiate and check everything configurable before any data is read."""
+    validate(cfg)
+    selector = build("selector", cfg.selector)
+    if not isinstance(selector, Selector):
+        raise ConfigError(f"selector: {cfg.selector._target_} is not a Selector")
+    scheduler = build("scheduler", cfg.scheduler)
+    if not isinstance(scheduler, Scheduler):
+        raise ConfigError(f"scheduler: {cfg.scheduler._target_} is not a Scheduler")
+    if scheduler.max_resource > int(cfg.train.epochs):
+        raise ConfigError(
+            f"scheduler.max_resource ({scheduler.max_resource}) must be <= train.epochs "
+            f"({cfg.train.epochs})"
+        )
+    sampler = build("search", cfg.search)
+    if not isinstance(sampler, optuna.samplers.BaseSampler):
+        raise ConfigError(f"search: {cfg.search._target_} is not an Optuna sampler")
+    search_space.check_space(cfg.space, cfg)
+    return selector, scheduler, sampler
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Tune, retrain the best configuration on the full data, write the outputs."""
+    t_start = time.perf_counter()
+    selector, scheduler, sampler = build_components(cfg)
+    device = resolve_device(str(cfg.device))
+    set_determinism(bool(cfg.deterministic))
+    run_dir = output_dir(cfg)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    data = build("dataset", cfg.dataset)
+    log.info("data %s: %s, %d classes", data.name, data.sizes(), data.num_classes)
+    for note in data.notes:
+        log.info("data note: %s", note)
+    build_model(cfg, data)  # fail fast on a bad model config, before the study starts
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = cfg.tuning.storage or default_storage(run_dir)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=str(cfg.tuning.study_name),
+        sampler=sampler,
+        pruner=scheduler.pruner(),
+        direction="maximize",
+        load_if_exists=True,
+    )
+    tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
+    engine = StudyEngine(cfg, data, selector, study, device, run_dir, tb)
+    log.info(
+        "tuning: %d trials, selector %s (fraction %.3g), search %s, scheduler %s, device %s",
+        cfg.tuning.n_trials, selector.name, selector.fraction,
+        type(sampler).__name__, scheduler.name, device,
+    )
+    t0 = time.perf_counter()
+    try:
+        scheduler.run(engine)
+    finally:
+        engine.close()
+    tuning_seconds = time.perf_counter() - t0
+
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise AutomataError(
+            f"no trial completed ({counts(study)}); see the failure reasons in the log"
+        ) from None
+
+    final_test = final_val = None
+    final_seconds = 0.0
+    if cfg.tuning.final_train:
+        log.info("final training: best configuration (trial %d) on the full data", best.number)
+        t1 = time.perf_counter()
+        best_cfg = search_space.apply(cfg, cfg.space, best.params)
+        trainer = Trainer(best_cfg, data, FullSelector(), device, int(cfg.train.epochs))
+        for _ in range(int(cfg.train.epochs)):
+            res = trainer.run_epoch()
+            tb.epoch("final", res.epoch, {"final/train_loss": res.train_loss,
+                                     "final/val_accuracy": res.val_accuracy})
+        final_val = res.val_accuracy
+        final_test = trainer.test_accuracy()
+        final_seconds = time.perf_counter() - t1
+        tb.close()
+
+    rows = trial_table(study)
+    tot = totals(rows)
+    summary: dict[str, Any] = {
+        "dataset": data.name,
+        "model": str(cfg.model._target_).rsplit(".", 1)[-1],
+        "best_params": best.params,
+        "best_trial": best.number,
+        "best_val_accuracy": best.value,
+        "final_test_accuracy": final_test,
+        "final_val_accuracy": final_val,
+        "tuning_seconds": tuning_seconds,
+        "final_train_seconds": final_seconds,
+        "total_seconds": time.perf_counter() - t_start,
+        "tuning_plus_final_seconds": tuning_seconds + final_seconds,
+        "selection_seconds": tot["selection_seconds"],
+        "train_seconds": tot["train_seconds"],
+        "eval_seconds": tot["eval_seconds"],
+        "epochs_trained": tot["epochs"],
+        "full_equivalent_epochs": tot["full_equivalent_epochs"],
+        "n_trials": counts(study),
+        "selector": selector.describe(),
+        "search": type(sampler).__name__,
+        "scheduler": scheduler.describe(),
+        "seed": int(cfg.seed),
+        "device": str(device),
+        "storage": storage,
+        "study_name": str(cfg.tuning.study_name),
+        "run_dir": str(run_dir),
+        "trials": rows,
+    }
+    write_summary(run_dir / "summary.json", summary)
+    write_report(run_dir / "report.md", summary)
+    log.info(
+        "done: best val %.4f (trial %d), final test %s, tuning %.1f s, final training %.1f s",
+        best.value, best.number,
+        "-" if final_test is None else f"{final_test:.4f}", tuning_seconds, final_seconds,
+    )
+    log.info("outputs: %s (report.md, summary.json, study.db, tensorboard/)",
+             os.path.relpath(run_dir))
+    return summary

@@ -1,0 +1,132 @@
+"""The selector interface: which weighted subset of the training data a configuration trains on.
+
+A selector is configured once (fraction, selection interval R, warm start kappa, ...) from
+``conf/selector/<name>.yaml`` and then asked, at each selection round of each trial, for a
+:class:`Subset` given the trial's current model. The *schedule* (warm start, when to reselect)
+is the same for every selector and lives in :class:`Selector`; subclasses implement
+:meth:`Selector.select` only.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from automata.data.base import DataSplits
+from automata.errors import ConfigError
+
+
+@dataclass
+class Subset:
+    """A weighted subset of the training set: unique indices and non-negative weights (CPU)."""
+
+    indices: torch.Tensor
+    weights: torch.Tensor
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.indices.numel())
+
+
+@dataclass
+class SelectionContext:
+    """What a selector may look at in one selection round."""
+
+    model: nn.Module
+    data: DataSplits
+    device: torch.device
+    generator: torch.Generator
+    batch_size: int = 1024  # forward-pass chunk size for gradient computation
+
+
+class Selector(ABC):
+    """Base class of every selector.
+
+    Args:
+        fraction: subset size as a fraction of the training set, in (0, 1].
+        interval: R, epochs between two selection rounds (adaptive selectors only).
+        kappa: warm start. The first ``round(kappa * T * fraction)`` epochs of a configuration
+            trained for T epochs use the full data (AUTOMATA Sec. 3, "warm start"), so the first
+            selection sees an informative model. These epochs count as epochs for the scheduler.
+    """
+
+    #: whether the subset is chosen again every ``interval`` epochs.
+    online: bool = True
+    #: whether the selector trains on the whole data set (no subset at all).
+    is_full: bool = False
+
+    def __init__(self, fraction: float = 0.1, interval: int = 5, kappa: float = 0.0) -> None:
+        if not 0.0 < fraction <= 1.0:
+            raise ConfigError(f"selector.fraction must be in (0, 1], got {fraction}")
+        if interval < 1:
+            raise ConfigError(f"selector.interval must be >= 1, got {interval}")
+        if kappa < 0.0:
+            raise ConfigError(f"selector.kappa must be >= 0, got {kappa}")
+        self.fraction = float(fraction)
+        self.interval = int(interval)
+        self.kappa = float(kappa)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def budget(self, n: int) -> int:
+        """Number of examples a subset of an ``n``-example training set may hold (>= 1)."""
+        return max(1, min(n, int(math.floor(self.fraction * n + 1e-9))))
+
+    def warm_start_epochs(self, total_epochs: int) -> int:
+        """Full-data epochs before the first selection, for a configuration of T epochs."""
+        if self.is_full:
+            return 0
+        return min(total_epochs, int(round(self.kappa * total_epochs * self.fraction)))
+
+    def selects_at(self, epoch: int, total_epochs: int, has_subset: bool) -> bool:
+        """Whether a new subset is chosen before training epoch ``epoch`` (0-based).
+
+        The first subset after warm start is a selected one (the reference code trained the
+        first R epochs on a random subset); later rounds follow every ``interval`` epochs.
+        """
+        warm = self.warm_start_epochs(total_epochs)
+        if epoch < warm:
+            return False
+        if not has_subset:
+            return True
+        return self.online and (epoch - warm) % self.interval == 0
+
+    @abstractmethod
+    def select(self, ctx: SelectionContext) -> Subset:
+        """Return a subset of at most :meth:`budget` examples of ``ctx.data.train``."""
+
+    def describe(self) -> dict[str, float | str]:
+        return {
+            "selector": self.name,
+            "fraction": self.fraction,
+            "interval": self.interval,
+            "kappa": self.kappa,
+        }
+
+
+def fill_shortfall(
+    indices: torch.Tensor,
+    weights: torch.Tensor,
+    n: int,
+    budget: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Top a subset up to ``budget`` with random unselected examples of weight 1.
+
+    Returns the new indices and weights and the shortfall that was filled.
+    """
+    shortfall = budget - int(indices.numel())
+    if shortfall <= 0:
+        return indices, weights, 0
+    mask = torch.ones(n, dtype=torch.bool)
+    mask[indices] = False
+    pool = mask.nonzero().flatten()
+    extra = pool[torch.randperm(pool.numel(), generator=generator)[:shortfall]]
+    fill_w = torch.ones(extra.numel(), dtype=weights.dtype)
+    return torch.cat([indices, extra]), torch.cat([weights, fill_w]), int(extra.numel())

@@ -1,0 +1,25 @@
+"""The full-data baseline: every example, weight 1."""
+
+from __future__ import annotations
+
+import torch
+
+from automata.selection.base import SelectionContext, Selector, Subset
+
+
+class FullSelector(Selector):
+    """Train on the whole training set (the baseline AUTOMATA's speedup is measured against)."""
+
+    online = False
+    is_full = True
+
+    def __init__(self) -> None:
+        super().__init__(fraction=1.0, interval=1, kappa=0.0)
+
+    @property
+    def name(self) -> str:
+        return "full"
+
+    def select(self, ctx: SelectionContext) -> Subset:
+        n = len(ctx.data.train)
+        return Subset(torch.arange(n), torch.ones(n), {"subset_size": float(n)})

@@ -1,0 +1,116 @@
+"""Last-layer gradients in closed form (GRAD-MATCH Sec. 4, AUTOMATA Sec. 3).
+
+For softmax cross-entropy on logits ``z = W h + b`` the gradient of one example's loss is
+``p - y`` for ``b`` and ``(p - y) h^T`` for ``W`` (``p = softmax(z)``, ``y`` one-hot, ``h`` the
+penultimate features). One forward pass, no backward pass through the network.
+
+Layout of a gradient row (``d = C * (D + 1)``): the ``C`` bias entries first, then ``W``'s
+``C x D`` entries row-major, the same order as ``torch.cat([b.grad, W.grad.flatten()])``.
+
+Everything is computed in chunks of ``chunk_size`` examples, so memory stays bounded by the
+output (``m x d``) plus one chunk, whatever the dataset size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from automata.data.base import BatchDataset
+
+
+def move_to(x: object, device: torch.device) -> object:
+    """Move a tensor, or a tuple/list of tensors, to ``device``."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device, non_blocking=True)
+    if isinstance(x, (tuple, list)):
+        return type(x)(move_to(v, device) for v in x)
+    return x
+
+
+def gradient_rows(probs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """Per-example last-layer gradients ``[p - y, (p - y) h^T]`` as rows of an ``n x d`` matrix."""
+    err = probs.clone()
+    err[torch.arange(labels.numel(), device=labels.device), labels] -= 1.0
+    outer = (err.unsqueeze(2) * features.unsqueeze(1)).flatten(1)
+    return torch.cat([err, outer], dim=1)
+
+
+@torch.no_grad()
+def _outputs(
+    model: nn.Module,
+    dataset: BatchDataset,
+    indices: torch.Tensor,
+    device: torch.device,
+    chunk_size: int,
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Yield (offset, probs, labels, features) for ``indices`` in chunks, model in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, indices.numel(), chunk_size):
+            x, y = dataset[indices[start : start + chunk_size]]
+            logits, feats = model(move_to(x, device))
+            yield start, torch.softmax(logits.float(), dim=1), y.to(device), feats.float()
+    finally:
+        model.train(was_training)
+
+
+def gradient_dim(model: nn.Module) -> int:
+    """d = C * (D + 1) for the model's last layer ``classifier``."""
+    c, dim = model.classifier.weight.shape  # type: ignore[union-attr]
+    return int(c * (dim + 1))
+
+
+@torch.no_grad()
+def per_example_gradients(
+    model: nn.Module,
+    dataset: BatchDataset,
+    indices: torch.Tensor,
+    device: torch.device,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """``len(indices) x d`` matrix of per-example last-layer gradients (on ``device``)."""
+    out = torch.empty(indices.numel(), gradient_dim(model), device=device)
+    for start, p, y, h in _outputs(model, dataset, indices, device, chunk_size):
+        out[start : start + p.shape[0]] = gradient_rows(p, y, h)
+    return out
+
+
+@torch.no_grad()
+def per_batch_gradients(
+    model: nn.Module,
+    dataset: BatchDataset,
+    batches: list[torch.Tensor],
+    device: torch.device,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """``len(batches) x d`` matrix: row ``i`` is the mean gradient of the examples of batch ``i``.
+
+    The per-example rows of one chunk are summed into their batch's row at once
+    (``index_add_``), so the per-example matrix is never held for the whole dataset.
+    """
+    order = torch.cat(batches)
+    sizes = torch.tensor([b.numel() for b in batches], dtype=torch.float32)
+    batch_of = torch.repeat_interleave(torch.arange(len(batches)), sizes.long()).to(device)
+    out = torch.zeros(len(batches), gradient_dim(model), device=device)
+    for start, p, y, h in _outputs(model, dataset, order, device, chunk_size):
+        out.index_add_(0, batch_of[start : start + p.shape[0]], gradient_rows(p, y, h))
+    return out / sizes.to(device).unsqueeze(1)
+
+
+@torch.no_grad()
+def mean_gradient(
+    model: nn.Module,
+    dataset: BatchDataset,
+    device: torch.device,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """Mean last-layer gradient over a whole dataset (e.g. the validation set), length d."""
+    idx = torch.arange(len(dataset))
+    total = torch.zeros(gradient_dim(model), device=device)
+    for _, p, y, h in _outputs(model, dataset, idx, device, chunk_size):
+        total += gradient_rows(p, y, h).sum(0)
+    return total / max(1, idx.numel())

@@ -1,0 +1,33 @@
+"""Random subsets: the strong baseline any claim about a smarter selector must beat."""
+
+from __future__ import annotations
+
+import torch
+
+from automata.selection.base import SelectionContext, Selector, Subset
+
+
+class RandomSelector(Selector):
+    """A uniformly random subset of ``fraction`` of the training set, weight 1.
+
+    Args:
+        online: ``False`` draws one subset per configuration and keeps it (``random``);
+            ``True`` draws a fresh subset every ``interval`` epochs (``random_online``, the
+            online random baseline of the GRAD-MATCH and AUTOMATA papers).
+    """
+
+    def __init__(
+        self, fraction: float = 0.1, interval: int = 1, kappa: float = 0.0, online: bool = False
+    ) -> None:
+        super().__init__(fraction=fraction, interval=interval, kappa=kappa)
+        self.online = bool(online)
+
+    @property
+    def name(self) -> str:
+        return "random_online" if self.online else "random"
+
+    def select(self, ctx: SelectionContext) -> Subset:
+        n = len(ctx.data.train)
+        k = self.budget(n)
+        idx = torch.randperm(n, generator=ctx.generator)[:k]
+        return Subset(idx, torch.ones(k), {"subset_size": float(k)})

@@ -1,0 +1,1 @@
+"""Training one configuration on a weighted subset: epochs, evaluation, state for resuming."""

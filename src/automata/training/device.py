@@ -1,0 +1,31 @@
+"""Device and determinism settings from the config."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from automata.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available; ``cuda`` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name} but no CUDA device is available (use device=cpu or auto)")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device: invalid device '{name}'") from exc
+
+
+def set_determinism(deterministic: bool) -> None:
+    """Deterministic kernels (and cuDNN settings) when asked; cuDNN autotuning otherwise."""
+    if deterministic:
+        # cuBLAS needs this workspace setting for deterministic matrix products on CUDA.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic

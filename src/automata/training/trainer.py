@@ -1,0 +1,289 @@
+"""One configuration's training, epoch by epoch (AUTOMATA Algorithm 2, subset-config-evaluation).
+
+A :class:`Trainer` owns a model, its optimizer and learning-rate schedule, the current weighted
+subset and the random state of the trial. :meth:`Trainer.run_epoch` trains one epoch and
+evaluates on the validation set, so a tuning loop can report every epoch to a live Optuna trial
+and stop, pause (:meth:`Trainer.state_dict`) or resume (:meth:`Trainer.load_state_dict`) it.
+Random state is per trainer: interleaving trials (synchronous SHA) does not change any result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from automata.build import build
+from automata.data.base import DataSplits
+from automata.selection.base import SelectionContext, Selector, Subset
+from automata.selection.gradients import move_to
+from automata.training.loop import evaluate, iter_batches, weighted_loss
+
+
+class TrialDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class EpochResult:
+    epoch: int  # epochs trained so far, this one included (1-based)
+    train_loss: float
+    val_accuracy: float
+    val_loss: float
+    subset_size: int
+    full_data: bool  # trained on all examples (warm start or the full selector)
+    selected: bool  # a selection round ran before this epoch
+    selection_seconds: float
+    train_seconds: float
+    eval_seconds: float
+    selection_stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class TrialCost:
+    """What one configuration has cost so far (AUTOMATA's accounting of tuning time)."""
+
+    epochs: int = 0
+    full_equivalent_epochs: float = 0.0  # sum over epochs of subset size / N
+    selection_seconds: float = 0.0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    selection_rounds: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
+    return build("model", cfg.model, num_classes=data.num_classes, **data.model_kwargs)
+
+
+def build_optimizer(params: Any, cfg: DictConfig) -> torch.optim.Optimizer:
+    o = cfg.optimizer
+    if o.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=o.lr, momentum=o.momentum, nesterov=bool(o.nesterov and o.momentum > 0),
+            weight_decay=o.weight_decay,
+        )
+    if o.name == "adam":
+        return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
+    return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+
+
+def build_lr_schedule(
+    optimizer: torch.optim.Optimizer, cfg: DictConfig, total_epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    t = cfg.train
+    if t.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_epochs))
+    if t.lr_schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t.step_size, gamma=t.gamma)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+class Trainer:
+    """Train one configuration on the subsets its selector chooses.
+
+    Args:
+        cfg: the trial's composed config (search-space values already applied).
+        data: the dataset splits.
+        selector: the configured selector (``FullSelector`` for final training).
+        device: where to train.
+        total_epochs: T, the epochs the schedule (warm start, cosine) is planned for.
+    """
+
+    def __init__(
+        self,
+        cfg: DictConfig,
+        data: DataSplits,
+        selector: Selector,
+        device: torch.device,
+        total_epochs: int | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.data = data
+        self.selector = selector
+        self.device = device
+        self.total_epochs = int(total_epochs or cfg.train.epochs)
+        seed = int(cfg.seed)
+        # Every configuration starts from the same seed (AUTOMATA Algorithm 1).
+        torch.manual_seed(seed)
+        self.model = build_model(cfg, data).to(device)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.lr_schedule = build_lr_schedule(self.optimizer, cfg, self.total_epochs)
+        self.generator = torch.Generator().manual_seed(seed + 1)
+        self.precision = str(cfg.train.precision)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        self.epoch = 0
+        self.subset: Subset | None = None
+        self.cost = TrialCost()
+        self._rng_state = torch.get_rng_state()
+        self._cuda_rng_state = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+
+    @contextmanager
+    def _own_rng(self):  # noqa: ANN202
+        """Make the global RNG (dropout, augmentation) this trainer's own while it runs."""
+        outer = torch.get_rng_state()
+        outer_cuda = torch.cuda.get_rng_state_all() if self._cuda_rng_state is not None else None
+        torch.set_rng_state(self._rng_state)
+        if self._cuda_rng_state is not None:
+            torch.cuda.set_rng_state_all(self._cuda_rng_state)
+        try:
+            yield
+        finally:
+            self._rng_state = torch.get_rng_state()
+            torch.set_rng_state(outer)
+            if self._cuda_rng_state is not None and outer_cuda is not None:
+                self._cuda_rng_state = torch.cuda.get_rng_state_all()
+                torch.cuda.set_rng_state_all(outer_cuda)
+
+    def _select(self) -> tuple[Subset, float]:
+        t0 = time.perf_counter()
+        ctx = SelectionContext(
+            model=self.model,
+            data=self.data,
+            device=self.device,
+            generator=self.generator,
+            batch_size=int(self.cfg.train.eval_batch_size),
+        )
+        subset = self.selector.select(ctx)
+        return subset, time.perf_counter() - t0
+
+    def _autocast(self):  # noqa: ANN202
+        if self.device.type != "cuda" or self.precision == "fp32":
+            return torch.autocast("cpu", enabled=False)
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
+    def run_epoch(self) -> EpochResult:
+        """Train one epoch (selecting a new subset first when it is due), then validate."""
+        with self._own_rng():
+            return self._run_epoch()
+
+    def _run_epoch(self) -> EpochResult:
+        n = len(self.data.train)
+        sel_seconds, selected, stats = 0.0, False, {}
+        warm = self.epoch < self.selector.warm_start_epochs(self.total_epochs)
+        if self.selector.is_full or warm:
+            indices, weights = torch.arange(n), torch.ones(n)
+        else:
+            if self.selector.selects_at(self.epoch, self.total_epochs, self.subset is not None):
+                self.subset, sel_seconds = self._select()
+                selected, stats = True, dict(self.subset.stats)
+                self.cost.selection_rounds += 1
+            assert self.subset is not None
+            indices, weights = self.subset.indices, self.subset.weights
+
+        t0 = time.perf_counter()
+        self.model.train()
+        order = torch.randperm(indices.numel(), generator=self.generator)
+        pos_batches = order.split(int(self.cfg.train.batch_size))
+        idx_batches = [indices[p] for p in pos_batches]
+        total, count = 0.0, 0
+        t = self.cfg.train
+        for p, (x, y) in zip(pos_batches, iter_batches(
+            self.data.train, idx_batches, t.num_workers, t.pin_memory
+        )):
+            w = weights[p].to(self.device, non_blocking=True)
+            y = y.to(self.device, non_blocking=True)
+            with self._autocast():
+                logits, _ = self.model(move_to(x, self.device))
+            loss = weighted_loss(logits, y, w)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if t.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), float(t.grad_clip))
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            total += float(loss.detach()) * y.numel()
+            count += y.numel()
+        train_loss = total / max(1, count)
+        if not math.isfinite(train_loss):
+            raise TrialDiverged(f"training loss is {train_loss} at epoch {self.epoch + 1}")
+        self.lr_schedule.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        t1 = time.perf_counter()
+        val_acc, val_loss = evaluate(
+            self.model, self.data.val, self.device, int(t.eval_batch_size), t.num_workers,
+            t.pin_memory,
+        )
+        t2 = time.perf_counter()
+        self.epoch += 1
+        c = self.cost
+        c.epochs += 1
+        c.full_equivalent_epochs += indices.numel() / n
+        c.selection_seconds += sel_seconds
+        c.train_seconds += t1 - t0
+        c.eval_seconds += t2 - t1
+        return EpochResult(
+            epoch=self.epoch,
+            train_loss=train_loss,
+            val_accuracy=val_acc,
+            val_loss=val_loss,
+            subset_size=int(indices.numel()),
+            full_data=bool(indices.numel() == n),
+            selected=selected,
+            selection_seconds=sel_seconds,
+            train_seconds=t1 - t0,
+            eval_seconds=t2 - t1,
+            selection_stats=stats,
+        )
+
+    def test_accuracy(self) -> float:
+        t = self.cfg.train
+        acc, _ = evaluate(
+            self.model, self.data.test, self.device, int(t.eval_batch_size), t.num_workers,
+            t.pin_memory,
+        )
+        return acc
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume bit-identically: model, optimizer, schedule, subset, RNG."""
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "lr_schedule": self.lr_schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "subset": None
+            if self.subset is None
+            else {
+                "indices": self.subset.indices,
+                "weights": self.subset.weights,
+                "stats": self.subset.stats,
+            },
+            "generator": self.generator.get_state(),
+            "rng": self._rng_state,
+            "cuda_rng": self._cuda_rng_state,
+            "cost": self.cost.as_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch = int(state["epoch"])
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.lr_schedule.load_state_dict(state["lr_schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        sub = state["subset"]
+        self.subset = None if sub is None else Subset(sub["indices"], sub["weights"], sub["stats"])
+        self.generator.set_state(state["generator"])
+        self._rng_state = state["rng"]
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            self._cuda_rng_state = state["cuda_rng"]
+        cost = state["cost"]
+        self.cost = TrialCost(
+            epochs=int(cost["epochs"]),
+            full_equivalent_epochs=cost["full_equivalent_epochs"],
+            selection_seconds=cost["selection_seconds"],
+            train_seconds=cost["train_seconds"],
+            eval_seconds=cost["eval_seconds"],
+            selection_rounds=int(cost["selection_rounds"]),
+        )

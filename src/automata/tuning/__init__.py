@@ -1,0 +1,1 @@
+"""The tuning engine: search space, Optuna study loop, schedulers."""

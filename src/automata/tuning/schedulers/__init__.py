@@ -1,0 +1,8 @@
+"""Schedulers: ``none``, ``asha``, ``sha`` and ``hyperband`` (resource = training epochs)."""
+
+from automata.tuning.schedulers.asha import ASHA
+from automata.tuning.schedulers.base import Engine, Scheduler
+from automata.tuning.schedulers.none import NoScheduler
+from automata.tuning.schedulers.successive_halving import SHA, Hyperband
+
+__all__ = ["ASHA", "SHA", "Engine", "Hyperband", "NoScheduler", "Scheduler"]

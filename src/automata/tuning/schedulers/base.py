@@ -1,0 +1,78 @@
+"""The scheduler interface: how many epochs each configuration gets, and which ones stop.
+
+A scheduler drives an :class:`Engine` (the study loop) through four calls: ``ask`` a new
+configuration, ``advance`` a configuration to an epoch count (training resumes where it
+stopped), and ``complete`` or ``prune`` it. Schedulers hold no training code, so they are tested
+on simulated learning curves.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol
+
+import optuna
+
+from automata.errors import ConfigError
+
+
+class Engine(Protocol):
+    def ask(self) -> optuna.Trial | None:
+        """A new configuration, or None when the study must stop asking (trials, time, failures)."""
+
+    def advance(self, trial: optuna.Trial, until: int, prune_check: bool = False) -> float | None:
+        """Train ``trial`` up to ``until`` epochs; its validation score, or None if it failed
+        (or was pruned by the study's pruner when ``prune_check``); it is then already told."""
+
+    def pause(self, trial: optuna.Trial) -> None:
+        """Save a trial that waits for its rung to finish (it resumes on the next advance)."""
+
+    def complete(self, trial: optuna.Trial) -> None:
+        """Finish ``trial`` with its last score."""
+
+    def prune(self, trial: optuna.Trial) -> None:
+        """Stop ``trial`` early (recorded as pruned at its last reported epoch)."""
+
+
+class Scheduler(ABC):
+    """Base of every scheduler. Resource = training epochs.
+
+    Args:
+        eta: reduction factor (keep the best 1/eta at each rung), >= 2.
+        min_resource: epochs of the first rung, >= 1.
+        max_resource: most epochs a configuration trains (usually ``${train.epochs}``).
+    """
+
+    def __init__(self, eta: int = 3, min_resource: int = 1, max_resource: int = 20) -> None:
+        if eta < 2:
+            raise ConfigError(f"scheduler.eta must be >= 2, got {eta}")
+        if min_resource < 1:
+            raise ConfigError(f"scheduler.min_resource must be >= 1, got {min_resource}")
+        if max_resource < min_resource:
+            raise ConfigError(
+                f"scheduler.max_resource ({max_resource}) must be >= "
+                f"scheduler.min_resource ({min_resource})"
+            )
+        self.eta = int(eta)
+        self.min_resource = int(min_resource)
+        self.max_resource = int(max_resource)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def pruner(self) -> optuna.pruners.BasePruner:
+        """The Optuna pruner the study is created with (only ASHA uses one)."""
+        return optuna.pruners.NopPruner()
+
+    @abstractmethod
+    def run(self, engine: Engine) -> None:
+        """Evaluate configurations until ``engine.ask()`` returns None."""
+
+    def describe(self) -> dict[str, int | str]:
+        return {
+            "scheduler": self.name,
+            "eta": self.eta,
+            "min_resource": self.min_resource,
+            "max_resource": self.max_resource,
+        }

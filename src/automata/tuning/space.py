@@ -1,0 +1,75 @@
+"""Search spaces written as YAML (``conf/space/``), sampled with a live Optuna trial.
+
+Each entry is ``name: {path: <config key>, type: float|int|categorical, ...}``: ``float`` and
+``int`` take ``low``, ``high`` and optional ``log``/``step``; ``categorical`` takes ``choices``.
+The sampled value is written into the trial's copy of the config at ``path``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from omegaconf import DictConfig, OmegaConf
+
+from automata.errors import ConfigError
+
+_KEYS = {
+    "float": {"path", "type", "low", "high", "log", "step"},
+    "int": {"path", "type", "low", "high", "log", "step"},
+    "categorical": {"path", "type", "choices"},
+}
+
+
+def check_space(space: DictConfig, cfg: DictConfig) -> None:
+    """Validate every entry before any trial runs (types, bounds, and that ``path`` exists)."""
+    if not space:
+        raise ConfigError("space: the search space is empty")
+    for name, spec in space.items():
+        where = f"space.{name}"
+        if not isinstance(spec, DictConfig) or "type" not in spec or "path" not in spec:
+            raise ConfigError(f"{where} needs at least 'path' and 'type'")
+        kind = spec.type
+        if kind not in _KEYS:
+            raise ConfigError(f"{where}.type must be float, int or categorical, got '{kind}'")
+        unknown = set(spec.keys()) - _KEYS[kind]
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} for type {kind}")
+        if OmegaConf.select(cfg, spec.path, default="__missing__") == "__missing__":
+            raise ConfigError(f"{where}.path: no config key '{spec.path}'")
+        if kind == "categorical":
+            if not spec.get("choices"):
+                raise ConfigError(f"{where}.choices must be a non-empty list")
+        else:
+            if "low" not in spec or "high" not in spec:
+                raise ConfigError(f"{where} needs 'low' and 'high'")
+            if not spec.low <= spec.high:
+                raise ConfigError(f"{where}: low ({spec.low}) must be <= high ({spec.high})")
+            if spec.get("log") and spec.low <= 0:
+                raise ConfigError(f"{where}: log scale needs low > 0, got {spec.low}")
+
+
+def suggest(trial: optuna.Trial, space: DictConfig) -> dict[str, Any]:
+    """Sample every parameter of ``space`` with ``trial``; returns ``{name: value}``."""
+    params: dict[str, Any] = {}
+    for name, spec in space.items():
+        if spec.type == "float":
+            params[name] = trial.suggest_float(
+                name, spec.low, spec.high, log=bool(spec.get("log", False)), step=spec.get("step")
+            )
+        elif spec.type == "int":
+            params[name] = trial.suggest_int(
+                name, spec.low, spec.high, log=bool(spec.get("log", False)),
+                step=spec.get("step") or 1,
+            )
+        else:
+            params[name] = trial.suggest_categorical(name, list(spec.choices))
+    return params
+
+
+def apply(cfg: DictConfig, space: DictConfig, params: dict[str, Any]) -> DictConfig:
+    """A copy of ``cfg`` with each parameter written at its ``path``."""
+    out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    for name, value in params.items():
+        OmegaConf.update(out, space[name].path, value, merge=False)
+    return out

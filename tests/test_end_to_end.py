@@ -1,0 +1,127 @@
+"""Tiny real tuning runs on dna: complete outputs, determinism, sweeps, failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import optuna
+import pytest
+import torch
+
+from automata.errors import AutomataError
+from automata.run import run
+from automata.selection.gradmatch import GradMatchPB
+from automata.training.trainer import Trainer
+
+from .conftest import ROOT
+
+TINY = ["tuning.n_trials=4", "train.epochs=3", "scheduler.min_resource=1"]
+
+SUMMARY_KEYS = {
+    "best_params", "best_val_accuracy", "final_test_accuracy", "tuning_seconds",
+    "final_train_seconds", "selection_seconds", "n_trials", "selector", "seed", "trials",
+}
+
+
+def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
+    cfg = make_cfg(TINY)
+    summary = run(cfg)
+    out = tmp_path / "run"
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(on_disk)
+    assert on_disk["selector"]["selector"] == "gradmatchpb"
+    assert on_disk["selector"]["fraction"] == 0.1
+    n = on_disk["n_trials"]
+    assert n["total"] == 4 and n["completed"] + n["pruned"] + n["failed"] == 4
+    assert n["completed"] >= 1
+    assert 0.0 <= on_disk["final_test_accuracy"] <= 1.0
+    assert on_disk["final_test_accuracy"] > 0.5  # 3 classes: well above chance after 3 epochs
+    assert on_disk["selection_seconds"] > 0.0
+    assert set(on_disk["best_params"]) == set(cfg.space.keys())
+    assert summary["best_val_accuracy"] == on_disk["best_val_accuracy"]
+    assert (out / "report.md").read_text().startswith("# automata run")
+    assert (out / "config.yaml").exists()
+    # the study is a real Optuna SQLite study holding every trial
+    study = optuna.load_study(study_name="automata", storage=f"sqlite:///{out / 'study.db'}")
+    assert len(study.trials) == 4
+    # TensorBoard: one folder of events per trial plus the hparams view
+    tb = out / "tensorboard"
+    trial_dirs = sorted(p.name for p in tb.iterdir() if p.name.startswith("trial_"))
+    assert len(trial_dirs) == 4
+    assert any((tb / "hparams").rglob("events.out.tfevents.*"))
+    # costs are accounted per trial: subset epochs cost a fraction of a full epoch
+    for t in on_disk["trials"]:
+        if t["state"] != "fail":
+            assert t["cost"]["epochs"] == t["epochs"]
+            assert t["cost"]["full_equivalent_epochs"] <= 0.11 * t["epochs"] + 1e-6
+
+
+def test_same_seed_same_best_params_and_subsets(make_cfg, tmp_path):
+    a = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "a"))
+    b = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "b"))
+    assert a["best_params"] == b["best_params"]
+    assert [t["value"] for t in a["trials"]] == [t["value"] for t in b["trials"]]
+
+    cfg = make_cfg(["train.epochs=3"])
+    from automata.build import build
+
+    data = build("dataset", cfg.dataset)
+    subsets = []
+    for _ in range(2):
+        trainer = Trainer(cfg, data, GradMatchPB(fraction=0.1, interval=1), torch.device("cpu"))
+        chosen = []
+        for _ in range(3):
+            trainer.run_epoch()
+            chosen.append(trainer.subset.indices.clone())
+        subsets.append(chosen)
+    for x, y in zip(*subsets):
+        assert torch.equal(x, y)
+    assert not torch.equal(subsets[0][0], subsets[0][1])  # reselection does change the subset
+
+
+def test_all_trials_diverging_is_a_clear_error(make_cfg, tmp_path):
+    # SGD with an absurd learning rate: every trial's loss overflows; each is recorded as
+    # failed with its reason, failed configurations are replaced by new ones, and after
+    # tuning.max_failures the run ends with one clear error.
+    cfg = make_cfg([
+        "tuning.n_trials=2", "train.epochs=2", "scheduler=none", "selector=full",
+        "~space", "+space.lr={path: optimizer.lr, type: float, low: 1e12, high: 1e13}",
+        "optimizer.name=sgd", "tuning.max_failures=3", "tuning.final_train=false",
+    ])
+    with pytest.raises(AutomataError, match=r"3 trials failed \(tuning.max_failures=3\)"):
+        run(cfg)
+    study = optuna.load_study(study_name="automata",
+                              storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "FAIL"]
+    assert all("loss" in t.user_attrs["fail_reason"] for t in study.trials)
+
+
+@pytest.mark.slow
+def test_multirun_sweep(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "automata", "-m", "selector=full,gradmatchpb", "seed=0,1",
+         "tuning.n_trials=2", "train.epochs=2", "scheduler=none", "tuning.final_train=false",
+         "device=cpu", f"hydra.sweep.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    summaries = sorted(tmp_path.rglob("summary.json"))
+    assert len(summaries) == 4
+    seen = {(json.loads(p.read_text())["selector"]["selector"], json.loads(p.read_text())["seed"])
+            for p in summaries}
+    assert seen == {("full", 0), ("full", 1), ("gradmatchpb", 0), ("gradmatchpb", 1)}
+
+
+@pytest.mark.slow
+def test_cli_default_run_prints_where_outputs_are(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "automata", "tuning.n_trials=3", "train.epochs=2",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = res.stdout + res.stderr
+    assert "outputs:" in log and "[3/3]" in log
+    assert (tmp_path / "summary.json").exists()

@@ -1,0 +1,163 @@
+"""Schedulers on simulated learning curves (no training): rung sizes and promotions equal the
+tables worked out by hand from the papers' definitions."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+
+from automata.errors import ConfigError
+from automata.tuning.schedulers import ASHA, SHA, Hyperband, NoScheduler
+from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class FakeEngine:
+    """Simulated trials: trial i's score at epoch e is quality[i] * (1 - 0.5 ** e)."""
+
+    def __init__(self, qualities: list[float], fail: set[int] = frozenset(), pruner=None):
+        self.study = optuna.create_study(direction="maximize", pruner=pruner)
+        self.q = qualities
+        self.fail = set(fail)
+        self.epochs: dict[int, int] = {}
+        self.advances: list[tuple[int, int]] = []  # (trial, until)
+        self.completed: list[int] = []
+        self.pruned: list[int] = []
+        self.paused: list[int] = []
+
+    def score(self, number: int, epoch: int) -> float:
+        return self.q[number] * (1 - 0.5**epoch)
+
+    def ask(self):
+        if len(self.study.trials) >= len(self.q):
+            return None
+        return self.study.ask()
+
+    def advance(self, trial, until, prune_check=False):
+        n = trial.number
+        self.advances.append((n, until))
+        if n in self.fail:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return None
+        start = self.epochs.get(n, 0)
+        assert until > start, "a trial is never asked to train backwards"
+        for e in range(start + 1, until + 1):
+            trial.report(self.score(n, e), e)
+            self.epochs[n] = e
+            if prune_check and trial.should_prune():
+                self.prune(trial)
+                return None
+        return self.score(n, until)
+
+    def pause(self, trial):
+        self.paused.append(trial.number)
+
+    def complete(self, trial):
+        self.completed.append(trial.number)
+        self.study.tell(trial, self.score(trial.number, self.epochs[trial.number]))
+
+    def prune(self, trial):
+        self.pruned.append(trial.number)
+        self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+
+
+def test_sha_rungs_by_hand():
+    # n=27, r=1, R=27, eta=3: 27@1, 9@3, 3@9, 1@27 (Jamieson & Talwalkar 2016)
+    assert sha_rungs(27, 1, 27, 3) == [(27, 1), (9, 3), (3, 9), (1, 27)]
+    # R not a power of eta: the last rung is capped at R.
+    assert sha_rungs(9, 2, 20, 3) == [(9, 2), (3, 6), (1, 18), (1, 20)]
+    assert sha_rungs(10, 1, 8, 2) == [(10, 1), (5, 2), (2, 4), (1, 8)]
+
+
+def test_hyperband_brackets_li_et_al():
+    # Li et al. (2018), Table 1 with R=81, eta=3: s_max=4, n = 81, 34, 15, 8, 5;
+    # r = 1, 3, 9, 27, 81.
+    assert hyperband_brackets(1, 81, 3) == [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]
+    # R=27, eta=3: n = 27, 12, 6, 4; r = 1, 3, 9, 27.
+    assert hyperband_brackets(1, 27, 3) == [(27, 1), (12, 3), (6, 9), (4, 27)]
+
+
+def test_sha_promotes_best_third_and_resumes():
+    q = [0.1 * (i + 1) for i in range(9)]  # trial 8 best
+    eng = FakeEngine(q)
+    SHA(eta=3, min_resource=1, max_resource=9).run(eng)
+    # rung 1: all 9 to epoch 1; best 3 (6, 7, 8) continue to epoch 3; best 1 (8) to epoch 9.
+    assert sorted(n for n, u in eng.advances if u == 1) == list(range(9))
+    assert sorted(n for n, u in eng.advances if u == 3) == [6, 7, 8]
+    assert [n for n, u in eng.advances if u == 9] == [8]
+    assert eng.completed == [8]
+    assert sorted(eng.pruned) == [0, 1, 2, 3, 4, 5, 6, 7]
+    # promoted trials continue from where they stopped: epochs 1 -> 3 -> 9, never restarted
+    assert eng.epochs[8] == 9 and eng.epochs[7] == 3 and eng.epochs[0] == 1
+    # waiting trials are paused (checkpointed) after each non-final rung
+    assert eng.paused.count(8) == 2
+
+
+def test_sha_ties_broken_by_trial_number():
+    eng = FakeEngine([0.5] * 9)
+    SHA(eta=3, min_resource=1, max_resource=3).run(eng)
+    assert sorted(n for n, u in eng.advances if u == 3) == [0, 1, 2]
+
+
+def test_sha_survives_failed_trials():
+    q = [0.1 * (i + 1) for i in range(9)]
+    eng = FakeEngine(q, fail={8, 7})
+    SHA(eta=3, min_resource=1, max_resource=9).run(eng)
+    assert eng.completed == [6]
+    assert sorted(n for n, u in eng.advances if u == 3) == [4, 5, 6]
+
+
+def test_hyperband_brackets_and_order():
+    # R=9, eta=3: brackets (9 @ 1), (5 @ 3), (3 @ 9) -> 17 configurations in one round.
+    hb = Hyperband(eta=3, min_resource=1, max_resource=9)
+    assert hb.brackets() == [(9, 1), (5, 3), (3, 9)]
+    eng = FakeEngine([0.5 + 0.01 * i for i in range(17)])
+    hb.run(eng)
+    # bracket 0: trials 0-8 (rungs 1, 3, 9 -> 1 completes); bracket 1: trials 9-13 (3 -> 9);
+    # bracket 2: trials 14-16 all to 9.
+    assert eng.completed == [8, 13, 14, 15, 16]
+    assert len(eng.pruned) == 12
+    conservative = Hyperband(eta=3, min_resource=1, max_resource=9,
+                             bracket_order="conservative_first")
+    assert conservative.brackets() == [(3, 9), (5, 3), (9, 1)]
+    eng2 = FakeEngine([0.5] * 4)  # only 4 trials: the first bracket (3 @ 9) and 1 of the next
+    conservative.run(eng2)
+    assert eng2.completed == [0, 1, 2, 3]  # a bracket of one configuration goes straight to R
+
+
+def test_none_trains_everything_to_max():
+    eng = FakeEngine([0.3, 0.9, 0.1])
+    NoScheduler(max_resource=5).run(eng)
+    assert eng.completed == [0, 1, 2] and all(e == 5 for e in eng.epochs.values())
+
+
+def test_asha_stops_below_top_fraction_at_rungs():
+    # ASHA with eta=2, grace 1: rungs at 1, 2, 4. The first trial is always promoted (it is
+    # the top of its rung); a later worse trial stops at its first rung.
+    asha = ASHA(eta=2, min_resource=1, max_resource=8)
+    assert asha.rungs() == [1, 2, 4]
+    eng = FakeEngine([0.9, 0.2, 0.95, 0.1], pruner=asha.pruner())
+    asha.run(eng)
+    assert 0 in eng.completed and 2 in eng.completed
+    assert 1 in eng.pruned and 3 in eng.pruned
+    assert eng.epochs[1] == 1 and eng.epochs[3] == 1
+
+
+def test_invalid_settings_fail_with_key():
+    with pytest.raises(ConfigError, match="scheduler.eta"):
+        SHA(eta=1)
+    with pytest.raises(ConfigError, match="scheduler.max_resource"):
+        Hyperband(min_resource=5, max_resource=2)
+    with pytest.raises(ConfigError, match="bracket_order"):
+        Hyperband(bracket_order="random")
+
+
+def test_hyperband_total_configs_matches_formula():
+    for R, eta in [(27, 3), (81, 3), (16, 2), (20, 3)]:
+        br = hyperband_brackets(1, R, eta)
+        s_max = int(math.floor(math.log(R, eta) + 1e-9))
+        assert len(br) == s_max + 1
+        assert br[-1] == (s_max + 1, R)  # the last bracket never stops early
