@@ -39,5 +39,8 @@ bench-tabular: venv ## Benchmark: tuning time, speedup and accuracy of full/rand
 bench-omp: venv ## Benchmark: OMP solver time and residual against the reference approach
 	$(PY) scripts/bench_omp.py $(ARGS)
 
+# Paper-reproduction targets live in mk/ (included here, listed by `make help`).
+-include mk/*.mk
+
 clean: ## Remove outputs (keeps .venv)
 	rm -rf outputs/* .pytest_cache .ruff_cache .mypy_cache

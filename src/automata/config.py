@@ -50,6 +50,11 @@ class TuningConfig:
     final_train: bool = True
     max_failures: int = 10
     tensorboard: bool = True
+    keep_checkpoints: bool = False
+    enqueue: list[Any] | None = None
+    worker: int = 0
+    heartbeat_interval: int | None = None
+    grace_period: int | None = None
 
 
 @dataclass
@@ -126,6 +131,11 @@ def validate(cfg: DictConfig) -> None:
         tu.timeout is None or tu.timeout > 0, f"tuning.timeout must be > 0, got {tu.timeout}"
     )
     _check(bool(tu.study_name), "tuning.study_name must not be empty")
+    _check(tu.worker >= 0, f"tuning.worker must be >= 0, got {tu.worker}")
+    _check(
+        tu.heartbeat_interval is None or tu.heartbeat_interval >= 1,
+        f"tuning.heartbeat_interval must be >= 1 second, got {tu.heartbeat_interval}",
+    )
     device = str(cfg.device)
     _check(
         device in ("auto", "cpu") or device.startswith("cuda"),

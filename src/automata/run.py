@@ -27,6 +27,7 @@ from automata.training.trainer import Trainer, build_model
 from automata.tuning import space as search_space
 from automata.tuning.engine import StudyEngine
 from automata.tuning.schedulers.base import Scheduler
+from automata.tuning.storage import make_storage
 
 log = logging.getLogger("automata")
 
@@ -87,7 +88,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     build_model(cfg, data)  # fail fast on a bad model config, before the study starts
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = cfg.tuning.storage or default_storage(run_dir)
+    storage_url = str(cfg.tuning.storage or default_storage(run_dir))
+    storage = make_storage(storage_url, cfg.tuning.heartbeat_interval, cfg.tuning.grace_period)
     study = optuna.create_study(
         storage=storage,
         study_name=str(cfg.tuning.study_name),
@@ -96,8 +98,23 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         direction="maximize",
         load_if_exists=True,
     )
+    resumed_study = len(study.trials) > 0
+    if resumed_study or int(cfg.tuning.worker) > 0:
+        # Same seed, same sampler stream: without a reseed, a resumed study or a second worker
+        # would propose the configurations that the first already tried.
+        sampler.reseed_rng()
+    if cfg.tuning.enqueue and not study.trials:
+        # A fixed set of configurations evaluated first (e.g. the ranking-agreement protocol).
+        for params in cfg.tuning.enqueue:
+            study.enqueue_trial(dict(OmegaConf.to_container(params, resolve=True)),
+                                skip_if_exists=True)
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
-    engine = StudyEngine(cfg, data, selector, study, device, run_dir, tb)
+    engine = StudyEngine(cfg, data, selector, study, device, run_dir, tb,
+                         synchronous=scheduler.synchronous)
+    if resumed_study:
+        log.info("continuing study '%s' (%d trials so far, %d to resume)", study.study_name,
+                 len(study.trials), len(engine._replay) if not scheduler.synchronous
+                 else sum(t.state.name == "RUNNING" for t in study.trials))
     log.info(
         "tuning: %d trials, selector %s (fraction %.3g), search %s, scheduler %s, device %s",
         cfg.tuning.n_trials, selector.name, selector.fraction,
@@ -158,7 +175,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "scheduler": scheduler.describe(),
         "seed": int(cfg.seed),
         "device": str(device),
-        "storage": storage,
+        "storage": storage_url,
         "study_name": str(cfg.tuning.study_name),
         "run_dir": str(run_dir),
         "trials": rows,

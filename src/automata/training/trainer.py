@@ -123,6 +123,8 @@ class Trainer:
         self.epoch = 0
         self.subset: Subset | None = None
         self.cost = TrialCost()
+        #: one entry per selection round: epoch, subset size, gradient/solver seconds, error.
+        self.selection_log: list[dict[str, float]] = []
         self._rng_state = torch.get_rng_state()
         self._cuda_rng_state = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
 
@@ -177,6 +179,9 @@ class Trainer:
                 self.subset, sel_seconds = self._select()
                 selected, stats = True, dict(self.subset.stats)
                 self.cost.selection_rounds += 1
+                self.selection_log.append(
+                    {"epoch": float(self.epoch), "seconds": sel_seconds, **stats}
+                )
             assert self.subset is not None
             indices, weights = self.subset.indices, self.subset.weights
 
@@ -264,6 +269,7 @@ class Trainer:
             "rng": self._rng_state,
             "cuda_rng": self._cuda_rng_state,
             "cost": self.cost.as_dict(),
+            "selection_log": self.selection_log,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -278,6 +284,7 @@ class Trainer:
         self._rng_state = state["rng"]
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             self._cuda_rng_state = state["cuda_rng"]
+        self.selection_log = list(state.get("selection_log", []))
         cost = state["cost"]
         self.cost = TrialCost(
             epochs=int(cost["epochs"]),

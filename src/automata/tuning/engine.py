@@ -5,27 +5,42 @@ reported to it, so pruners (ASHA) and our synchronous schedulers see learning cu
 trial's cost (epochs, full-data-equivalent epochs, selection/train/eval seconds) is stored in
 its user attributes. A trial that raises, runs out of memory or diverges is recorded as failed
 with its reason, and the study goes on until ``tuning.max_failures``.
+
+Resuming. Every trial records its owner (host, pid). When a run starts on an existing study, a
+RUNNING trial whose owner process on this host is gone is an *orphan* of an interrupted run:
+
+- synchronous schedulers (SHA, Hyperband) replay the whole study in trial order: finished trials
+  return their recorded scores without training, orphans continue from their last rung
+  checkpoint, so the scheduler takes the same decisions and continues at the rung where it
+  stopped;
+- asynchronous ones (ASHA, none) resume the orphans (from a checkpoint when one exists) and then
+  ask for new configurations. Trials of dead workers on other machines are found by Optuna's
+  heartbeat (``tuning.heartbeat_interval``), failed and retried by its RetryFailedTrialCallback.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 from omegaconf import DictConfig
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from automata.data.base import DataSplits
-from automata.errors import AutomataError
+from automata.errors import AutomataError, ConfigError
 from automata.reporting.tensorboard import TensorBoardLog
 from automata.selection.base import Selector
 from automata.training.trainer import EpochResult, Trainer
 from automata.tuning import space as search_space
+from automata.tuning.storage import record_heartbeat
 
 log = logging.getLogger("automata")
 
@@ -37,6 +52,27 @@ class TooManyFailures(AutomataError):
     pass
 
 
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_orphan(trial: FrozenTrial, host: str) -> bool:
+    """A RUNNING trial whose owning process, on this host, no longer exists."""
+    owner = trial.user_attrs.get("owner")
+    if trial.state != TrialState.RUNNING or not owner or owner.get("host") != host:
+        return False
+    return not _pid_alive(int(owner["pid"]))
+
+
 class StudyEngine:
     """Runs trials of one study for a scheduler (see :class:`~automata.tuning.schedulers.Engine`).
 
@@ -46,6 +82,8 @@ class StudyEngine:
         study: the Optuna study (in any storage).
         run_dir: where checkpoints of paused trials go (``<run_dir>/checkpoints``).
         tb: TensorBoard log.
+        synchronous: the scheduler pauses and resumes trials (SHA, Hyperband): a resumed study
+            is replayed in trial order.
     """
 
     def __init__(
@@ -57,6 +95,7 @@ class StudyEngine:
         device: torch.device,
         run_dir: Path,
         tb: TensorBoardLog,
+        synchronous: bool = False,
     ) -> None:
         self.cfg = cfg
         self.data = data
@@ -75,6 +114,27 @@ class StudyEngine:
         self._cfgs: dict[int, DictConfig] = {}
         self._params: dict[int, dict[str, Any]] = {}
         self._last: dict[int, EpochResult] = {}
+        self._values: dict[int, float] = {}
+        self._frozen: dict[int, FrozenTrial] = {}
+        self.owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        self.resumed = 0
+        self.synchronous = synchronous
+        self._replay = self._resume_plan(synchronous)
+
+    def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
+        trials = self.study.get_trials(deepcopy=False)
+        orphans = [t for t in trials if is_orphan(t, self.owner["host"])]
+        if not synchronous:
+            return sorted(orphans, key=lambda t: t.number)
+        foreign = [t.number for t in trials
+                   if t.state in (TrialState.RUNNING, TrialState.WAITING) and t not in orphans]
+        if foreign:
+            raise ConfigError(
+                f"tuning.study_name: trials {foreign} of study '{self.study.study_name}' are "
+                "running in another process; synchronous schedulers (sha, hyperband) need the "
+                "study to themselves (use scheduler=asha or none for many workers)"
+            )
+        return sorted(trials, key=lambda t: t.number)
 
     # -- scheduler-facing API -------------------------------------------------------------
     def ask(self) -> optuna.Trial | None:
@@ -83,24 +143,57 @@ class StudyEngine:
                 f"stopping: {self.failures} trials failed (tuning.max_failures="
                 f"{self.max_failures}); see the failure reasons above and in the study"
             )
+        if self._replay:
+            return self._replayed(self._replay.pop(0))
         if self.timeout is not None and time.perf_counter() - self.started > self.timeout:
             return None
+        if not self.synchronous:
+            # Trials whose worker stopped sending heartbeats are failed (and re-enqueued).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
         counted = len(self.study.get_trials(deepcopy=False, states=COUNTED))
         if counted >= self.n_trials:
             return None
         trial = self.study.ask()
+        trial.set_user_attr("owner", self.owner)
         params = search_space.suggest(trial, self.cfg.space)
         self._params[trial.number] = params
         self._cfgs[trial.number] = search_space.apply(self.cfg, self.cfg.space, params)
         return trial
 
+    def _replayed(self, frozen: FrozenTrial) -> optuna.Trial:
+        """A live handle on an existing trial of a resumed study."""
+        trial = optuna.Trial(self.study, frozen._trial_id)
+        self._frozen[frozen.number] = frozen
+        self._params[frozen.number] = dict(frozen.params)
+        self._cfgs[frozen.number] = search_space.apply(self.cfg, self.cfg.space, frozen.params)
+        if frozen.state == TrialState.RUNNING:
+            trial.set_user_attr("owner", self.owner)
+            self.resumed += 1
+            log.info("resuming trial %d (interrupted at epoch %s)", frozen.number,
+                     frozen.last_step)
+        return trial
+
     def advance(self, trial: optuna.Trial, until: int, prune_check: bool = False) -> float | None:
+        frozen = self._frozen.get(trial.number)
+        if frozen is not None:
+            # A trial of the interrupted run: use what it recorded instead of training again.
+            if frozen.state in FINISHED:
+                value = frozen.intermediate_values.get(until)
+                return None if frozen.state == TrialState.FAIL else value
+            if until in frozen.intermediate_values:
+                self._values[trial.number] = frozen.intermediate_values[until]
+                return self._values[trial.number]
         try:
             trainer = self._trainer(trial)
             while trainer.epoch < until:
                 res = trainer.run_epoch()
                 self._last[trial.number] = res
-                trial.report(res.val_accuracy, res.epoch)
+                self._values[trial.number] = res.val_accuracy
+                if frozen is None or res.epoch not in frozen.intermediate_values:
+                    trial.report(res.val_accuracy, res.epoch)
+                record_heartbeat(self.study._storage, trial)
                 self._log_epoch(trial.number, res)
                 if prune_check and trial.should_prune():
                     self.prune(trial)
@@ -110,8 +203,7 @@ class StudyEngine:
         except Exception as exc:  # noqa: BLE001 - any trial error is recorded, not fatal
             self._fail(trial, exc)
             return None
-        res = self._last.get(trial.number)
-        return None if res is None else res.val_accuracy
+        return self._values.get(trial.number)
 
     def pause(self, trial: optuna.Trial) -> None:
         """Save a waiting trial's state to disk and free its memory (synchronous schedulers)."""
@@ -125,11 +217,18 @@ class StudyEngine:
         tmp.replace(path)
 
     def complete(self, trial: optuna.Trial) -> None:
-        res = self._last[trial.number]
-        self._finish(trial, TrialState.COMPLETE, res.val_accuracy)
+        if self._already_finished(trial):
+            return
+        self._finish(trial, TrialState.COMPLETE, self._values[trial.number])
 
     def prune(self, trial: optuna.Trial) -> None:
+        if self._already_finished(trial):
+            return
         self._finish(trial, TrialState.PRUNED, None)
+
+    def _already_finished(self, trial: optuna.Trial) -> bool:
+        frozen = self._frozen.get(trial.number)
+        return frozen is not None and frozen.state in FINISHED
 
     # -- internals --------------------------------------------------------------------------
     def _checkpoint(self, number: int) -> Path:
@@ -161,23 +260,29 @@ class StudyEngine:
                     scalars[f"selection/{key}"] = res.selection_stats[key]
         self.tb.epoch(number, res.epoch, scalars)
 
-    def _cost(self, number: int) -> dict[str, float]:
+    def _records(self, number: int) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """The trial's cost and per-round selection log (from memory or its checkpoint)."""
         trainer = self._trainers.get(number)
-        if trainer is None and self._checkpoint(number).exists():
-            return dict(torch.load(self._checkpoint(number), weights_only=False)["cost"])
-        return trainer.cost.as_dict() if trainer is not None else {}
+        if trainer is not None:
+            return trainer.cost.as_dict(), trainer.selection_log
+        if self._checkpoint(number).exists():
+            state = torch.load(self._checkpoint(number), weights_only=False)
+            return dict(state["cost"]), list(state.get("selection_log", []))
+        return {}, []
 
     def _finish(self, trial: optuna.Trial, state: TrialState, value: float | None) -> None:
         number = trial.number
-        cost = self._cost(number)
+        cost, rounds = self._records(number)
         res = self._last.get(number)
+        if self.cfg.tuning.get("keep_checkpoints", False) and number in self._trainers:
+            self.pause(trial)  # the final state, kept on disk
         trial.set_user_attr("cost", cost)
-        if res is not None and res.selection_stats:
-            trial.set_user_attr("last_selection", res.selection_stats)
+        if rounds:
+            trial.set_user_attr("selection_rounds", rounds)
         self.study.tell(trial, value, state=state)
         self._release(number)
         self.finished += 1
-        if res is not None and state != TrialState.FAIL:
+        if res is not None:
             self.tb.hparams(number, self._params[number],
                             {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)})
         self._progress(number, state, res)
@@ -189,7 +294,7 @@ class StudyEngine:
         self.failures += 1
         trial.set_user_attr("fail_reason", reason)
         try:
-            cost = self._cost(trial.number)
+            cost, _ = self._records(trial.number)
         except Exception:  # noqa: BLE001 - the cost of a broken trial is best effort
             cost = {}
         trial.set_user_attr("cost", cost)
@@ -221,6 +326,6 @@ class StudyEngine:
         )
 
     def close(self) -> None:
-        for number in list(self._trainers):
-            self._release(number)
+        """Drop trainers and close logs. Checkpoints stay: an interrupted study resumes."""
+        self._trainers.clear()
         self.tb.close()

@@ -37,6 +37,9 @@ class Engine(Protocol):
 class Scheduler(ABC):
     """Base of every scheduler. Resource = training epochs.
 
+    ``synchronous`` schedulers pause and resume trials (one process per study); asynchronous
+    ones only stop trials, so many workers can share a study.
+
     Args:
         eta: reduction factor (keep the best 1/eta at each rung), >= 2.
         min_resource: epochs of the first rung, >= 1.
@@ -56,6 +59,8 @@ class Scheduler(ABC):
         self.eta = int(eta)
         self.min_resource = int(min_resource)
         self.max_resource = int(max_resource)
+
+    synchronous: bool = False
 
     @property
     def name(self) -> str:

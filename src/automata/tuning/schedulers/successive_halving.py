@@ -99,6 +99,8 @@ class SHA(Scheduler):
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
         self.n = n
 
+    synchronous = True
+
     @property
     def name(self) -> str:
         return "sha"
@@ -137,6 +139,8 @@ class Hyperband(Scheduler):
                 f"got '{bracket_order}'"
             )
         self.bracket_order = bracket_order
+
+    synchronous = True
 
     @property
     def name(self) -> str:

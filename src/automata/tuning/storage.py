@@ -1,0 +1,63 @@
+"""Optuna storages from one URL: SQLite or PostgreSQL (any SQLAlchemy URL) and journal files.
+
+- ``sqlite:///path/study.db``: the default, one file in the run directory.
+- ``postgresql://user:pass@host:5432/db``: many workers on many machines.
+- ``journal:///path/study.log``: Optuna's journal file, for a shared filesystem without a
+  database server (NFS works with its lock).
+
+With ``heartbeat_interval`` set (RDB storages), every running trial records a heartbeat each
+epoch; a trial whose heartbeat is older than ``grace_period`` (its worker died) is marked failed
+by the next worker that starts or asks, and Optuna's ``RetryFailedTrialCallback`` enqueues its
+configuration again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+from automata.errors import ConfigError
+
+JOURNAL = "journal://"
+
+
+def make_storage(
+    url: str,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int = 3,
+) -> BaseStorage:
+    """Build the storage behind ``tuning.storage``."""
+    if url.startswith(JOURNAL):
+        path = Path(url[len(JOURNAL):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in url:
+        raise ConfigError(
+            f"tuning.storage: '{url}' is not a storage URL (sqlite:///file.db, "
+            "postgresql://user@host/db or journal:///file.log)"
+        )
+    kwargs = {}
+    if heartbeat_interval:
+        kwargs = {
+            "heartbeat_interval": int(heartbeat_interval),
+            "grace_period": int(grace_period or 2 * heartbeat_interval),
+            "failed_trial_callback": RetryFailedTrialCallback(max_retry=max_retry),
+        }
+    try:
+        return RDBStorage(url, **kwargs)
+    except ImportError as exc:
+        raise ConfigError(f"tuning.storage: driver missing for '{url}': {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - connection errors of any driver
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"tuning.storage: cannot open '{url}': {first}") from None
+
+
+def record_heartbeat(storage: BaseStorage, trial: optuna.Trial) -> None:
+    """Tell the storage this trial's worker is alive (no-op without heartbeats)."""
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if interval:
+        storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
