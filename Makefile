@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp clean
+.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -14,7 +14,7 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers]'
 	@touch $@
 
 venv: $(VENV)/.installed ## Create .venv and install automata with pinned dependencies
@@ -44,3 +44,15 @@ bench-omp: venv ## Benchmark: OMP solver time and residual against the reference
 
 clean: ## Remove outputs (keeps .venv)
 	rm -rf outputs/* .pytest_cache .ruff_cache .mypy_cache
+
+N ?= 2
+STUDY ?= workers
+STORAGE ?= journal://$(CURDIR)/outputs/workers/$(STUDY)/study.log
+tune-workers: venv ## Run N worker processes on one study (STORAGE=postgresql://... for many machines); ARGS adds overrides
+	@mkdir -p outputs/workers/$(STUDY)
+	@pids=""; for i in $$(seq 0 $$(($(N) - 1))); do \
+		$(PY) -m automata scheduler=asha tuning.storage=$(STORAGE) tuning.study_name=$(STUDY) \
+			tuning.worker=$$i tuning.final_train=false hydra.run.dir=outputs/workers/$(STUDY)/worker$$i $(ARGS) & \
+		pids="$$pids $$!"; done; status=0; for p in $$pids; do wait $$p || status=1; done; exit $$status
+	$(PY) -m automata scheduler=asha tuning.storage=$(STORAGE) tuning.study_name=$(STUDY) \
+		hydra.run.dir=outputs/workers/$(STUDY)/final $(ARGS)

@@ -40,11 +40,17 @@ SELECTORS = [
 ]
 
 
-def one_run(dataset: str, selector: str, sel_over: list[str], seed: int, extra: list[str],
-            out: Path) -> dict:
+def one_run(
+    dataset: str, selector: str, sel_over: list[str], seed: int, extra: list[str], out: Path
+) -> dict:
     overrides = [
-        f"dataset={dataset}", f"selector={selector}", f"seed={seed}", "device=cpu",
-        f"paths.output_dir={out}", *sel_over, *extra,
+        f"dataset={dataset}",
+        f"selector={selector}",
+        f"seed={seed}",
+        "device=cpu",
+        f"paths.output_dir={out}",
+        *sel_over,
+        *extra,
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         cfg = compose(config_name="config", overrides=overrides)
@@ -68,16 +74,22 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
 
     print(f"# bench-tabular ({time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"machine: {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, CPU")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, CPU"
+    )
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         base = compose(config_name="config", overrides=list(args.extra))
-    print(f"search {base.search._target_.rsplit('.', 1)[-1]}, scheduler "
-          f"{base.scheduler._target_.rsplit('.', 1)[-1]}, n_trials {base.tuning.n_trials}, "
-          f"epochs {base.train.epochs}, seeds {args.seeds}, extra overrides {args.extra}")
+    print(
+        f"search {base.search._target_.rsplit('.', 1)[-1]}, scheduler "
+        f"{base.scheduler._target_.rsplit('.', 1)[-1]}, n_trials {base.tuning.n_trials}, "
+        f"epochs {base.train.epochs}, seeds {args.seeds}, extra overrides {args.extra}"
+    )
     print()
-    print("| dataset | selector | fraction | tuning s | speedup vs full | final test acc % "
-          "| gap vs full (pts) | selection share of tuning % | tuning+final s |")
+    print(
+        "| dataset | selector | fraction | tuning s | speedup vs full | final test acc % "
+        "| gap vs full (pts) | selection share of tuning % | tuning+final s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for ds in args.datasets:
@@ -98,9 +110,12 @@ def main() -> None:
                 both = [r["tuning_plus_final_seconds"] for r in runs]
                 speed = [t_full / t for t in tun]
                 gap = [(a - acc_full) * 100 for a in acc]
-                print(f"| {ds} | {sel} | {frac} | {fmt(tun)} | {fmt(speed, 2)}x | "
-                      f"{fmt(acc, 2, 100)} | {fmt(gap, 2)} | {fmt(share, 1, 100)} | "
-                      f"{fmt(both)} |", flush=True)
+                print(
+                    f"| {ds} | {sel} | {frac} | {fmt(tun)} | {fmt(speed, 2)}x | "
+                    f"{fmt(acc, 2, 100)} | {fmt(gap, 2)} | {fmt(share, 1, 100)} | "
+                    f"{fmt(both)} |",
+                    flush=True,
+                )
     sys.stdout.flush()
 
 

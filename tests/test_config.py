@@ -106,7 +106,10 @@ def test_wrong_type_rejected_by_schema():
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "automata", *args], cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "automata", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 

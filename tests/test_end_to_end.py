@@ -20,8 +20,16 @@ from .conftest import ROOT
 TINY = ["tuning.n_trials=4", "train.epochs=3", "scheduler.min_resource=1"]
 
 SUMMARY_KEYS = {
-    "best_params", "best_val_accuracy", "final_test_accuracy", "tuning_seconds",
-    "final_train_seconds", "selection_seconds", "n_trials", "selector", "seed", "trials",
+    "best_params",
+    "best_val_accuracy",
+    "final_test_accuracy",
+    "tuning_seconds",
+    "final_train_seconds",
+    "selection_seconds",
+    "n_trials",
+    "selector",
+    "seed",
+    "trials",
 }
 
 
@@ -85,15 +93,24 @@ def test_all_trials_diverging_is_a_clear_error(make_cfg, tmp_path):
     # SGD with an absurd learning rate: every trial's loss overflows; each is recorded as
     # failed with its reason, failed configurations are replaced by new ones, and after
     # tuning.max_failures the run ends with one clear error.
-    cfg = make_cfg([
-        "tuning.n_trials=2", "train.epochs=2", "scheduler=none", "selector=full",
-        "~space", "+space.lr={path: optimizer.lr, type: float, low: 1e12, high: 1e13}",
-        "optimizer.name=sgd", "tuning.max_failures=3", "tuning.final_train=false",
-    ])
+    cfg = make_cfg(
+        [
+            "tuning.n_trials=2",
+            "train.epochs=2",
+            "scheduler=none",
+            "selector=full",
+            "~space",
+            "+space.lr={path: optimizer.lr, type: float, low: 1e12, high: 1e13}",
+            "optimizer.name=sgd",
+            "tuning.max_failures=3",
+            "tuning.final_train=false",
+        ]
+    )
     with pytest.raises(AutomataError, match=r"3 trials failed \(tuning.max_failures=3\)"):
         run(cfg)
-    study = optuna.load_study(study_name="automata",
-                              storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    study = optuna.load_study(
+        study_name="automata", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    )
     assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "FAIL"]
     assert all("loss" in t.user_attrs["fail_reason"] for t in study.trials)
 
@@ -101,25 +118,50 @@ def test_all_trials_diverging_is_a_clear_error(make_cfg, tmp_path):
 @pytest.mark.slow
 def test_multirun_sweep(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "automata", "-m", "selector=full,gradmatchpb", "seed=0,1",
-         "tuning.n_trials=2", "train.epochs=2", "scheduler=none", "tuning.final_train=false",
-         "device=cpu", f"hydra.sweep.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "-m",
+            "selector=full,gradmatchpb",
+            "seed=0,1",
+            "tuning.n_trials=2",
+            "train.epochs=2",
+            "scheduler=none",
+            "tuning.final_train=false",
+            "device=cpu",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     summaries = sorted(tmp_path.rglob("summary.json"))
     assert len(summaries) == 4
-    seen = {(json.loads(p.read_text())["selector"]["selector"], json.loads(p.read_text())["seed"])
-            for p in summaries}
+    seen = {
+        (json.loads(p.read_text())["selector"]["selector"], json.loads(p.read_text())["seed"])
+        for p in summaries
+    }
     assert seen == {("full", 0), ("full", 1), ("gradmatchpb", 0), ("gradmatchpb", 1)}
 
 
 @pytest.mark.slow
 def test_cli_default_run_prints_where_outputs_are(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "automata", "tuning.n_trials=3", "train.epochs=2",
-         f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "tuning.n_trials=3",
+            "train.epochs=2",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     log = res.stdout + res.stderr

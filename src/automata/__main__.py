@@ -2,7 +2,7 @@
 
 Examples::
 
-    python -m automata                                   # dna, MLP, TPE + Hyperband, gradmatchpb 10%
+    python -m automata                          # dna, MLP, TPE + Hyperband, gradmatchpb 10%
     python -m automata selector=random selector.fraction=0.3 seed=1
     python -m automata -m selector=full,random,gradmatchpb seed=0,1
     python -m automata --cfg job                         # print the composed config

@@ -32,8 +32,9 @@ def build(group: str, node: DictConfig, **kwargs: Any) -> Any:
         unknown = [k for k in keys if k not in params]
         if unknown:
             valid = ", ".join(k for k in params if k not in ("self", *kwargs))
-            raise ConfigError(f"{group}: unknown option(s) {', '.join(map(str, unknown))} "
-                              f"(valid: {valid})")
+            raise ConfigError(
+                f"{group}: unknown option(s) {', '.join(map(str, unknown))} (valid: {valid})"
+            )
     try:
         if not kwargs:
             return instantiate(node)

@@ -127,9 +127,7 @@ def validate(cfg: DictConfig) -> None:
     _check(0 <= o.momentum < 1, f"optimizer.momentum must be in [0, 1), got {o.momentum}")
     _check(tu.n_trials >= 1, f"tuning.n_trials must be >= 1, got {tu.n_trials}")
     _check(tu.max_failures >= 1, f"tuning.max_failures must be >= 1, got {tu.max_failures}")
-    _check(
-        tu.timeout is None or tu.timeout > 0, f"tuning.timeout must be > 0, got {tu.timeout}"
-    )
+    _check(tu.timeout is None or tu.timeout > 0, f"tuning.timeout must be > 0, got {tu.timeout}")
     _check(bool(tu.study_name), "tuning.study_name must not be empty")
     _check(tu.worker >= 0, f"tuning.worker must be >= 0, got {tu.worker}")
     _check(

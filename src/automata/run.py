@@ -106,19 +106,31 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if cfg.tuning.enqueue and not study.trials:
         # A fixed set of configurations evaluated first (e.g. the ranking-agreement protocol).
         for params in cfg.tuning.enqueue:
-            study.enqueue_trial(dict(OmegaConf.to_container(params, resolve=True)),
-                                skip_if_exists=True)
+            fixed = OmegaConf.to_container(params, resolve=True)
+            if not isinstance(fixed, dict):
+                raise ConfigError(f"tuning.enqueue: each entry must be a mapping, got {fixed}")
+            study.enqueue_trial({str(k): v for k, v in fixed.items()}, skip_if_exists=True)
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
-    engine = StudyEngine(cfg, data, selector, study, device, run_dir, tb,
-                         synchronous=scheduler.synchronous)
+    engine = StudyEngine(
+        cfg, data, selector, study, device, run_dir, tb, synchronous=scheduler.synchronous
+    )
     if resumed_study:
-        log.info("continuing study '%s' (%d trials so far, %d to resume)", study.study_name,
-                 len(study.trials), len(engine._replay) if not scheduler.synchronous
-                 else sum(t.state.name == "RUNNING" for t in study.trials))
+        log.info(
+            "continuing study '%s' (%d trials so far, %d to resume)",
+            study.study_name,
+            len(study.trials),
+            len(engine._replay)
+            if not scheduler.synchronous
+            else sum(t.state.name == "RUNNING" for t in study.trials),
+        )
     log.info(
         "tuning: %d trials, selector %s (fraction %.3g), search %s, scheduler %s, device %s",
-        cfg.tuning.n_trials, selector.name, selector.fraction,
-        type(sampler).__name__, scheduler.name, device,
+        cfg.tuning.n_trials,
+        selector.name,
+        selector.fraction,
+        type(sampler).__name__,
+        scheduler.name,
+        device,
     )
     t0 = time.perf_counter()
     try:
@@ -143,8 +155,11 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         trainer = Trainer(best_cfg, data, FullSelector(), device, int(cfg.train.epochs))
         for _ in range(int(cfg.train.epochs)):
             res = trainer.run_epoch()
-            tb.epoch("final", res.epoch, {"final/train_loss": res.train_loss,
-                                     "final/val_accuracy": res.val_accuracy})
+            tb.epoch(
+                "final",
+                res.epoch,
+                {"final/train_loss": res.train_loss, "final/val_accuracy": res.val_accuracy},
+            )
         final_val = res.val_accuracy
         final_test = trainer.test_accuracy()
         final_seconds = time.perf_counter() - t1
@@ -184,9 +199,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     write_report(run_dir / "report.md", summary)
     log.info(
         "done: best val %.4f (trial %d), final test %s, tuning %.1f s, final training %.1f s",
-        best.value, best.number,
-        "-" if final_test is None else f"{final_test:.4f}", tuning_seconds, final_seconds,
+        best.value,
+        best.number,
+        "-" if final_test is None else f"{final_test:.4f}",
+        tuning_seconds,
+        final_seconds,
     )
-    log.info("outputs: %s (report.md, summary.json, study.db, tensorboard/)",
-             os.path.relpath(run_dir))
+    log.info(
+        "outputs: %s (report.md, summary.json, study.db, tensorboard/)", os.path.relpath(run_dir)
+    )
     return summary

@@ -63,5 +63,6 @@ def test_per_batch_is_mean_of_batch_members():
 def test_mean_gradient():
     model, ds, x, y = _setup()
     ref = _autograd_rows(model, x, y).mean(0)
-    torch.testing.assert_close(mean_gradient(model, ds, torch.device("cpu"), 9), ref,
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        mean_gradient(model, ds, torch.device("cpu"), 9), ref, rtol=1e-5, atol=1e-6
+    )

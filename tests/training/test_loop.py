@@ -30,10 +30,12 @@ def test_weight_scale_invariance_and_zero_weight_ignored():
     logits = torch.randn(6, 3)
     labels = torch.randint(0, 3, (6,))
     w = torch.rand(6) + 0.1
-    torch.testing.assert_close(weighted_loss(logits, labels, w),
-                               weighted_loss(logits, labels, 7.5 * w))
+    torch.testing.assert_close(
+        weighted_loss(logits, labels, w), weighted_loss(logits, labels, 7.5 * w)
+    )
     w0 = w.clone()
     w0[2] = 0.0
     keep = torch.tensor([0, 1, 3, 4, 5])
-    torch.testing.assert_close(weighted_loss(logits, labels, w0),
-                               weighted_loss(logits[keep], labels[keep], w[keep]))
+    torch.testing.assert_close(
+        weighted_loss(logits, labels, w0), weighted_loss(logits[keep], labels[keep], w[keep])
+    )

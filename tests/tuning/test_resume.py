@@ -42,8 +42,9 @@ def test_trainer_resumes_bit_identically(make_cfg, tmp_path):
         resumed.run_epoch()
 
     assert resumed.epoch == straight.epoch == 5
-    for (k, a), (_, b) in zip(straight.model.state_dict().items(),
-                              resumed.model.state_dict().items()):
+    for (k, a), (_, b) in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().items()
+    ):
         assert torch.equal(a, b), k
     assert torch.equal(straight.subset.indices, resumed.subset.indices)
     assert torch.equal(straight.subset.weights, resumed.subset.weights)
@@ -68,14 +69,24 @@ def _states(db) -> dict[int, tuple[str, float | None]]:
 def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     run_dir = tmp_path / "run"
     cmd = [
-        sys.executable, "-m", "automata", "scheduler=hyperband", "train.epochs=9",
-        "tuning.n_trials=17", "selector=full", "train.batch_size=16",
-        "~space.batch_size", "tuning.tensorboard=false", "tuning.final_train=false",
-        "device=cpu", f"hydra.run.dir={run_dir}",
+        sys.executable,
+        "-m",
+        "automata",
+        "scheduler=hyperband",
+        "train.epochs=9",
+        "tuning.n_trials=17",
+        "selector=full",
+        "train.batch_size=16",
+        "~space.batch_size",
+        "tuning.tensorboard=false",
+        "tuning.final_train=false",
+        "device=cpu",
+        f"hydra.run.dir={run_dir}",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     db = run_dir / "study.db"
     deadline = time.time() + 300
     before: dict[int, tuple[str, float | None]] = {}

@@ -120,8 +120,9 @@ def test_hyperband_brackets_and_order():
     # bracket 2: trials 14-16 all to 9.
     assert eng.completed == [8, 13, 14, 15, 16]
     assert len(eng.pruned) == 12
-    conservative = Hyperband(eta=3, min_resource=1, max_resource=9,
-                             bracket_order="conservative_first")
+    conservative = Hyperband(
+        eta=3, min_resource=1, max_resource=9, bracket_order="conservative_first"
+    )
     assert conservative.brackets() == [(3, 9), (5, 3), (9, 1)]
     eng2 = FakeEngine([0.5] * 4)  # only 4 trials: the first bracket (3 @ 9) and 1 of the next
     conservative.run(eng2)

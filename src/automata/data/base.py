@@ -37,9 +37,7 @@ class TensorBatchDataset(BatchDataset):
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor) -> None:
         if features.shape[0] != labels.shape[0]:
-            raise ValueError(
-                f"features have {features.shape[0]} rows but labels {labels.shape[0]}"
-            )
+            raise ValueError(f"features have {features.shape[0]} rows but labels {labels.shape[0]}")
         self.features = features.float().contiguous()
         self.labels = labels.long().contiguous()
 
@@ -62,7 +60,8 @@ class DataSplits:
     test: BatchDataset
     num_classes: int
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    train_eval: BatchDataset | None = None
+    # None at construction means `train` (set in __post_init__), so it is never None after.
+    train_eval: BatchDataset = None  # type: ignore[assignment]
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -166,7 +166,7 @@ class ImageDataset(BatchDataset):
         if info is not None and self._worker_key != (info.id, info.seed):
             # A worker holds a pickled copy of the generator; without re-seeding every worker,
             # and every epoch's fresh workers, would replay the same crops.
-            self._generator.manual_seed((info.seed * 1_000_003 + self._seed) % (2**63))
+            self._generator.manual_seed((info.seed * 1_000_003 + (self._seed or 0)) % (2**63))
             self._worker_key = (info.id, info.seed)
         return self._generator
 

@@ -15,21 +15,28 @@ def trial_table(study: optuna.Study) -> list[dict[str, Any]]:
     """One row per trial of the study: state, value, epochs, parameters and cost."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        rows.append({
-            "number": t.number,
-            "state": t.state.name.lower(),
-            "value": t.value,
-            "epochs": t.last_step,
-            "params": t.params,
-            "cost": t.user_attrs.get("cost", {}),
-            "fail_reason": t.user_attrs.get("fail_reason"),
-        })
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name.lower(),
+                "value": t.value,
+                "epochs": t.last_step,
+                "params": t.params,
+                "cost": t.user_attrs.get("cost", {}),
+                "fail_reason": t.user_attrs.get("fail_reason"),
+            }
+        )
     return rows
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, float]:
-    keys = ("selection_seconds", "train_seconds", "eval_seconds", "epochs",
-            "full_equivalent_epochs")
+    keys = (
+        "selection_seconds",
+        "train_seconds",
+        "eval_seconds",
+        "epochs",
+        "full_equivalent_epochs",
+    )
     return {k: float(sum(r["cost"].get(k, 0.0) for r in rows)) for k in keys}
 
 
@@ -98,7 +105,11 @@ def write_report(path: Path, s: dict[str, Any]) -> None:
     if failed:
         lines += ["", "Failed trials:", ""]
         lines += [f"- trial {t['number']}: {t['fail_reason']}" for t in failed]
-    lines += ["", "Files: `summary.json` (all numbers), `study.db` (the Optuna study, unless "
-              "`tuning.storage` points elsewhere), `tensorboard/` (`tensorboard --logdir` it), "
-              "`config.yaml` (the resolved config).", ""]
+    lines += [
+        "",
+        "Files: `summary.json` (all numbers), `study.db` (the Optuna study, unless "
+        "`tuning.storage` points elsewhere), `tensorboard/` (`tensorboard --logdir` it), "
+        "`config.yaml` (the resolved config).",
+        "",
+    ]
     path.write_text("\n".join(lines))

@@ -8,7 +8,8 @@ from typing import Any
 
 
 class TensorBoardLog:
-    """Writes ``<root>/trial_NNNN`` curves (``<root>/final`` for the final training) and ``<root>/hparams`` (one run per finished trial).
+    """Writes ``<root>/trial_NNNN`` curves (``<root>/final`` for the final training) and
+    ``<root>/hparams`` (one run per finished trial).
 
     ``enabled=False`` makes every call a no-op (``tuning.tensorboard=false``).
     """
@@ -45,11 +46,13 @@ class TensorBoardLog:
             return
         from torch.utils.tensorboard import SummaryWriter
 
-        clean = {k: (v if isinstance(v, (int, float, str, bool)) else str(v))
-                 for k, v in params.items()}
+        clean = {
+            k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in params.items()
+        }
         with SummaryWriter(str(self.root / "hparams")) as w:
-            w.add_hparams(clean, {f"hparam/{k}": v for k, v in metrics.items()},
-                          run_name=f"trial_{trial:04d}")
+            w.add_hparams(
+                clean, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=f"trial_{trial:04d}"
+            )
 
     def close(self) -> None:
         for trial in list(self._writers):

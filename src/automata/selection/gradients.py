@@ -30,7 +30,9 @@ def move_to(x: object, device: torch.device) -> object:
     return x
 
 
-def gradient_rows(probs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+def gradient_rows(
+    probs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor
+) -> torch.Tensor:
     """Per-example last-layer gradients ``[p - y, (p - y) h^T]`` as rows of an ``n x d`` matrix."""
     err = probs.clone()
     err[torch.arange(labels.numel(), device=labels.device), labels] -= 1.0
@@ -60,7 +62,9 @@ def _outputs(
 
 def gradient_dim(model: nn.Module) -> int:
     """d = C * (D + 1) for the model's last layer ``classifier``."""
-    c, dim = model.classifier.weight.shape  # type: ignore[union-attr]
+    classifier = model.classifier
+    assert isinstance(classifier, nn.Linear), "models expose their last layer as `classifier`"
+    c, dim = classifier.weight.shape
     return int(c * (dim + 1))
 
 

@@ -49,7 +49,9 @@ class _GradientMatching(Selector):
         if tol < 0:
             raise ConfigError(f"selector.tol must be >= 0, got {tol}")
         if target not in TARGETS:
-            raise ConfigError(f"selector.target must be one of {', '.join(TARGETS)}, got '{target}'")
+            raise ConfigError(
+                f"selector.target must be one of {', '.join(TARGETS)}, got '{target}'"
+            )
         self.lam = float(lam)
         self.tol = float(tol)
         self.target = target
@@ -115,7 +117,9 @@ class GradMatchPB(_GradientMatching):
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=ctx.generator)
         batches = list(perm.split(self.batch_size))
-        rows = per_batch_gradients(ctx.model, ctx.data.train_eval, batches, ctx.device, ctx.batch_size)
+        rows = per_batch_gradients(
+            ctx.model, ctx.data.train_eval, batches, ctx.device, ctx.batch_size
+        )
         target = self._target(ctx, rows)
         _sync(ctx.device)
         t1 = time.perf_counter()

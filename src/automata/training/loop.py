@@ -14,7 +14,9 @@ from automata.data.base import BatchDataset
 from automata.selection.gradients import move_to
 
 
-def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def weighted_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     """Weighted mean cross-entropy ``sum_j w_j l_j / sum_j w_j`` of one mini-batch."""
     losses = F.cross_entropy(logits.float(), labels, reduction="none")
     return (weights * losses).sum() / weights.sum().clamp_min(1e-12)

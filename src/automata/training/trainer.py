@@ -68,7 +68,10 @@ def build_optimizer(params: Any, cfg: DictConfig) -> torch.optim.Optimizer:
     o = cfg.optimizer
     if o.name == "sgd":
         return torch.optim.SGD(
-            params, lr=o.lr, momentum=o.momentum, nesterov=bool(o.nesterov and o.momentum > 0),
+            params,
+            lr=o.lr,
+            momentum=o.momentum,
+            nesterov=bool(o.nesterov and o.momentum > 0),
             weight_decay=o.weight_decay,
         )
     if o.name == "adam":
@@ -192,9 +195,9 @@ class Trainer:
         idx_batches = [indices[p] for p in pos_batches]
         total, count = 0.0, 0
         t = self.cfg.train
-        for p, (x, y) in zip(pos_batches, iter_batches(
-            self.data.train, idx_batches, t.num_workers, t.pin_memory
-        )):
+        for p, (x, y) in zip(
+            pos_batches, iter_batches(self.data.train, idx_batches, t.num_workers, t.pin_memory)
+        ):
             w = weights[p].to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
             with self._autocast():
@@ -217,7 +220,11 @@ class Trainer:
             torch.cuda.synchronize(self.device)
         t1 = time.perf_counter()
         val_acc, val_loss = evaluate(
-            self.model, self.data.val, self.device, int(t.eval_batch_size), t.num_workers,
+            self.model,
+            self.data.val,
+            self.device,
+            int(t.eval_batch_size),
+            t.num_workers,
             t.pin_memory,
         )
         t2 = time.perf_counter()
@@ -245,7 +252,11 @@ class Trainer:
     def test_accuracy(self) -> float:
         t = self.cfg.train
         acc, _ = evaluate(
-            self.model, self.data.test, self.device, int(t.eval_batch_size), t.num_workers,
+            self.model,
+            self.data.test,
+            self.device,
+            int(t.eval_batch_size),
+            t.num_workers,
             t.pin_memory,
         )
         return acc

@@ -116,18 +116,22 @@ class StudyEngine:
         self._last: dict[int, EpochResult] = {}
         self._values: dict[int, float] = {}
         self._frozen: dict[int, FrozenTrial] = {}
-        self.owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        self.host = socket.gethostname()
+        self.owner: dict[str, str | int] = {"host": self.host, "pid": os.getpid()}
         self.resumed = 0
         self.synchronous = synchronous
         self._replay = self._resume_plan(synchronous)
 
     def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
         trials = self.study.get_trials(deepcopy=False)
-        orphans = [t for t in trials if is_orphan(t, self.owner["host"])]
+        orphans = [t for t in trials if is_orphan(t, self.host)]
         if not synchronous:
             return sorted(orphans, key=lambda t: t.number)
-        foreign = [t.number for t in trials
-                   if t.state in (TrialState.RUNNING, TrialState.WAITING) and t not in orphans]
+        foreign = [
+            t.number
+            for t in trials
+            if t.state in (TrialState.RUNNING, TrialState.WAITING) and t not in orphans
+        ]
         if foreign:
             raise ConfigError(
                 f"tuning.study_name: trials {foreign} of study '{self.study.study_name}' are "
@@ -171,8 +175,7 @@ class StudyEngine:
         if frozen.state == TrialState.RUNNING:
             trial.set_user_attr("owner", self.owner)
             self.resumed += 1
-            log.info("resuming trial %d (interrupted at epoch %s)", frozen.number,
-                     frozen.last_step)
+            log.info("resuming trial %d (interrupted at epoch %s)", frozen.number, frozen.last_step)
         return trial
 
     def advance(self, trial: optuna.Trial, until: int, prune_check: bool = False) -> float | None:
@@ -237,8 +240,13 @@ class StudyEngine:
     def _trainer(self, trial: optuna.Trial) -> Trainer:
         number = trial.number
         if number not in self._trainers:
-            trainer = Trainer(self._cfgs[number], self.data, self.selector, self.device,
-                              total_epochs=int(self.cfg.train.epochs))
+            trainer = Trainer(
+                self._cfgs[number],
+                self.data,
+                self.selector,
+                self.device,
+                total_epochs=int(self.cfg.train.epochs),
+            )
             path = self._checkpoint(number)
             if path.exists():
                 trainer.load_state_dict(torch.load(path, weights_only=False))
@@ -283,8 +291,11 @@ class StudyEngine:
         self._release(number)
         self.finished += 1
         if res is not None:
-            self.tb.hparams(number, self._params[number],
-                            {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)})
+            self.tb.hparams(
+                number,
+                self._params[number],
+                {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)},
+            )
         self._progress(number, state, res)
 
     def _fail(self, trial: optuna.Trial, exc: BaseException) -> None:
@@ -321,7 +332,12 @@ class StudyEngine:
         score = f"val {res.val_accuracy:.4f} at epoch {res.epoch}" if res else ""
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",
-            self.finished, self.n_trials, number, what, score, best_txt,
+            self.finished,
+            self.n_trials,
+            number,
+            what,
+            score,
+            best_txt,
             time.perf_counter() - self.started,
         )
 

@@ -25,14 +25,14 @@ def check_space(space: DictConfig, cfg: DictConfig) -> None:
     """Validate every entry before any trial runs (types, bounds, and that ``path`` exists)."""
     if not space:
         raise ConfigError("space: the search space is empty")
-    for name, spec in space.items():
-        where = f"space.{name}"
+    for key, spec in space.items():
+        where = f"space.{key!s}"
         if not isinstance(spec, DictConfig) or "type" not in spec or "path" not in spec:
             raise ConfigError(f"{where} needs at least 'path' and 'type'")
         kind = spec.type
         if kind not in _KEYS:
             raise ConfigError(f"{where}.type must be float, int or categorical, got '{kind}'")
-        unknown = set(spec.keys()) - _KEYS[kind]
+        unknown = {str(k) for k in spec.keys()} - _KEYS[kind]
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} for type {kind}")
         if OmegaConf.select(cfg, spec.path, default="__missing__") == "__missing__":
@@ -52,14 +52,18 @@ def check_space(space: DictConfig, cfg: DictConfig) -> None:
 def suggest(trial: optuna.Trial, space: DictConfig) -> dict[str, Any]:
     """Sample every parameter of ``space`` with ``trial``; returns ``{name: value}``."""
     params: dict[str, Any] = {}
-    for name, spec in space.items():
+    for key, spec in space.items():
+        name = str(key)
         if spec.type == "float":
             params[name] = trial.suggest_float(
                 name, spec.low, spec.high, log=bool(spec.get("log", False)), step=spec.get("step")
             )
         elif spec.type == "int":
             params[name] = trial.suggest_int(
-                name, spec.low, spec.high, log=bool(spec.get("log", False)),
+                name,
+                spec.low,
+                spec.high,
+                log=bool(spec.get("log", False)),
                 step=spec.get("step") or 1,
             )
         else:
@@ -70,6 +74,7 @@ def suggest(trial: optuna.Trial, space: DictConfig) -> dict[str, Any]:
 def apply(cfg: DictConfig, space: DictConfig, params: dict[str, Any]) -> DictConfig:
     """A copy of ``cfg`` with each parameter written at its ``path``."""
     out = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    assert isinstance(out, DictConfig)
     for name, value in params.items():
         OmegaConf.update(out, space[name].path, value, merge=False)
     return out

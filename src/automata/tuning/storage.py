@@ -13,7 +13,9 @@ configuration again.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryFailedTrialCallback
@@ -32,7 +34,7 @@ def make_storage(
 ) -> BaseStorage:
     """Build the storage behind ``tuning.storage``."""
     if url.startswith(JOURNAL):
-        path = Path(url[len(JOURNAL):])
+        path = Path(url[len(JOURNAL) :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
@@ -40,20 +42,27 @@ def make_storage(
             f"tuning.storage: '{url}' is not a storage URL (sqlite:///file.db, "
             "postgresql://user@host/db or journal:///file.log)"
         )
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if heartbeat_interval:
         kwargs = {
             "heartbeat_interval": int(heartbeat_interval),
             "grace_period": int(grace_period or 2 * heartbeat_interval),
             "failed_trial_callback": RetryFailedTrialCallback(max_retry=max_retry),
         }
-    try:
-        return RDBStorage(url, **kwargs)
-    except ImportError as exc:
-        raise ConfigError(f"tuning.storage: driver missing for '{url}': {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - connection errors of any driver
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"tuning.storage: cannot open '{url}': {first}") from None
+    for attempt in range(4):
+        try:
+            return RDBStorage(url, **kwargs)
+        except ImportError as exc:
+            raise ConfigError(f"tuning.storage: driver missing for '{url}': {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - connection errors of any driver
+            # Workers that start together on an empty database race to create Optuna's
+            # tables; the losers succeed once the winner has committed.
+            if attempt < 3:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"tuning.storage: cannot open '{url}': {first}") from None
+    raise AssertionError("unreachable")
 
 
 def record_heartbeat(storage: BaseStorage, trial: optuna.Trial) -> None:

@@ -9,8 +9,9 @@ class NoScheduler(Scheduler):
     """Each configuration trains ``max_resource`` epochs; ``eta`` and ``min_resource`` unused."""
 
     def __init__(self, max_resource: int = 20, eta: int = 3, min_resource: int = 1) -> None:
-        super().__init__(eta=eta, min_resource=min(min_resource, max_resource),
-                         max_resource=max_resource)
+        super().__init__(
+            eta=eta, min_resource=min(min_resource, max_resource), max_resource=max_resource
+        )
 
     @property
     def name(self) -> str:

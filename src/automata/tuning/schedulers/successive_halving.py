@@ -48,8 +48,9 @@ def hyperband_brackets(min_resource: int, max_resource: int, eta: int) -> list[t
     return out
 
 
-def run_bracket(engine: Engine, trials: list[optuna.Trial], r: int, max_resource: int,
-                eta: int) -> None:
+def run_bracket(
+    engine: Engine, trials: list[optuna.Trial], r: int, max_resource: int, eta: int
+) -> None:
     """Run one synchronous SHA bracket over ``trials`` (already asked)."""
     alive = list(trials)
     plan = sha_rungs(len(trials), r, max_resource, eta)
@@ -92,8 +93,9 @@ class SHA(Scheduler):
         eta, min_resource, max_resource: see :class:`Scheduler`.
     """
 
-    def __init__(self, eta: int = 3, min_resource: int = 1, max_resource: int = 20,
-                 n: int | None = None) -> None:
+    def __init__(
+        self, eta: int = 3, min_resource: int = 1, max_resource: int = 20, n: int | None = None
+    ) -> None:
         super().__init__(eta, min_resource, max_resource)
         if n is not None and n < 1:
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
@@ -130,8 +132,13 @@ class Hyperband(Scheduler):
     round repeats.
     """
 
-    def __init__(self, eta: int = 3, min_resource: int = 1, max_resource: int = 20,
-                 bracket_order: str = "aggressive_first") -> None:
+    def __init__(
+        self,
+        eta: int = 3,
+        min_resource: int = 1,
+        max_resource: int = 20,
+        bracket_order: str = "aggressive_first",
+    ) -> None:
         super().__init__(eta, min_resource, max_resource)
         if bracket_order not in BRACKET_ORDERS:
             raise ConfigError(

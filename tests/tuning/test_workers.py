@@ -1,0 +1,126 @@
+"""Many workers on one study: real processes sharing trials through a real storage.
+
+PostgreSQL when ``AUTOMATA_TEST_POSTGRES_URL`` is set (``.ci/run`` starts a server on
+127.0.0.1 with ``scripts/postgres_for_tests.sh``), else Optuna's journal file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import optuna
+import pytest
+
+from ..conftest import ROOT
+
+PG = os.environ.get("AUTOMATA_TEST_POSTGRES_URL")
+
+
+def _storage(kind: str, tmp_path) -> str:
+    if kind == "postgresql":
+        if not PG:
+            pytest.skip("no PostgreSQL server (set AUTOMATA_TEST_POSTGRES_URL)")
+        return PG
+    return f"journal://{tmp_path / 'study.log'}"
+
+
+def _load(storage: str, name: str) -> optuna.Study:
+    from automata.tuning.storage import make_storage
+
+    return optuna.load_study(study_name=name, storage=make_storage(storage))
+
+
+def _check_shared(study: optuna.Study, n_trials: int, workers: int) -> None:
+    trials = study.trials
+    # Each worker stops asking once the study holds n_trials; two may ask at the same moment.
+    assert n_trials <= len(trials) <= n_trials + workers - 1
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    owners = {t.user_attrs["owner"]["pid"] for t in trials}
+    assert len(owners) == workers, "every worker ran trials"
+    configs = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(configs)) == len(configs), "no configuration evaluated twice"
+
+
+def test_ci_runs_the_postgresql_variant():
+    if os.environ.get("CI") == "true":
+        assert PG, ".ci/run must start PostgreSQL and export AUTOMATA_TEST_POSTGRES_URL"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kind", "scheduler", "search"),
+    [("postgresql", "asha", "tpe"), ("journal", "none", "random"), ("journal", "asha", "tpe")],
+)
+def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path):
+    storage = _storage(kind, tmp_path)
+    name = f"workers-{uuid.uuid4().hex[:8]}"
+    n_trials = 8
+    procs = []
+    for worker in range(2):
+        cmd = [
+            sys.executable,
+            "-m",
+            "automata",
+            f"scheduler={scheduler}",
+            f"search={search}",
+            f"tuning.n_trials={n_trials}",
+            "train.epochs=4",
+            f"tuning.storage={storage}",
+            f"tuning.study_name={name}",
+            f"tuning.worker={worker}",
+            "tuning.final_train=false",
+            "tuning.tensorboard=false",
+            "search.seed=0",
+            "device=cpu",
+            f"hydra.run.dir={tmp_path / f'worker{worker}'}",
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
+        )
+    for p in procs:
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0, out[-3000:]
+    _check_shared(_load(storage, name), n_trials, workers=2)
+
+
+@pytest.mark.slow
+def test_hydra_joblib_launcher_runs_workers(tmp_path):
+    storage = f"journal://{tmp_path / 'study.log'}"
+    name = "joblib-workers"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "tuning.worker=0,1",
+            "scheduler=asha",
+            "tuning.n_trials=6",
+            "train.epochs=3",
+            f"tuning.storage={storage}",
+            f"tuning.study_name={name}",
+            "tuning.final_train=false",
+            "tuning.tensorboard=false",
+            "device=cpu",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    _check_shared(_load(storage, name), 6, workers=2)
