@@ -46,13 +46,14 @@ clean: ## Remove outputs (keeps .venv)
 	rm -rf outputs/* .pytest_cache .ruff_cache .mypy_cache
 
 N ?= 2
+THREADS ?= 1
 STUDY ?= workers
 STORAGE ?= journal://$(CURDIR)/outputs/workers/$(STUDY)/study.log
 tune-workers: venv ## Run N worker processes on one study (STORAGE=postgresql://... for many machines); ARGS adds overrides
 	@mkdir -p outputs/workers/$(STUDY)
 	@pids=""; for i in $$(seq 0 $$(($(N) - 1))); do \
 		$(PY) -m automata scheduler=asha tuning.storage=$(STORAGE) tuning.study_name=$(STUDY) \
-			tuning.worker=$$i tuning.final_train=false hydra.run.dir=outputs/workers/$(STUDY)/worker$$i $(ARGS) & \
+			tuning.worker=$$i tuning.final_train=false threads=$(THREADS) hydra.run.dir=outputs/workers/$(STUDY)/worker$$i $(ARGS) & \
 		pids="$$pids $$!"; done; status=0; for p in $$pids; do wait $$p || status=1; done; exit $$status
 	$(PY) -m automata scheduler=asha tuning.storage=$(STORAGE) tuning.study_name=$(STUDY) \
 		hydra.run.dir=outputs/workers/$(STUDY)/final $(ARGS)

@@ -68,6 +68,7 @@ class AutomataConfig:
     seed: int = 0
     device: str = "auto"
     deterministic: bool = True
+    threads: int | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
@@ -134,6 +135,7 @@ def validate(cfg: DictConfig) -> None:
         tu.heartbeat_interval is None or tu.heartbeat_interval >= 1,
         f"tuning.heartbeat_interval must be >= 1 second, got {tu.heartbeat_interval}",
     )
+    _check(cfg.threads is None or cfg.threads >= 1, f"threads must be >= 1, got {cfg.threads}")
     device = str(cfg.device)
     _check(
         device in ("auto", "cpu") or device.startswith("cuda"),

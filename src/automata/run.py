@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from automata.build import build
@@ -78,6 +79,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     selector, scheduler, sampler = build_components(cfg)
     device = resolve_device(str(cfg.device))
     set_determinism(bool(cfg.deterministic))
+    if cfg.threads:
+        # Several workers on one machine: give each a share of the cores, or OpenMP threads
+        # of different processes contend and every step slows down many times.
+        torch.set_num_threads(int(cfg.threads))
     run_dir = output_dir(cfg)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
