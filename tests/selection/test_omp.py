@@ -82,6 +82,12 @@ def test_never_better_than_exhaustive_optimum_and_optimal_on_its_support(seed, l
         w_ref, obj_ref = _best_on_support(A, b, idx, lam, positive)
         np.testing.assert_allclose(ours, obj_ref, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(w, w_ref, rtol=1e-7, atol=1e-9)
+    # With unit-norm columns the greedy first pick is the best single column: budget 1 attains
+    # the exhaustive optimum exactly.
+    An = A / np.linalg.norm(A, axis=0)
+    idx, w = _run(An, b, 1, lam=lam, positive=positive, tol=0.0)
+    best = _exhaustive_optimum(An, b, 1, lam, positive)
+    np.testing.assert_allclose(_objective(An, b, idx, w, lam), best, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("positive", [True, False])
@@ -128,8 +134,9 @@ def _gradient_like(seed: int, d: int, m: int, rank: int = 6, dtype=np.float64):
 
 @pytest.mark.parametrize("positive", [True, False])
 @pytest.mark.parametrize("lam", [0.0, 0.5])
-def test_weights_are_the_closed_form_ridge_solution_on_the_support(lam, positive):
-    # Budget 90 also exercises the buffer growth (64 slots at first) with dropped columns.
+def test_weights_are_the_closed_form_ridge_solution_on_the_support(lam, positive, monkeypatch):
+    # Budget 90 also exercises the buffer growth (16 slots at first) with dropped columns.
+    monkeypatch.setattr(omp_module, "_FIRST_CAPACITY", 16)
     for seed, (d, m, budget) in enumerate([(60, 120, 25), (60, 120, 25), (120, 300, 90)]):
         A, b = _gradient_like(seed, d=d, m=m)
         idx, w = _run(A, b, budget, lam=lam, positive=positive, tol=0.0)
@@ -208,6 +215,8 @@ def test_budget_zero_larger_than_m_and_zero_target():
     np.testing.assert_allclose(
         w.numpy(), np.linalg.lstsq(A.numpy()[:, idx.numpy()], b.numpy(), rcond=None)[0]
     )
+    idx, w = orthogonal_matching_pursuit(A, b, np.int64(2))  # numpy integers are fine
+    assert idx.numel() == 2
     idx, w = orthogonal_matching_pursuit(A, torch.zeros(12, dtype=F64), 3)
     assert idx.numel() == 0 and w.numel() == 0
     # No column has a positive score: nothing to select with w >= 0, but |score| works.
@@ -216,6 +225,21 @@ def test_budget_zero_larger_than_m_and_zero_target():
     assert idx.numel() == 0
     idx, w = orthogonal_matching_pursuit(E, -torch.ones(4, dtype=F64), 3, positive=False)
     assert idx.numel() == 3 and torch.allclose(w, -torch.ones(3, dtype=F64))
+
+
+@pytest.mark.parametrize("positive", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_exact_fit_with_more_columns_than_rows_ends_cleanly(positive, dtype):
+    # Once the residual is ~0, the remaining scores are rounding noise and every further
+    # candidate lies in the span of the support: OMP must end without error or NaN.
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        d, m = int(rng.integers(2, 8)), int(rng.integers(8, 40))
+        A = torch.from_numpy(rng.standard_normal((d, m))).to(dtype)
+        b = A @ torch.from_numpy(rng.uniform(0.1, 1, m)).to(dtype)
+        idx, w = orthogonal_matching_pursuit(A, b, m, positive=positive, tol=0.0)
+        assert 0 < idx.numel() <= d and torch.isfinite(w).all()
+        assert len(set(idx.tolist())) == idx.numel()
 
 
 def test_tol_stops_early():

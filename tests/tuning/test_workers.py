@@ -75,6 +75,7 @@ def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path)
             "tuning.tensorboard=false",
             "search.seed=0",
             "device=cpu",
+            "threads=1",
             f"hydra.run.dir={tmp_path / f'worker{worker}'}",
         ]
         procs.append(
@@ -114,6 +115,7 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
             "tuning.final_train=false",
             "tuning.tensorboard=false",
             "device=cpu",
+            "threads=1",
             f"hydra.sweep.dir={tmp_path / 'sweep'}",
         ],
         cwd=ROOT,

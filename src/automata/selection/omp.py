@@ -18,6 +18,7 @@ scratch every step, O(d k^2 + k^3) per step; see ``scripts/bench_omp.py`` for a 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -36,7 +37,10 @@ _PIVOT_RTOL = {torch.float32: 1e-5, torch.float64: 1e-11}
 # A best score |a_j^T r| below this fraction of ||a_j|| ||r|| (the cosine between the column
 # and the residual) is rounding noise: the residual is orthogonal to every candidate, stop.
 _SCORE_RTOL = {torch.float32: 1e-6, torch.float64: 1e-13}
-_FIRST_CAPACITY = 64  # initial number of support slots; doubled on demand
+# Support slots allocated upfront (S on the device, G and L on the host), doubled on demand
+# beyond: growing costs a copy, so typical budgets never grow, and a huge budget that OMP
+# never reaches (it stops on tol) costs nothing upfront.
+_FIRST_CAPACITY = 512
 
 
 def _validate(
@@ -59,7 +63,7 @@ def _validate(
         raise ValueError(f"b must be a floating-point vector, got {b.dtype}")
     if A.device != b.device:
         raise ValueError(f"A and b must be on the same device, got {A.device} and {b.device}")
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 0:
         raise ValueError(f"budget must be an integer >= 0, got {budget!r}")
     if not (math.isfinite(lam) and lam >= 0):
         raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
@@ -67,6 +71,13 @@ def _validate(
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     if not isinstance(positive, bool):
         raise ValueError(f"positive must be a bool, got {positive!r}")
+
+
+def _padded(M: np.ndarray, n: int) -> np.ndarray:
+    """Square ``M`` zero-padded to n x n, in Fortran order."""
+    out = np.zeros((n, n), order="F")
+    out[: M.shape[0], : M.shape[1]] = M
+    return out
 
 
 def _nnls_gram(
@@ -171,9 +182,11 @@ def orthogonal_matching_pursuit(
     columns are used up. ``b = 0`` returns empty tensors.
 
     Cost per step: one pass over ``A`` (``A^T r``), O(d k) for the new Gram column and the new
-    residual, O(k^2) on the host for the triangular solves; ``A^T A`` is never formed. Memory:
-    a k x d copy of the selected columns on ``A``'s device and a k x k float64 factor on the
-    host. On CUDA there is one small device-to-host copy (a synchronisation) per step.
+    residual, O(k^2) on the host for the triangular solves; ``A^T A`` is never formed. With
+    ``positive``, every column that is added and later dropped has cost one step, so a run
+    can take more than ``budget`` steps. Memory: a k x d copy of the selected columns on
+    ``A``'s device, and the k x k Gram matrix and Cholesky factor (float64) on the host. On
+    CUDA each step makes one synchronising device-to-host copy of O(k) numbers.
 
     Args:
         A: d x m matrix, one column per candidate (float32 or float64; CPU or CUDA). A
@@ -203,7 +216,7 @@ def orthogonal_matching_pursuit(
     _validate(A, b, budget, lam, positive, tol)
     device, dtype = A.device, A.dtype
     d, m = A.shape
-    k_max = min(budget, m)
+    k_max = min(int(budget), m)
     empty = (
         torch.empty(0, dtype=torch.int64, device=device),
         torch.empty(0, dtype=dtype, device=device),
@@ -222,23 +235,27 @@ def orthogonal_matching_pursuit(
     AT = A.T  # m x d: the scores are one matvec and column j is row j (contiguous for rows.T)
     scores = torch.empty(m, dtype=dtype, device=device)
     banned = torch.zeros(m, dtype=torch.bool, device=device)  # selected, skipped or dropped
+    j = torch.empty((), dtype=torch.int64, device=device)
     r = b.clone()
-    tail = torch.empty(3, dtype=dtype, device=device)  # (a_j^T b, r^T r, best score)
 
     # Device side: the selected columns, one per row ("slot") of S. A column dropped by the
     # non-negative solve only frees its slot (weight 0 there) for the next column, so S is
-    # never compacted; slots[i] is the slot of the i-th support column.
+    # never compacted; slot_of[i] is the slot of the i-th support column.
     n_slots = 0  # slots in use or freed (high-water mark); S[:n_slots] enters the matvecs
     free: list[int] = []
-    slots: list[int] = []
-    S = torch.empty(min(k_max, _FIRST_CAPACITY), d, dtype=dtype, device=device)
-    # Host side, float64 numpy: the Cholesky factor of A_S^T A_S + lam I (Fortran order, so
-    # the leading k x k block goes to BLAS as is) and z = L^-1 A_S^T b, in support order.
-    # Plain BLAS-2 calls, not torch.linalg: its threaded small solves stall for milliseconds
-    # when another process competes for the cores.
-    cap = S.shape[0]
-    L = np.zeros((cap, cap), order="F")
-    z = np.zeros(cap)
+    cap = min(k_max, _FIRST_CAPACITY)
+    S = torch.empty(cap, d, dtype=dtype, device=device)
+    # What the host needs each step, gathered on the device and copied over at once:
+    # [a_j^T b, r^T r, best score, Gram column S a_j (one entry per slot)].
+    buf = torch.empty(3 + cap, dtype=dtype, device=device)
+    # Host side, float64 numpy, in support order: G = A_S^T A_S + lam I and q = A_S^T b (kept
+    # for the non-negative fallback), the lower Cholesky factor L of G (Fortran order, so its
+    # leading k x k block goes to BLAS as is; only its lower triangle is meaningful) and
+    # z = L^-1 q. Plain BLAS-2 calls, not torch.linalg: its threaded small solves stall for
+    # milliseconds when another process competes for the cores.
+    G, L = np.zeros((cap, cap), order="F"), np.zeros((cap, cap), order="F")
+    q, z = np.zeros(cap), np.zeros(cap)
+    slot_of = np.zeros(cap, dtype=np.int64)
     w = np.zeros(0)
     support: list[int] = []
     k = 0
@@ -249,82 +266,80 @@ def orthogonal_matching_pursuit(
             torch.mv(AT, r, out=scores)
             if not positive:
                 scores.abs_()
-            torch.dot(r, r, out=tail[1])
+            torch.dot(r, r, out=buf[1])
             fresh = False
         scores.masked_fill_(banned, -math.inf)
-        best, j = torch.max(scores, 0)
-        tail[2] = best
+        torch.max(scores, 0, out=(buf[2], j))
         slot = min(free) if free else n_slots
-        if slot == S.shape[0]:  # grow geometrically, so a huge budget costs nothing upfront
-            S = torch.cat((S, S.new_empty(min(2 * slot, k_max) - slot, d)))
-        if k == cap:
-            cap = min(2 * cap, k_max)
-            L_new = np.zeros((cap, cap), order="F")
-            L_new[:k, :k] = L[:k, :k]
-            L, z = L_new, np.concatenate((z, np.zeros(cap - k)))
+        if slot == cap:  # grow by doubling (a copy); the default capacity rarely needs it
+            new_cap = min(2 * cap, k_max)
+            S = torch.cat((S, S.new_empty(new_cap - cap, d)))
+            buf = torch.cat((buf, buf.new_empty(new_cap - cap)))
+            G, L = _padded(G, new_cap), _padded(L, new_cap)
+            q, z, slot_of = (np.pad(v, (0, new_cap - cap)) for v in (q, z, slot_of))
+            cap = new_cap
         # Gather the candidate column and its Gram column on the device (no sync needed for
         # j), then bring everything the host needs over in a single copy.
         torch.index_select(AT, 0, j.view(1), out=S[slot : slot + 1])
         a = S[slot]
-        torch.dot(b, a, out=tail[0])
+        torch.dot(b, a, out=buf[0])
         hw = max(n_slots, slot + 1)
-        g = torch.cat((torch.mv(S[:hw], a), tail)).to(_HOST, torch.float64).numpy()
+        torch.mv(S[:hw], a, out=buf[3 : 3 + hw])
+        host = buf[: 3 + hw].to(_HOST, torch.float64).numpy()
         jj = int(j)
+        qj, rr, c = host[:3].tolist()
+        g = host[3:]
         gjj = float(g[slot])
-        qj, rr, c = g[hw:].tolist()
-        if not (math.isfinite(c) and math.isfinite(gjj)):
+        if math.isnan(c) or c == math.inf or not math.isfinite(gjj):  # -inf: all banned
             raise ValueError("A contains NaN or inf")
         if math.sqrt(rr) < tol * b_norm:
             break
         if c <= score_rtol * math.sqrt(gjj * rr):  # also all-banned (-inf) and c <= 0
             break
-        if k:
-            ell = dtrsv(L[:k, :k], g[slots], lower=1)
-            p2 = gjj + lam - float(ell @ ell)
-        else:
-            ell, p2 = g[:0], gjj + lam
+        g_s = g[slot_of[:k]]  # Gram column in support order (a copy)
+        ell = dtrsv(L[:k, :k], g_s, lower=1) if k else g_s
+        p2 = gjj + lam - float(ell @ ell)
+        banned[jj] = True
         if not p2 > pivot_rtol * (gjj + lam):
-            banned[jj] = True  # numerically in span(A_S): skip for good, rescore not needed
-            continue
+            continue  # numerically in span(A_S): skipped for good, same scores, next best
         piv = math.sqrt(p2)
+        G[k, :k] = G[:k, k] = g_s
+        G[k, k] = gjj + lam
+        q[k] = qj
         L[k, :k] = ell
         L[k, k] = piv
         z[k] = (qj - float(ell @ z[:k])) / piv
-        k += 1
+        slot_of[k] = slot
         support.append(jj)
-        slots.append(slot)
-        banned[jj] = True
+        k += 1
         if slot == n_slots:
             n_slots += 1
         else:
             free.remove(slot)
         w_ls = dtrsv(L[:k, :k], z[:k], lower=1, trans=1)
         if positive and w_ls.min() < 0:
-            Lk = L[:k, :k]
-            Q = Lk @ Lk.T
-            q = Lk @ z[:k]
-            w_ls = _nnls_gram(Q, q, np.append(w, 0.0), w_ls)
+            w_ls = _nnls_gram(G[:k, :k], q[:k], np.append(w, 0.0), w_ls)
             keep = np.flatnonzero(w_ls > 0)
             if keep.size < k:
                 # Drop zero-weight columns (banned for good, slots freed) and refactor the
                 # kept block: its pivots are no smaller than before, so this is safe.
-                free += [slots[i] for i in np.flatnonzero(w_ls <= 0).tolist()]
+                free += slot_of[np.flatnonzero(w_ls <= 0)].tolist()
                 support = [support[i] for i in keep.tolist()]
-                slots = [slots[i] for i in keep.tolist()]
+                slot_of[: keep.size] = slot_of[keep]
+                G[: keep.size, : keep.size] = G[np.ix_(keep, keep)]
+                q[: keep.size] = q[keep]
                 k = keep.size
-                Lk, info = dpotrf(Q[np.ix_(keep, keep)], lower=1, clean=1)
+                Lk, info = dpotrf(G[:k, :k], lower=1, clean=0)
                 if info != 0:
                     raise RuntimeError(f"Cholesky refactorisation failed (info={info})")
-                L[:] = 0.0
                 L[:k, :k] = Lk
-                z[:k] = dtrsv(Lk, q[keep], lower=1)
+                z[:k] = dtrsv(Lk, q[:k], lower=1)
                 w_ls = w_ls[keep]
         w = w_ls
         # r = b - A_S w_S, O(d k); float64 weights are rounded to A's dtype only here.
         w_slots = np.zeros(n_slots)
-        w_slots[slots] = w
-        w_dev = torch.from_numpy(w_slots).to(device=device, dtype=dtype)
-        torch.addmv(b, S[:n_slots].T, w_dev, alpha=-1.0, out=r)
+        w_slots[slot_of[:k]] = w
+        torch.addmv(b, S[:n_slots].T, torch.from_numpy(w_slots).to(device, dtype), alpha=-1, out=r)
         fresh = True
 
     indices = torch.tensor(support, dtype=torch.int64, device=device)
