@@ -55,7 +55,7 @@ from torch import nn
 from automata.data.base import BatchDataset
 from automata.errors import ConfigError
 from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
-from automata.selection.gradients import _outputs, per_batch_gradients
+from automata.selection.gradients import forward_outputs, per_batch_gradients
 
 __all__ = [
     "CRAIG",
@@ -93,7 +93,7 @@ def last_layer_factors(
     the penultimate features (``H``, ``n x D``). Memory ``n (C + D)`` instead of ``n C (D + 1)``.
     """
     errs, feats = [], []
-    for _, p, y, h in _outputs(model, dataset, indices, device, chunk_size):
+    for _, p, y, h in forward_outputs(model, dataset, indices, device, chunk_size):
         e = p.clone()
         e[torch.arange(y.numel(), device=y.device), y] -= 1.0
         errs.append(e)

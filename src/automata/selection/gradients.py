@@ -41,7 +41,7 @@ def gradient_rows(
 
 
 @torch.no_grad()
-def _outputs(
+def forward_outputs(
     model: nn.Module,
     dataset: BatchDataset,
     indices: torch.Tensor,
@@ -78,7 +78,7 @@ def per_example_gradients(
 ) -> torch.Tensor:
     """``len(indices) x d`` matrix of per-example last-layer gradients (on ``device``)."""
     out = torch.empty(indices.numel(), gradient_dim(model), device=device)
-    for start, p, y, h in _outputs(model, dataset, indices, device, chunk_size):
+    for start, p, y, h in forward_outputs(model, dataset, indices, device, chunk_size):
         out[start : start + p.shape[0]] = gradient_rows(p, y, h)
     return out
 
@@ -100,7 +100,7 @@ def per_batch_gradients(
     sizes = torch.tensor([b.numel() for b in batches], dtype=torch.float32)
     batch_of = torch.repeat_interleave(torch.arange(len(batches)), sizes.long()).to(device)
     out = torch.zeros(len(batches), gradient_dim(model), device=device)
-    for start, p, y, h in _outputs(model, dataset, order, device, chunk_size):
+    for start, p, y, h in forward_outputs(model, dataset, order, device, chunk_size):
         out.index_add_(0, batch_of[start : start + p.shape[0]], gradient_rows(p, y, h))
     return out / sizes.to(device).unsqueeze(1)
 
@@ -115,6 +115,6 @@ def mean_gradient(
     """Mean last-layer gradient over a whole dataset (e.g. the validation set), length d."""
     idx = torch.arange(len(dataset))
     total = torch.zeros(gradient_dim(model), device=device)
-    for _, p, y, h in _outputs(model, dataset, idx, device, chunk_size):
+    for _, p, y, h in forward_outputs(model, dataset, idx, device, chunk_size):
         total += gradient_rows(p, y, h).sum(0)
     return total / max(1, idx.numel())
