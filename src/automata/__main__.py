@@ -32,8 +32,20 @@ def main(cfg: DictConfig) -> float | None:
     except AutomataError as exc:
         log.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
+        if _multirun():
+            return None  # one failed job of a sweep: the others still run (no summary.json)
         sys.exit(2)
     return summary["best_val_accuracy"]
+
+
+def _multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    try:
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":

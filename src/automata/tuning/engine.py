@@ -44,8 +44,9 @@ from automata.tuning.storage import record_heartbeat
 
 log = logging.getLogger("automata")
 
-#: States that use up one of ``tuning.n_trials`` (failed trials are retried with new ones).
-COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+#: States that use up one of ``tuning.n_trials``. Failed trials are replaced by new ones, and
+#: WAITING (enqueued) trials are what the next ``ask`` returns, so they count once asked.
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
 
 class TooManyFailures(AutomataError):
@@ -116,6 +117,8 @@ class StudyEngine:
         self._last: dict[int, EpochResult] = {}
         self._values: dict[int, float] = {}
         self._frozen: dict[int, FrozenTrial] = {}
+        self._hparams: list[tuple[int, dict[str, Any], dict[str, float]]] = []
+        self._counted: int | None = None
         self.host = socket.gethostname()
         self.owner: dict[str, str | int] = {"host": self.host, "pid": os.getpid()}
         self.resumed = 0
@@ -138,7 +141,7 @@ class StudyEngine:
                 "running in another process; synchronous schedulers (sha, hyperband) need the "
                 "study to themselves (use scheduler=asha or none for many workers)"
             )
-        return sorted(trials, key=lambda t: t.number)
+        return sorted((t for t in trials if t.state != TrialState.WAITING), key=lambda t: t.number)
 
     # -- scheduler-facing API -------------------------------------------------------------
     def ask(self) -> optuna.Trial | None:
@@ -156,11 +159,16 @@ class StudyEngine:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(self.study)
-        counted = len(self.study.get_trials(deepcopy=False, states=COUNTED))
+        if self.synchronous and self._counted is not None:
+            counted = self._counted  # the study is this process's alone: no storage query
+        else:
+            counted = len(self.study.get_trials(deepcopy=False, states=COUNTED))
         if counted >= self.n_trials:
             return None
         trial = self.study.ask()
         trial.set_user_attr("owner", self.owner)
+        if self.synchronous:
+            self._counted = counted + 1
         params = search_space.suggest(trial, self.cfg.space)
         self._params[trial.number] = params
         self._cfgs[trial.number] = search_space.apply(self.cfg, self.cfg.space, params)
@@ -290,12 +298,9 @@ class StudyEngine:
         self.study.tell(trial, value, state=state)
         self._release(number)
         self.finished += 1
-        if res is not None:
-            self.tb.hparams(
-                number,
-                self._params[number],
-                {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)},
-            )
+        if res is not None:  # the hparams view is written once, at close(), off the hot path
+            metrics = {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)}
+            self._hparams.append((number, self._params[number], metrics))
         self._progress(number, state, res)
 
     def _fail(self, trial: optuna.Trial, exc: BaseException) -> None:
@@ -303,6 +308,8 @@ class StudyEngine:
         log.warning("trial %d failed: %s", trial.number, reason)
         log.debug("trial %d traceback:\n%s", trial.number, traceback.format_exc())
         self.failures += 1
+        if self._counted is not None:
+            self._counted -= 1  # failed trials are replaced
         trial.set_user_attr("fail_reason", reason)
         try:
             cost, _ = self._records(trial.number)
@@ -344,4 +351,7 @@ class StudyEngine:
     def close(self) -> None:
         """Drop trainers and close logs. Checkpoints stay: an interrupted study resumes."""
         self._trainers.clear()
+        for number, params, metrics in self._hparams:  # written once, not in the tuning loop
+            self.tb.hparams(number, params, metrics)
+        self._hparams.clear()
         self.tb.close()

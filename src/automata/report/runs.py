@@ -1,0 +1,258 @@
+"""Find the run directories of one or more sweeps and read what each run left behind.
+
+A *run directory* is a folder holding ``config.yaml`` (written by :func:`automata.run.run`
+before any data is read) or Hydra's ``.hydra/config.yaml`` (written even when the config itself
+is rejected). A run directory without ``summary.json`` is a missing or failed run: it is kept,
+with the reason found in its log, so that the report lists it instead of silently dropping it.
+Folders of the ranking-agreement protocol (holding ``ranking.json`` or ``ranking_plan.json``)
+are collected separately: their studies are not tuning runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+log = logging.getLogger("automata.report")
+
+RANKING_FILES = ("ranking.json", "ranking_plan.json")
+SKIP_DIRS = {".hydra", "tensorboard", "checkpoints", "plots", "__pycache__"}
+
+#: Optuna sampler and automata scheduler/selector classes -> the config group option names.
+_SEARCH_NAMES = {"TPESampler": "tpe", "RandomSampler": "random"}
+_SCHEDULER_NAMES = {"Hyperband": "hyperband", "ASHA": "asha", "SHA": "sha", "NoScheduler": "none"}
+
+
+@dataclass
+class Run:
+    """One run directory: its factors (what varies across a sweep) and its outcome."""
+
+    path: Path
+    dataset: str
+    selector: str
+    fraction: float
+    kappa: float
+    search: str
+    scheduler: str
+    seed: int
+    epochs: int | None
+    n_trials: int | None
+    experiment: str | None = None
+    modality: str | None = None
+    summary: dict[str, Any] | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def is_full(self) -> bool:
+        return self.selector == "full"
+
+    @property
+    def warm_epochs(self) -> int:
+        """Full-data warm-start epochs per configuration, round(kappa * T * fraction)."""
+        if self.is_full or not self.kappa or not self.epochs:
+            return 0
+        return min(self.epochs, int(round(self.kappa * self.epochs * self.fraction)))
+
+    def variant(self) -> tuple[str, float, float]:
+        """The selector variant: name, fraction and warm-start kappa (1.0, 0.0 for full)."""
+        if self.is_full:
+            return ("full", 1.0, 0.0)
+        return (self.selector, round(self.fraction, 6), round(self.kappa, 6))
+
+
+@dataclass
+class Collection:
+    """Everything found under the report's inputs."""
+
+    runs: list[Run] = field(default_factory=list)
+    rankings: list[dict[str, Any]] = field(default_factory=list)
+    ranking_problems: list[str] = field(default_factory=list)
+    #: lines of ``failed_commands.txt`` (written by ``make reproduce-*``) in the input folders
+    failed_commands: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[Run]:
+        return [r for r in self.runs if r.ok]
+
+    @property
+    def missing(self) -> list[Run]:
+        return [r for r in self.runs if not r.ok]
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _class_name(node: Any) -> str:
+    target = node.get("_target_", "") if isinstance(node, dict) else ""
+    return str(target).rsplit(".", 1)[-1]
+
+
+def selector_name(node: Any) -> str:
+    """The selector option name (``gradmatchpb``, ``random_online``...) from its config node."""
+    cls = _class_name(node)
+    if cls == "RandomSelector":
+        return "random_online" if node.get("online") else "random"
+    if cls == "FullSelector":
+        return "full"
+    return cls.lower().removesuffix("selector") or "?"
+
+
+def _search_name(node: Any, summary: dict[str, Any] | None) -> str:
+    cls = summary.get("search") if summary else None
+    cls = cls or _class_name(node)
+    return _SEARCH_NAMES.get(cls, cls.lower().removesuffix("sampler") or "?")
+
+
+def _scheduler_name(node: Any, summary: dict[str, Any] | None) -> str:
+    if summary and isinstance(summary.get("scheduler"), dict):
+        return str(summary["scheduler"].get("scheduler", "?"))
+    cls = _class_name(node)
+    return _SCHEDULER_NAMES.get(cls, cls.lower() or "?")
+
+
+def _as_float(x: Any, default: float) -> float:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
+
+
+def _as_int(x: Any) -> int | None:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def failure_reason(run_dir: Path) -> str:
+    """The last error line of the run's log files, or a generic reason."""
+    lines: list[str] = []
+    for logfile in sorted(run_dir.glob("*.log")):
+        try:
+            lines += logfile.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+    for line in reversed(lines):
+        if "ERROR" in line or line.startswith("error:") or "Error:" in line:
+            return line.split(" - ", 1)[-1].strip()[:300]
+    return "no summary.json: the run failed, was interrupted or is still running"
+
+
+def read_run(run_dir: Path) -> Run:
+    """Read one run directory (its config, and summary.json when the run finished)."""
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.exists():
+        cfg_path = run_dir / ".hydra" / "config.yaml"
+    cfg = _load_yaml(cfg_path)
+    summary = _load_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else None
+    sel_cfg = cfg.get("selector") or {}
+    sel_sum = (summary or {}).get("selector") or {}
+    train = cfg.get("train") or {}
+    tuning = cfg.get("tuning") or {}
+    exp = cfg.get("experiment")
+    experiment: dict[str, Any] = exp if isinstance(exp, dict) else {}
+    dataset = (summary or {}).get("dataset") or (cfg.get("dataset") or {}).get("name") or "?"
+    name = str(sel_sum.get("selector") or selector_name(sel_cfg))
+    full = name == "full"
+    run = Run(
+        path=run_dir,
+        dataset=str(dataset),
+        selector=name,
+        fraction=1.0 if full else _as_float(sel_sum.get("fraction", sel_cfg.get("fraction")), 1.0),
+        kappa=0.0 if full else _as_float(sel_sum.get("kappa", sel_cfg.get("kappa")), 0.0),
+        search=_search_name(cfg.get("search") or {}, summary),
+        scheduler=_scheduler_name(cfg.get("scheduler") or {}, summary),
+        seed=_as_int((summary or {}).get("seed", cfg.get("seed"))) or 0,
+        epochs=_as_int(train.get("epochs")),
+        n_trials=_as_int(tuning.get("n_trials")),
+        experiment=experiment.get("name"),
+        modality=experiment.get("modality"),
+        summary=summary,
+    )
+    if summary is None:
+        run.reason = failure_reason(run_dir)
+    elif not cfg:
+        run.reason = "config.yaml unreadable"
+    return run
+
+
+def _is_run_dir(path: Path) -> bool:
+    return (path / "config.yaml").is_file() or (path / ".hydra" / "config.yaml").is_file()
+
+
+def _walk(root: Path, found: Collection) -> None:
+    if any((root / name).is_file() for name in RANKING_FILES):
+        result = root / "ranking.json"
+        if result.is_file():
+            data = _load_json(result)
+            if data is not None:
+                data["_path"] = str(result)
+                found.rankings.append(data)
+        else:
+            found.ranking_problems.append(
+                f"{root}: ranking_plan.json without ranking.json (the ranking run failed, was "
+                "interrupted or is still running)"
+            )
+        return  # the ranking's own studies are not tuning runs
+    if _is_run_dir(root):
+        found.runs.append(read_run(root))
+        return
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in SKIP_DIRS)
+    except OSError as exc:
+        log.warning("cannot list %s: %s", root, exc)
+        return
+    for child in children:
+        _walk(child, found)
+
+
+def collect(paths: Iterable[Path]) -> Collection:
+    """All run directories and ranking results under ``paths`` (run dirs or sweep dirs)."""
+    found = Collection()
+    for path in paths:
+        path = Path(path)
+        if path.is_file() and path.name == "ranking.json":
+            path = path.parent
+        if not path.is_dir():
+            raise FileNotFoundError(f"no such directory: {path}")
+        failed = path / "failed_commands.txt"
+        if failed.is_file():
+            found.failed_commands += [line for line in failed.read_text().splitlines() if line]
+        _walk(path, found)
+    seen: set[Path] = set()
+    unique = []
+    for run in found.runs:
+        key = run.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(run)
+    found.runs = sorted(unique, key=lambda r: str(r.path))
+    return found
