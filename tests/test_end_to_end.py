@@ -172,10 +172,24 @@ def test_cli_default_run_prints_where_outputs_are(tmp_path):
 @pytest.mark.slow
 def test_multirun_goes_on_after_a_failed_job(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "automata", "-m", "selector.fraction=1.5,0.2",
-         "tuning.n_trials=1", "train.epochs=1", "scheduler=none", "tuning.final_train=false",
-         "tuning.tensorboard=false", "device=cpu", f"hydra.sweep.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "-m",
+            "selector.fraction=1.5,0.2",
+            "tuning.n_trials=1",
+            "train.epochs=1",
+            "scheduler=none",
+            "tuning.final_train=false",
+            "tuning.tensorboard=false",
+            "device=cpu",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "selector.fraction must be in (0, 1], got 1.5" in res.stderr

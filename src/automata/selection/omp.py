@@ -276,7 +276,7 @@ def orthogonal_matching_pursuit(
             S = torch.cat((S, S.new_empty(new_cap - cap, d)))
             buf = torch.cat((buf, buf.new_empty(new_cap - cap)))
             G, L = _padded(G, new_cap), _padded(L, new_cap)
-            q, z, slot_of = (np.pad(v, (0, new_cap - cap)) for v in (q, z, slot_of))
+            q, z, slot_of = (np.pad(v, (0, new_cap - cap)) for v in (q, z, slot_of))  # type: ignore[assignment]
             cap = new_cap
         # Gather the candidate column and its Gram column on the device (no sync needed for
         # j), then bring everything the host needs over in a single copy.

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from sqlalchemy import event
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
+from sqlalchemy import event
 
 from automata.errors import ConfigError
 
