@@ -36,6 +36,9 @@ lint: venv ## ruff (lint + format check) and mypy
 bench-tabular: venv ## Benchmark: tuning time, speedup and accuracy of full/random/gradmatchpb on dna and satimage
 	$(PY) scripts/bench_tabular.py $(ARGS)
 
+bench-selection: venv ## Benchmark: OMP speed, gradient-matching error and selection time of every selector
+	$(PY) scripts/bench_selection.py $(ARGS)
+
 bench-omp: venv ## Benchmark: OMP solver time and residual against the reference approach
 	$(PY) scripts/bench_omp.py $(ARGS)
 

@@ -58,6 +58,11 @@ class Selector(ABC):
     online: bool = True
     #: whether the selector trains on the whole data set (no subset at all).
     is_full: bool = False
+    #: whether the selector looks at the model (gradient-based). Without warm start such a
+    #: selector has no trained model to look at before epoch 0, so the first interval trains
+    #: on a uniformly random subset (as GRAD-MATCH's reference code does); with warm start the
+    #: first subset after it is a selected one.
+    adaptive: bool = False
 
     def __init__(self, fraction: float = 0.1, interval: int = 5, kappa: float = 0.0) -> None:
         if not 0.0 < fraction <= 1.0:
@@ -100,6 +105,14 @@ class Selector(ABC):
     @abstractmethod
     def select(self, ctx: SelectionContext) -> Subset:
         """Return a subset of at most :meth:`budget` examples of ``ctx.data.train``."""
+
+    def random_subset(self, ctx: SelectionContext) -> Subset:
+        """A uniformly random subset of the budget, weight 1 (the first interval of an adaptive
+        selector without warm start)."""
+        n = len(ctx.data.train)
+        k = self.budget(n)
+        idx = torch.randperm(n, generator=ctx.generator)[:k]
+        return Subset(idx, torch.ones(k), {"subset_size": float(k), "random_first": 1.0})
 
     def describe(self) -> dict[str, float | str]:
         return {

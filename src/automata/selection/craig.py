@@ -301,6 +301,8 @@ def class_budgets(labels: torch.Tensor, budget: int) -> list[tuple[torch.Tensor,
 
 
 class _CraigBase(Selector):
+    adaptive = True
+
     def __init__(
         self,
         fraction: float = 0.1,

@@ -111,6 +111,8 @@ class Glister(Selector):
             the validation gradient once); ``budget <= max_rounds`` is the exact greedy.
     """
 
+    adaptive = True
+
     def __init__(
         self,
         fraction: float = 0.1,

@@ -34,6 +34,8 @@ def _sync(device: torch.device) -> None:
 
 
 class _GradientMatching(Selector):
+    adaptive = True
+
     def __init__(
         self,
         fraction: float = 0.1,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from automata.selection.base import SelectionContext, Selector, Subset
 
 
@@ -27,7 +25,6 @@ class RandomSelector(Selector):
         return "random_online" if self.online else "random"
 
     def select(self, ctx: SelectionContext) -> Subset:
-        n = len(ctx.data.train)
-        k = self.budget(n)
-        idx = torch.randperm(n, generator=ctx.generator)[:k]
-        return Subset(idx, torch.ones(k), {"subset_size": float(k)})
+        sub = self.random_subset(ctx)
+        sub.stats.pop("random_first")
+        return sub

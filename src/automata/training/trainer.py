@@ -157,7 +157,11 @@ class Trainer:
             generator=self.generator,
             batch_size=int(self.cfg.train.eval_batch_size),
         )
-        subset = self.selector.select(ctx)
+        untrained = self.epoch == 0 and self.subset is None
+        if self.selector.adaptive and untrained:
+            subset = self.selector.random_subset(ctx)  # nothing trained to match yet
+        else:
+            subset = self.selector.select(ctx)
         return subset, time.perf_counter() - t0
 
     def _autocast(self):  # noqa: ANN202
