@@ -14,7 +14,7 @@ bindir() {
 }
 
 as_pg() {  # the server refuses to run as root
-  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "cd / && $*"; else sh -c "$*"; fi
 }
 
 case "${1:-start}" in

@@ -93,7 +93,9 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     while time.time() < deadline and proc.poll() is None:
         if db.exists():
             before = _states(db)
-            if any(s == "COMPLETE" for s, _ in before.values()):
+            states = [s for s, _ in before.values()]
+            # Kill mid-trial: a trial has completed and another one is running now.
+            if "COMPLETE" in states and "RUNNING" in states:
                 break
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be killed:\n" + proc.stdout.read()

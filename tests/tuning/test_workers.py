@@ -57,7 +57,9 @@ def test_ci_runs_the_postgresql_variant():
 def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path):
     storage = _storage(kind, tmp_path)
     name = f"workers-{uuid.uuid4().hex[:8]}"
-    n_trials = 8
+    # Trials of about a second each (full data, batch 16, 8 epochs), so that a worker that
+    # starts a few seconds after the other (imports on a loaded machine) still finds work.
+    n_trials = 12
     procs = []
     for worker in range(2):
         cmd = [
@@ -67,7 +69,10 @@ def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path)
             f"scheduler={scheduler}",
             f"search={search}",
             f"tuning.n_trials={n_trials}",
-            "train.epochs=4",
+            "train.epochs=8",
+            "selector=full",
+            "~space.batch_size",
+            "train.batch_size=16",
             f"tuning.storage={storage}",
             f"tuning.study_name={name}",
             f"tuning.worker={worker}",
@@ -108,8 +113,11 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
             "hydra.launcher.n_jobs=2",
             "tuning.worker=0,1",
             "scheduler=asha",
-            "tuning.n_trials=6",
-            "train.epochs=3",
+            "tuning.n_trials=10",
+            "train.epochs=8",
+            "selector=full",
+            "~space.batch_size",
+            "train.batch_size=16",
             f"tuning.storage={storage}",
             f"tuning.study_name={name}",
             "tuning.final_train=false",
@@ -125,4 +133,4 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    _check_shared(_load(storage, name), 6, workers=2)
+    _check_shared(_load(storage, name), 10, workers=2)
