@@ -170,13 +170,32 @@ def test_active_set_nnls_matches_scipy_from_any_feasible_start(seed):
     y = M @ rng.standard_normal(k) + rng.standard_normal(d)
     Q, q = M.T @ M + lam * np.eye(k), M.T @ y
     w_ref, _ = nnls(np.vstack([M, np.sqrt(lam) * np.eye(k)]), np.concatenate([y, np.zeros(k)]))
+    L0 = np.linalg.cholesky(Q)
     s_full = np.linalg.solve(Q, q)
     starts = [np.zeros(k), rng.uniform(0, 2, k) * (rng.uniform(size=k) < 0.5)]
     starts.append(np.append(w_ref[:-1] * 0.5, 0.0))
     for w0 in starts:
-        w = omp_module._nnls_gram(Q, q, w0, s_full)
+        w, keep, L = omp_module._nnls_on_support(Q, q, L0, w0, s_full)
         assert (w >= 0).all()
         np.testing.assert_allclose(w, w_ref, rtol=1e-8, atol=1e-10)
+        assert keep.tolist() == np.flatnonzero(w > 0).tolist()
+        # The factor it hands back is the Cholesky factor of the kept block.
+        np.testing.assert_allclose(np.tril(L), np.linalg.cholesky(Q[np.ix_(keep, keep)]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cholesky_column_deletion(seed):
+    rng = np.random.default_rng(400 + seed)
+    n = 12
+    M = rng.standard_normal((20, n))
+    Q = M.T @ M + 0.1 * np.eye(n)
+    for p in (0, 5, n - 1):
+        L = np.asfortranarray(np.linalg.cholesky(Q) + np.triu(rng.standard_normal((n, n)), 1))
+        omp_module._chol_delete(L, n, p)  # garbage above the diagonal must not matter
+        keep = [i for i in range(n) if i != p]
+        np.testing.assert_allclose(
+            np.tril(L[: n - 1, : n - 1]), np.linalg.cholesky(Q[np.ix_(keep, keep)]), atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("positive", [True, False])

@@ -118,11 +118,35 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     for number, value in completed_before.items():
         assert trials[number].state.name == "COMPLETE" and trials[number].value == value
         assert f"trial {number} completed" not in log
+    # A kill between Optuna's ask and the sampling of the configuration leaves a trial
+    # without parameters: it is recorded as failed and replaced.
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    assert all("interrupted" in t.user_attrs["fail_reason"] for t in failed)
+    trials = [t for t in trials if t.state.name != "FAIL"]
     assert len(trials) == 17
     assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
     # Hyperband R=9, eta=3 brackets (9@1, 5@3, 3@9): exactly 1 + 1 + 3 configurations reach
     # the end, so the scheduler continued at the rung where it stopped.
     assert sum(t.state.name == "COMPLETE" for t in trials) == 5
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["n_trials"]["total"] == 17 and len(summary["trials"]) == 17
+    assert summary["n_trials"]["total"] == 17 + len(failed) == len(summary["trials"])
     assert not list((run_dir / "checkpoints").glob("*.pt"))  # finished trials' checkpoints gone
+
+
+def test_trial_killed_before_sampling_is_failed_and_replaced(make_cfg, tmp_path):
+    from automata.run import run
+
+    out = tmp_path / "run"
+    out.mkdir()
+    study = optuna.create_study(
+        study_name="automata", storage=f"sqlite:///{out / 'study.db'}", direction="maximize"
+    )
+    study.ask()  # a process died right after Optuna's ask: no owner, no parameters
+    cfg = make_cfg(["tuning.n_trials=3", "train.epochs=2", "tuning.final_train=false"])
+    summary = run(cfg)
+    trials = optuna.load_study(
+        study_name="automata", storage=f"sqlite:///{out / 'study.db'}"
+    ).trials
+    assert trials[0].state.name == "FAIL"
+    assert "interrupted" in trials[0].user_attrs["fail_reason"]
+    assert summary["n_trials"]["completed"] + summary["n_trials"]["pruned"] == 3

@@ -22,8 +22,7 @@ import numbers
 
 import numpy as np
 import torch
-from scipy.linalg.blas import dtrsv
-from scipy.linalg.lapack import dposv, dpotrf
+from scipy.linalg.blas import drot, dtrsv
 
 __all__ = ["orthogonal_matching_pursuit"]
 
@@ -80,67 +79,116 @@ def _padded(M: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _nnls_gram(
-    Q: np.ndarray, q: np.ndarray, w_start: np.ndarray, s_start: np.ndarray
-) -> np.ndarray:
-    """Non-negative ``argmin_w 1/2 w^T Q w - q^T w`` by the Lawson-Hanson active-set method.
+def _chol_delete(L: np.ndarray, n: int, p: int) -> None:
+    """Remove row/column ``p`` from the factorised matrix, in place, in O((n - p)^2).
 
-    Runs on the small k x k Gram system of the support only. Warm start: ``w_start`` is
-    feasible (the previous weights, 0 for the newest column) and ``s_start`` is the
-    unconstrained solution ``Q^-1 q`` that the caller already has from its Cholesky factor.
+    ``L[:n, :n]`` is the lower Cholesky factor of some ``M``; afterwards ``L[:n-1, :n-1]`` is
+    the factor of ``M`` without row and column ``p``. Row ``p`` is cut out, then Givens
+    rotations of the column pairs (i, i+1) zero the superdiagonal this leaves. Only BLAS-1
+    calls: a threaded LAPACK refactorisation of even a 250 x 250 block can stall for tens of
+    milliseconds when another process competes for the cores.
+    """
+    if not L.flags.f_contiguous:  # the rotations below work on column views in place
+        raise ValueError("_chol_delete needs a Fortran-ordered factor")
+    L[p : n - 1, :n] = L[p + 1 : n, :n]
+    for i in range(p, n - 1):
+        a, e = float(L[i, i]), float(L[i, i + 1])
+        rho = math.hypot(a, e)
+        if rho > 0.0:
+            # x <- c x + s y, y <- c y - s x on the two columns, rows i..n-2 (F-order: views)
+            x, y = L[i : n - 1, i], L[i : n - 1, i + 1]
+            drot(x, y, a / rho, e / rho, overwrite_x=1, overwrite_y=1)
+        L[i, i + 1] = 0.0
+
+
+def _chol_rows(L: np.ndarray, M: np.ndarray, start: int) -> None:
+    """Recompute rows ``start..`` of the lower Cholesky factor ``L`` of ``M``, in place."""
+    for t in range(start, M.shape[0]):
+        ell = dtrsv(L[:t, :t], M[t, :t], lower=1) if t else M[t, :0]
+        L[t, :t] = ell
+        L[t, t] = math.sqrt(max(float(M[t, t] - ell @ ell), np.finfo(float).tiny))
+
+
+def _nnls_on_support(
+    G: np.ndarray, q: np.ndarray, L0: np.ndarray, w_start: np.ndarray, s_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-negative ``argmin_w 1/2 w^T G w - q^T w`` by the Lawson-Hanson active-set method.
+
+    Runs on the small k x k system of the support only, and keeps the Cholesky factor of the
+    passive block up to date instead of refactorising: a coordinate leaving the passive set
+    is a Givens column deletion, one (re-)entering recomputes the factor rows from its
+    position. Every solve is two triangular solves. Warm start: every coordinate starts
+    passive, from the feasible ``w_start`` towards the unconstrained optimum ``s_start``.
 
     Args:
-        Q: k x k symmetric positive definite matrix ``A_S^T A_S + lam I`` (float64).
+        G: k x k symmetric positive definite matrix ``A_S^T A_S + lam I``.
         q: length-k vector ``A_S^T b``.
-        w_start: feasible start, ``>= 0``; its last entry (the newest column) is put in the
-            passive set even when 0.
-        s_start: ``Q^-1 q``, used when every coordinate starts passive (the OMP case).
+        L0: lower Cholesky factor of ``G`` (only its lower triangle is read).
+        w_start: feasible start, ``>= 0`` (the previous weights, 0 for the newest column).
+        s_start: ``G^-1 q``.
 
     Returns:
-        The non-negative minimiser; entries of the active set are exactly 0.
+        ``(w, keep, L)``: the non-negative minimiser (length k, exactly 0 off ``keep``), the
+        sorted positions with ``w > 0``, and the lower Cholesky factor of ``G[keep][:, keep]``.
     """
     k = q.shape[0]
-    w = w_start.copy()
-    passive = w > 0
-    passive[-1] = True  # the newest column: its score (the gradient) is positive
+    L = np.array(L0, order="F")
+    passive = list(range(k))  # sorted; L[:n, :n] factorises G[passive][:, passive]
+    w, s = w_start.astype(float), s_start.astype(float)
     gtol = 1e-12 * float(np.abs(q).max())
 
-    def solve_passive() -> np.ndarray:
+    def solve() -> np.ndarray:
         out = np.zeros(k)
-        p = np.flatnonzero(passive)
-        _, x, info = dposv(Q[np.ix_(p, p)], q[p, None], lower=1)
-        if info != 0:  # cannot happen for an SPD Q; fall back to least squares anyway
-            x = np.linalg.lstsq(Q[np.ix_(p, p)], q[p], rcond=None)[0]
-        out[p] = x.ravel()
+        n = len(passive)
+        if n:
+            z_p = dtrsv(L[:n, :n], q[passive], lower=1)
+            out[passive] = dtrsv(L[:n, :n], z_p, lower=1, trans=1)
         return out
 
-    s = s_start if passive.all() else solve_passive()
+    def outside() -> np.ndarray:
+        mask = np.ones(k, dtype=bool)
+        mask[passive] = False
+        return np.flatnonzero(mask)
+
+    def remove(drop: list[int]) -> None:
+        for i in sorted(drop, reverse=True):  # from the back: earlier positions stay valid
+            pos = passive.index(i)
+            _chol_delete(L, len(passive), pos)
+            passive.pop(pos)
+
     for _ in range(3 * k + 10):  # Lawson-Hanson terminates; the cap only guards rounding
-        # Inner loop: move from w towards the unconstrained optimum s on the passive set as far
-        # as feasibility allows; the blocking coordinate leaves the passive set.
+        # Inner loop: move from w towards the optimum s on the passive set as far as
+        # feasibility allows; the blocking coordinate(s) leave the passive set.
         while True:
-            blocking = np.flatnonzero(passive & (s <= 0))
+            blocking = np.array([i for i in passive if s[i] <= 0], dtype=np.int64)
             if blocking.size == 0:
                 break
-            # w > s >= ... on blocking coordinates; the clamp only avoids 0/0 when w = s = 0.
+            # w > s on blocking coordinates; the clamp only avoids 0/0 when w = s = 0.
             ratio = w[blocking] / np.maximum(w[blocking] - s[blocking], np.finfo(float).tiny)
             t = int(np.argmin(ratio))
             w = w + ratio[t] * (s - w)
             w[blocking[t]] = 0.0  # exactly, so progress does not depend on rounding
-            passive &= w > 0
-            w[~passive] = 0.0
-            s = solve_passive() if passive.any() else np.zeros(k)
-        w = np.where(passive, s, 0.0)
-        grad = q - Q @ w
-        grad[passive] = -np.inf
-        j = int(np.argmax(grad))
-        if grad[j] <= gtol:
+            remove([i for i in passive if w[i] <= 0])
+            s = solve()
+        w = s  # solve() is 0 off the passive set
+        out = outside()
+        if out.size == 0:
             break
-        passive[j] = True
-        s = solve_passive()
+        grad = q[out] - G[np.ix_(out, np.asarray(passive, dtype=np.intp))] @ w[passive]
+        t = int(np.argmax(grad))
+        if grad[t] <= gtol:
+            break
+        j = int(out[t])
+        pos = int(np.searchsorted(passive, j))
+        passive.insert(pos, j)
+        _chol_rows(L, G[np.ix_(passive, passive)], pos)
+        s = solve()
         if s[j] <= 0:  # rounding: the entering coordinate cannot move; w is the optimum
             break
-    return w
+    remove([i for i in passive if w[i] <= 0])
+    w[outside()] = 0.0
+    n = len(passive)
+    return w, np.array(passive, dtype=np.int64), L[:n, :n]
 
 
 @torch.no_grad()
@@ -168,7 +216,8 @@ def orthogonal_matching_pursuit(
     support through an incrementally grown Cholesky factor (one new row per step, float64).
 
     Non-negativity: when the ridge solution has negative entries, a Lawson-Hanson active-set
-    NNLS on the k x k support system (warm-started from the previous weights) replaces it.
+    NNLS on the k x k support system (warm-started from the previous weights) replaces it; it
+    updates the same Cholesky factor (Givens column deletions) rather than refactorising.
     Columns whose weight drops to 0 there are **removed from the support and never selected
     again**, so with ``positive=True`` every returned weight is > 0.
 
@@ -318,23 +367,19 @@ def orthogonal_matching_pursuit(
             free.remove(slot)
         w_ls = dtrsv(L[:k, :k], z[:k], lower=1, trans=1)
         if positive and w_ls.min() < 0:
-            w_ls = _nnls_gram(G[:k, :k], q[:k], np.append(w, 0.0), w_ls)
-            keep = np.flatnonzero(w_ls > 0)
+            w_ls, keep, Lk = _nnls_on_support(G[:k, :k], q[:k], L[:k, :k], np.append(w, 0.0), w_ls)
             if keep.size < k:
-                # Drop zero-weight columns (banned for good, slots freed) and refactor the
-                # kept block: its pivots are no smaller than before, so this is safe.
-                free += slot_of[np.flatnonzero(w_ls <= 0)].tolist()
+                # Drop zero-weight columns (banned for good, slots freed), keep the rest in
+                # selection order; the solver returns the factor of the kept block.
+                free += [int(slot_of[i]) for i in range(k) if w_ls[i] <= 0]
                 support = [support[i] for i in keep.tolist()]
                 slot_of[: keep.size] = slot_of[keep]
                 G[: keep.size, : keep.size] = G[np.ix_(keep, keep)]
                 q[: keep.size] = q[keep]
-                k = keep.size
-                Lk, info = dpotrf(G[:k, :k], lower=1, clean=0)
-                if info != 0:
-                    raise RuntimeError(f"Cholesky refactorisation failed (info={info})")
-                L[:k, :k] = Lk
-                z[:k] = dtrsv(Lk, q[:k], lower=1)
                 w_ls = w_ls[keep]
+                k = keep.size
+            L[:k, :k] = Lk
+            z[:k] = dtrsv(Lk, q[:k], lower=1) if k else q[:0]
         w = w_ls
         # r = b - A_S w_S, O(d k); float64 weights are rounded to A's dtype only here.
         w_slots = np.zeros(n_slots)

@@ -20,6 +20,7 @@ RUNNING trial whose owner process on this host is gone is an *orphan* of an inte
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import socket
@@ -127,13 +128,30 @@ class StudyEngine:
 
     def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
         trials = self.study.get_trials(deepcopy=False)
-        orphans = [t for t in trials if is_orphan(t, self.host)]
+        now = datetime.datetime.now()
+
+        def ownerless_dead(t: FrozenTrial) -> bool:
+            # Killed between Optuna's ask and our owner tag (a few milliseconds): no live
+            # automata process leaves a trial untagged, so in a synchronous study (ours alone)
+            # it is dead; with many workers, only once it is clearly stale.
+            if t.state != TrialState.RUNNING or t.user_attrs.get("owner"):
+                return False
+            started = t.datetime_start or now
+            return synchronous or (now - started).total_seconds() > 60
+
+        orphans = [t for t in trials if is_orphan(t, self.host) or ownerless_dead(t)]
+        incomplete = [t for t in orphans if set(t.params) != set(self.cfg.space.keys())]
+        for t in incomplete:  # killed while its configuration was being sampled
+            trial = optuna.Trial(self.study, t._trial_id)
+            trial.set_user_attr("fail_reason", "interrupted before its configuration was sampled")
+            self.study.tell(trial, None, state=TrialState.FAIL)
+        orphans = [t for t in orphans if t not in incomplete]
         if not synchronous:
             return sorted(orphans, key=lambda t: t.number)
         foreign = [
             t.number
             for t in trials
-            if t.state in (TrialState.RUNNING, TrialState.WAITING) and t not in orphans
+            if t.state == TrialState.RUNNING and t not in orphans and t not in incomplete
         ]
         if foreign:
             raise ConfigError(
@@ -141,7 +159,8 @@ class StudyEngine:
                 "running in another process; synchronous schedulers (sha, hyperband) need the "
                 "study to themselves (use scheduler=asha or none for many workers)"
             )
-        return sorted((t for t in trials if t.state != TrialState.WAITING), key=lambda t: t.number)
+        keep = [t for t in trials if t.state != TrialState.WAITING and t not in incomplete]
+        return sorted(keep, key=lambda t: t.number)
 
     # -- scheduler-facing API -------------------------------------------------------------
     def ask(self) -> optuna.Trial | None:
