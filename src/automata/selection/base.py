@@ -143,3 +143,23 @@ def fill_shortfall(
     extra = pool[torch.randperm(pool.numel(), generator=generator)[:shortfall]]
     fill_w = torch.ones(extra.numel(), dtype=weights.dtype)
     return torch.cat([indices, extra]), torch.cat([weights, fill_w]), int(extra.numel())
+
+
+def expand_batches(
+    batches: list[torch.Tensor],
+    chosen: torch.Tensor,
+    weights: torch.Tensor,
+    n: int,
+    budget: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Per-batch selection to examples: every member of a chosen batch takes its batch's
+    weight, capped at ``budget``; a shortfall is topped up by :func:`fill_shortfall`."""
+    if chosen.numel():
+        members = [batches[int(i)] for i in chosen]
+        idx = torch.cat(members)[:budget]
+        sizes = torch.tensor([m.numel() for m in members])
+        w = torch.repeat_interleave(weights, sizes)[:budget]
+    else:
+        idx, w = torch.empty(0, dtype=torch.long), torch.empty(0)
+    return fill_shortfall(idx, w, n, budget, generator)

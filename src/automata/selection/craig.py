@@ -54,7 +54,13 @@ from torch import nn
 
 from automata.data.base import BatchDataset
 from automata.errors import ConfigError
-from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
+from automata.selection.base import (
+    SelectionContext,
+    Selector,
+    Subset,
+    expand_batches,
+    fill_shortfall,
+)
 from automata.selection.gradients import forward_outputs, per_batch_gradients
 
 __all__ = [
@@ -479,13 +485,7 @@ class CRAIGPB(_CraigBase):
         del sim
         t3 = time.perf_counter()
         err = _relative_error(rows[bidx.to(ctx.device)].T @ bw.to(rows), rows.sum(0))
-        if bidx.numel():
-            members = [batches[int(i)] for i in bidx]
-            idx = torch.cat(members)[:budget]
-            w = torch.repeat_interleave(bw, torch.tensor([b.numel() for b in members]))[:budget]
-        else:
-            idx, w = torch.empty(0, dtype=torch.long), torch.empty(0)
-        idx, w, shortfall = fill_shortfall(idx, w, n, budget, ctx.generator)
+        idx, w, shortfall = expand_batches(batches, bidx, bw, n, budget, ctx.generator)
         return Subset(
             idx,
             w,

@@ -21,7 +21,13 @@ import time
 import torch
 
 from automata.errors import ConfigError
-from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
+from automata.selection.base import (
+    SelectionContext,
+    Selector,
+    Subset,
+    expand_batches,
+    fill_shortfall,
+)
 from automata.selection.gradients import mean_gradient, per_batch_gradients, per_example_gradients
 from automata.selection.omp import orthogonal_matching_pursuit
 
@@ -128,14 +134,7 @@ class GradMatchPB(_GradientMatching):
         k_batches = max(1, budget // self.batch_size)
         bidx, bw, err = self._solve(rows, target, k_batches)
         t2 = time.perf_counter()
-        # Expand batches to examples (each takes its batch's weight), capped at the budget.
-        if bidx.numel():
-            members = [batches[int(i)] for i in bidx]
-            idx = torch.cat(members)[:budget]
-            w = torch.repeat_interleave(bw, torch.tensor([m.numel() for m in members]))[:budget]
-        else:
-            idx, w = torch.empty(0, dtype=torch.long), torch.empty(0)
-        idx, w, shortfall = fill_shortfall(idx, w, n, budget, ctx.generator)
+        idx, w, shortfall = expand_batches(batches, bidx, bw, n, budget, ctx.generator)
         return Subset(
             idx,
             w,
