@@ -61,7 +61,12 @@ from automata.selection.base import (
     expand_batches,
     fill_shortfall,
 )
-from automata.selection.gradients import forward_outputs, per_batch_gradients
+from automata.selection.gradients import (
+    forward_outputs,
+    per_batch_gradients,
+    shuffled_batches,
+    synchronize,
+)
 
 __all__ = [
     "CRAIG",
@@ -77,11 +82,6 @@ __all__ = [
 _CHUNK = 1024  # rows of the similarity matrix computed at once
 AUTO_LAZY_ABOVE = 1 << 20  # greedy=auto: lazy greedy above this many similarities (n * m)
 GREEDY = ("auto", "lazy", "plain")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -384,7 +384,7 @@ class CRAIG(_CraigBase):
         errs, feats = last_layer_factors(
             ctx.model, _train_eval(ctx), torch.arange(n), ctx.device, ctx.batch_size
         )
-        _sync(ctx.device)
+        synchronize(ctx.device)
         grad_s = time.perf_counter() - t0
         if self.per_class:
             groups = class_budgets(ctx.data.train.labels, budget)
@@ -400,7 +400,7 @@ class CRAIG(_CraigBase):
             sim = similarity_matrix(
                 factors=(errs[dev_members], feats[dev_members]), squared=self.squared
             )
-            _sync(ctx.device)
+            synchronize(ctx.device)
             t2 = time.perf_counter()
             picks, w = self._greedy(sim, k)
             del sim
@@ -472,13 +472,12 @@ class CRAIGPB(_CraigBase):
         n = len(ctx.data.train)
         budget = self.budget(n)
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=ctx.generator)
-        batches = list(perm.split(self.batch_size))
+        batches = shuffled_batches(n, self.batch_size, ctx.generator)
         rows = per_batch_gradients(ctx.model, _train_eval(ctx), batches, ctx.device, ctx.batch_size)
-        _sync(ctx.device)
+        synchronize(ctx.device)
         t1 = time.perf_counter()
         sim = similarity_matrix(rows, squared=self.squared)
-        _sync(ctx.device)
+        synchronize(ctx.device)
         t2 = time.perf_counter()
         k_batches = max(1, budget // self.batch_size)
         bidx, bw = self._greedy(sim, k_batches)

@@ -42,14 +42,9 @@ from automata.data.base import BatchDataset
 from automata.errors import ConfigError
 from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
 from automata.selection.craig import _train_eval, factored_gradient_sum, last_layer_factors
-from automata.selection.gradients import move_to
+from automata.selection.gradients import move_to, synchronize
 
 __all__ = ["Glister"]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -143,7 +138,7 @@ class Glister(Selector):
             ctx.model, _train_eval(ctx), torch.arange(n), ctx.device, ctx.batch_size
         )
         zv, hv, yv = _logits_and_features(ctx.model, ctx.data.val, ctx.device, ctx.batch_size)
-        _sync(ctx.device)
+        synchronize(ctx.device)
         t1 = time.perf_counter()
         step_b = torch.zeros(errs.shape[1], device=errs.device)
         step_w = torch.zeros(errs.shape[1], feats.shape[1], device=errs.device)
@@ -162,7 +157,7 @@ class Glister(Selector):
         dev_idx = (
             torch.cat(picks) if picks else torch.empty(0, dtype=torch.long, device=errs.device)
         )
-        _sync(ctx.device)
+        synchronize(ctx.device)
         t2 = time.perf_counter()
         target = factored_gradient_sum(errs, feats)
         approx = factored_gradient_sum(errs[dev_idx], feats[dev_idx])

@@ -30,6 +30,18 @@ def move_to(x: object, device: torch.device) -> object:
     return x
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so wall-clock timings of a selection step are honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Candidate mini-batches of per-batch selection: a seeded shuffle of ``range(n)`` cut into
+    batches (never consecutive ranges of a possibly label-sorted file)."""
+    return list(torch.randperm(n, generator=generator).split(batch_size))
+
+
 def gradient_rows(
     probs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor
 ) -> torch.Tensor:

@@ -28,15 +28,16 @@ from automata.selection.base import (
     expand_batches,
     fill_shortfall,
 )
-from automata.selection.gradients import mean_gradient, per_batch_gradients, per_example_gradients
+from automata.selection.gradients import (
+    mean_gradient,
+    per_batch_gradients,
+    per_example_gradients,
+    shuffled_batches,
+    synchronize,
+)
 from automata.selection.omp import orthogonal_matching_pursuit
 
 TARGETS = ("train", "val")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class _GradientMatching(Selector):
@@ -123,13 +124,12 @@ class GradMatchPB(_GradientMatching):
         n = len(ctx.data.train)
         budget = self.budget(n)
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=ctx.generator)
-        batches = list(perm.split(self.batch_size))
+        batches = shuffled_batches(n, self.batch_size, ctx.generator)
         rows = per_batch_gradients(
             ctx.model, ctx.data.train_eval, batches, ctx.device, ctx.batch_size
         )
         target = self._target(ctx, rows)
-        _sync(ctx.device)
+        synchronize(ctx.device)
         t1 = time.perf_counter()
         k_batches = max(1, budget // self.batch_size)
         bidx, bw, err = self._solve(rows, target, k_batches)
@@ -204,7 +204,7 @@ class GradMatch(_GradientMatching):
             if self.target == "val" and self.per_class:
                 # The validation gradient is matched by the sum of the class targets.
                 target = target * members.numel() / n
-            _sync(ctx.device)
+            synchronize(ctx.device)
             t1 = time.perf_counter()
             idx, w, err = self._solve(rows, target, min(k, members.numel()))
             solve_s += time.perf_counter() - t1
