@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from automata.selection.base import warm_start_epochs
+
 log = logging.getLogger("automata.report")
 
 RANKING_FILES = ("ranking.json", "ranking_plan.json")
@@ -60,10 +62,10 @@ class Run:
 
     @property
     def warm_epochs(self) -> int:
-        """Full-data warm-start epochs per configuration, round(kappa * T * fraction)."""
+        """Full-data warm-start epochs per configuration (:func:`warm_start_epochs`)."""
         if self.is_full or not self.kappa or not self.epochs:
             return 0
-        return min(self.epochs, int(round(self.kappa * self.epochs * self.fraction)))
+        return warm_start_epochs(self.kappa, self.epochs, self.fraction)
 
     def variant(self) -> tuple[str, float, float]:
         """The selector variant: name, fraction and warm-start kappa (1.0, 0.0 for full)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from automata.report.aggregate import COLUMNS
 from automata.report.runs import Collection
+from automata.selection.base import warm_start_epochs
 
 LEGEND = """\
 Columns: *tuning time* is the wall-clock time of the whole study (search, scheduling,
@@ -115,7 +116,7 @@ def _ranking_section(found: Collection) -> list[str]:
         for e in result.get("entries", []):
             warm = "no"
             if e.get("kappa"):
-                epochs = int(round(e["kappa"] * (result.get("epochs") or 0) * e["fraction"]))
+                epochs = warm_start_epochs(e["kappa"], result.get("epochs") or 0, e["fraction"])
                 warm = f"κ={e['kappa']:g} ({epochs} ep)"
             lines.append(
                 f"| {result.get('dataset')} | {e['selector']} | "

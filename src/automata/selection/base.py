@@ -20,6 +20,14 @@ from automata.data.base import DataSplits
 from automata.errors import ConfigError
 
 
+def warm_start_epochs(kappa: float, total_epochs: int, fraction: float) -> int:
+    """Full-data warm-start epochs of a configuration trained for ``total_epochs`` (T) on
+    subsets of ``fraction``: round(kappa * T * fraction). The one place this is computed."""
+    if kappa <= 0 or total_epochs <= 0:
+        return 0
+    return min(total_epochs, int(round(kappa * total_epochs * fraction)))
+
+
 @dataclass
 class Subset:
     """A weighted subset of the training set: unique indices and non-negative weights (CPU)."""
@@ -87,7 +95,7 @@ class Selector(ABC):
         """Full-data epochs before the first selection, for a configuration of T epochs."""
         if self.is_full:
             return 0
-        return min(total_epochs, int(round(self.kappa * total_epochs * self.fraction)))
+        return warm_start_epochs(self.kappa, total_epochs, self.fraction)
 
     def selects_at(self, epoch: int, total_epochs: int, has_subset: bool) -> bool:
         """Whether a new subset is chosen before training epoch ``epoch`` (0-based).
@@ -163,3 +171,22 @@ def expand_batches(
     else:
         idx, w = torch.empty(0, dtype=torch.long), torch.empty(0)
     return fill_shortfall(idx, w, n, budget, generator)
+
+
+def class_budgets(labels: torch.Tensor, budget: int) -> list[tuple[torch.Tensor, int]]:
+    """Split ``budget`` over the classes in proportion to their sizes (largest remainder).
+
+    The shares sum to ``budget`` exactly (``budget <= n``) and never exceed a class's size; a
+    class can get 0 (and then no representative) when the budget is below the number of
+    classes. Returns ``(members, share)`` per class present in ``labels``.
+    """
+    n = labels.numel()
+    classes = torch.unique(labels)
+    members = [(labels == c).nonzero().flatten() for c in classes]
+    sizes = [int(m.numel()) for m in members]
+    base = [budget * s // n for s in sizes]
+    rem = [budget * s % n for s in sizes]
+    left = budget - sum(base)
+    for i in sorted(range(len(sizes)), key=lambda i: (-rem[i], i))[:left]:
+        base[i] += 1
+    return [(m, min(b, int(m.numel()))) for m, b in zip(members, base)]

@@ -58,6 +58,7 @@ from automata.selection.base import (
     SelectionContext,
     Selector,
     Subset,
+    class_budgets,
     expand_batches,
     fill_shortfall,
 )
@@ -71,7 +72,6 @@ from automata.selection.gradients import (
 __all__ = [
     "CRAIG",
     "CRAIGPB",
-    "class_budgets",
     "cluster_weights",
     "facility_location_greedy",
     "factored_gradient_sum",
@@ -285,25 +285,6 @@ def cluster_weights(
     block = sim[cols] if symmetric else sim[:, cols].T
     owner = torch.argmax(block, dim=0)  # first maximum: the earlier pick wins ties
     return torch.bincount(owner.cpu(), minlength=cols.numel()).float()
-
-
-def class_budgets(labels: torch.Tensor, budget: int) -> list[tuple[torch.Tensor, int]]:
-    """Split ``budget`` over the classes in proportion to their sizes (largest remainder).
-
-    The shares sum to ``budget`` exactly (``budget <= n``) and never exceed a class's size; a
-    class can get 0 (and then no representative) when the budget is below the number of
-    classes. Returns ``(members, share)`` per class present in ``labels``.
-    """
-    n = labels.numel()
-    classes = torch.unique(labels)
-    members = [(labels == c).nonzero().flatten() for c in classes]
-    sizes = [int(m.numel()) for m in members]
-    base = [budget * s // n for s in sizes]
-    rem = [budget * s % n for s in sizes]
-    left = budget - sum(base)
-    for i in sorted(range(len(sizes)), key=lambda i: (-rem[i], i))[:left]:
-        base[i] += 1
-    return [(m, min(b, int(m.numel()))) for m, b in zip(members, base)]
 
 
 class _CraigBase(Selector):
