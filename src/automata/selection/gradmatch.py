@@ -7,10 +7,12 @@ Both variants solve ``min_{w >= 0, |S| <= k} || sum_{l in S} w_l g_l - g_target 
 - :class:`GradMatchPB` (per batch): ``g_l`` is the mean gradient of mini-batch ``l`` of a seeded
   shuffle of the training set (never consecutive ranges of a possibly label-sorted file), and
   ``k / B`` batches are chosen. Far fewer candidates than examples: the fast default.
-- :class:`GradMatch` (per example), optionally per class with class-proportional budgets.
+- :class:`GradMatch` (per example), optionally per class with class-proportional budgets that
+  sum to the budget exactly (largest remainder), each class matching its own target.
 
 The target is the sum of the training gradients (``target=train``) or the validation gradient
-scaled to the same total (``target=val``). If OMP stops early, the rest of the budget is filled
+scaled to the same total (``target=val``; per class, the class's own validation gradient
+scaled to the class's training count). If OMP stops early, the rest of the budget is filled
 with random examples of weight 1 and the shortfall is recorded in the subset's stats.
 """
 
@@ -25,6 +27,7 @@ from automata.selection.base import (
     SelectionContext,
     Selector,
     Subset,
+    class_budgets,
     expand_batches,
     fill_shortfall,
 )
@@ -51,6 +54,7 @@ class _GradientMatching(Selector):
         lam: float = 0.5,
         tol: float = 1e-4,
         target: str = "train",
+        lam_relative: bool = False,
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
         if lam < 0:
@@ -64,6 +68,16 @@ class _GradientMatching(Selector):
         self.lam = float(lam)
         self.tol = float(tol)
         self.target = target
+        self.lam_relative = bool(lam_relative)
+
+    def ridge(self, rows: torch.Tensor) -> float:
+        """The ridge term OMP uses: ``lam``, or with ``lam_relative`` ``lam`` times the mean
+        squared candidate-gradient norm (the mean of the Gram diagonal), so the regulariser
+        keeps its strength while gradient norms shrink by orders of magnitude during
+        training."""
+        if not self.lam_relative or self.lam == 0.0:
+            return self.lam
+        return self.lam * float(rows.double().pow(2).sum(1).mean())
 
     def _target(self, ctx: SelectionContext, rows: torch.Tensor) -> torch.Tensor:
         if self.target == "train":
@@ -76,7 +90,7 @@ class _GradientMatching(Selector):
     ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """OMP on columns ``rows.T``; returns CPU indices, weights and relative matching error."""
         idx, w = orthogonal_matching_pursuit(
-            rows.T, target, budget, lam=self.lam, positive=True, tol=self.tol
+            rows.T, target, budget, lam=self.ridge(rows), positive=True, tol=self.tol
         )
         keep = w > 0
         idx, w = idx[keep], w[keep]
@@ -88,7 +102,13 @@ class _GradientMatching(Selector):
         return idx.cpu(), w.float().cpu(), err
 
     def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "lam": self.lam, "tol": self.tol, "target": self.target}
+        return {
+            **super().describe(),
+            "lam": self.lam,
+            "lam_relative": str(self.lam_relative),
+            "tol": self.tol,
+            "target": self.target,
+        }
 
 
 class GradMatchPB(_GradientMatching):
@@ -97,8 +117,13 @@ class GradMatchPB(_GradientMatching):
     Args:
         batch_size: size B of the candidate mini-batches (fixed, independent of the tuned
             training batch size); ``floor(k / B)`` batches are selected.
-        lam, tol, target: see the module docstring; ``tol`` stops OMP once the relative
-            residual is under it.
+        lam: ridge term, 0 by default as in every per-batch configuration of the reference
+            code (0.5 is its per-example setting): an absolute lambda does not scale with the
+            gradients, whose norms shrink by orders of magnitude during training, and ends up
+            dominating the Gram diagonal (see ``docs/selection.md``).
+        lam_relative: read ``lam`` as a fraction of the mean squared candidate-gradient norm.
+        tol, target: see the module docstring; ``tol`` stops OMP once the relative residual
+            is under it.
     """
 
     def __init__(
@@ -106,12 +131,13 @@ class GradMatchPB(_GradientMatching):
         fraction: float = 0.1,
         interval: int = 5,
         kappa: float = 0.0,
-        lam: float = 0.5,
+        lam: float = 0.0,
         tol: float = 1e-4,
         target: str = "train",
         batch_size: int = 32,
+        lam_relative: bool = False,
     ) -> None:
-        super().__init__(fraction, interval, kappa, lam, tol, target)
+        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative)
         if batch_size < 1:
             raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)
@@ -169,8 +195,9 @@ class GradMatch(_GradientMatching):
         tol: float = 1e-4,
         target: str = "train",
         per_class: bool = False,
+        lam_relative: bool = False,
     ) -> None:
-        super().__init__(fraction, interval, kappa, lam, tol, target)
+        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative)
         self.per_class = bool(per_class)
 
     @property
@@ -180,15 +207,10 @@ class GradMatch(_GradientMatching):
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
         budget = self.budget(n)
-        labels = ctx.data.train.labels
         groups: list[tuple[torch.Tensor, int]]
         if self.per_class:
-            groups = []
-            classes = torch.unique(labels)
-            for c in classes:
-                members = (labels == c).nonzero().flatten()
-                share = int(round(budget * members.numel() / n))
-                groups.append((members, max(1, share) if members.numel() else 0))
+            # Shares proportional to class sizes that sum to the budget exactly.
+            groups = class_budgets(ctx.data.train.labels, budget)
         else:
             groups = [(torch.arange(n), budget)]
         grad_s = solve_s = 0.0
@@ -200,10 +222,10 @@ class GradMatch(_GradientMatching):
             rows = per_example_gradients(
                 ctx.model, ctx.data.train_eval, members, ctx.device, ctx.batch_size
             )
-            target = self._target(ctx, rows)
             if self.target == "val" and self.per_class:
-                # The validation gradient is matched by the sum of the class targets.
-                target = target * members.numel() / n
+                target = self._class_val_target(ctx, members, rows)
+            else:
+                target = self._target(ctx, rows)
             synchronize(ctx.device)
             t1 = time.perf_counter()
             idx, w, err = self._solve(rows, target, min(k, members.numel()))
@@ -227,6 +249,21 @@ class GradMatch(_GradientMatching):
                 "candidates": float(n),
             },
         )
+
+    def _class_val_target(
+        self, ctx: SelectionContext, members: torch.Tensor, rows: torch.Tensor
+    ) -> torch.Tensor:
+        """Class ``c``'s own validation gradient (the mean over the validation examples of
+        that class), scaled to the class's training-example count like the train target;
+        the class's training gradient sum when the validation set has no example of it."""
+        c = ctx.data.train.labels[members[0]]
+        val_members = (ctx.data.val.labels == c).nonzero().flatten()
+        if val_members.numel() == 0:
+            return rows.sum(0)
+        val_rows = per_example_gradients(
+            ctx.model, ctx.data.val, val_members, ctx.device, ctx.batch_size
+        )
+        return val_rows.mean(0) * rows.shape[0]
 
     def describe(self) -> dict[str, float | str]:
         return {**super().describe(), "per_class": str(self.per_class)}
