@@ -67,9 +67,55 @@ class FakeEngine:
 def test_sha_rungs_by_hand():
     # n=27, r=1, R=27, eta=3: 27@1, 9@3, 3@9, 1@27 (Jamieson & Talwalkar 2016)
     assert sha_rungs(27, 1, 27, 3) == [(27, 1), (9, 3), (3, 9), (1, 27)]
-    # R not a power of eta: the last rung is capped at R.
-    assert sha_rungs(9, 2, 20, 3) == [(9, 2), (3, 6), (1, 18), (1, 20)]
+    # R not a power of eta: the last rung is capped at R, and a rung that stops nothing
+    # (one configuration at 18 epochs, still one at 20) is not a rung.
+    assert sha_rungs(9, 2, 20, 3) == [(9, 2), (3, 6), (1, 20)]
     assert sha_rungs(10, 1, 8, 2) == [(10, 1), (5, 2), (2, 4), (1, 8)]
+    # Ray Tune's survivor rule: ceil at each halving.
+    assert sha_rungs(12, 20 / 9, 20, 3, keep="ceil") == [(12, 2), (4, 6), (2, 20)]
+
+
+def test_rungs_come_from_the_unrounded_first_resource():
+    # R=300, eta=3, bracket s=4: r = 300/81 = 3.7; rungs 3.7, 11.1, 33.3, 100, 300 -> whole
+    # epochs 3, 11, 33, 100, 300 (rounding r first gave 4, 12, 36, 108).
+    assert sha_rungs(98, 300 / 81, 300, 3) == [(98, 3), (32, 11), (10, 33), (3, 100), (1, 300)]
+    # R=20, eta=3, r = 20/9: 2, 6, 20; no extra rung at 18.
+    assert [e for _, e in sha_rungs(9, 20 / 9, 20, 3)] == [2, 6, 20]
+    for n, r in hyperband_brackets(1, 300, 3):
+        epochs = [e for _, e in sha_rungs(n, r, 300, 3)]
+        assert epochs == [int(r * 3**i + 1e-6) for i in range(len(epochs) - 1)] + [300]
+
+
+def _ray_tune_brackets(max_t: int, eta: int) -> list[tuple[int, int]]:
+    """Ray Tune's HyperBandScheduler formulas, as its source states them: s_max_1 =
+    round(log(max_t) / log(eta)) + 1, n0(s) = ceil(s_max_1 / (s + 1) * eta^s),
+    r0(s) = int(max_t * eta^-s), brackets with r0 == 0 skipped; filled from s = 0 up."""
+    s_max_1 = int(round(math.log(max_t) / math.log(eta))) + 1
+    out = []
+    for s in range(s_max_1):
+        r0 = int(max_t * eta ** (-s))
+        if r0 == 0:
+            continue
+        out.append((int(math.ceil(s_max_1 / (s + 1) * eta**s)), r0))
+    return out
+
+
+@pytest.mark.parametrize("max_t", [9, 20, 27, 50, 81, 100, 300])
+@pytest.mark.parametrize("eta", [2, 3, 4])
+def test_conservative_first_gives_ray_tunes_brackets(max_t, eta):
+    hb = Hyperband(eta=eta, min_resource=1, max_resource=max_t, bracket_order="conservative_first")
+    ours = [(n, int(r + 1e-9)) for n, r in hb.brackets()]
+    assert ours == _ray_tune_brackets(max_t, eta)
+
+
+def test_conservative_first_at_the_papers_settings():
+    # T = 20, eta = 3 (text and tabular): s_max = round(2.73) = 3; the s = 3 bracket
+    # (r = 0.74 epochs) is too small and skipped. T = 300 (images): 6 brackets.
+    hb = Hyperband(eta=3, min_resource=1, max_resource=20, bracket_order="conservative_first")
+    assert hb.rungs() == [[(4, 20)], [(6, 6), (2, 20)], [(12, 2), (4, 6), (2, 20)]]
+    hb300 = Hyperband(eta=3, min_resource=1, max_resource=300, bracket_order="conservative_first")
+    assert [n for n, _ in hb300.brackets()] == [6, 9, 18, 41, 98, 243]
+    assert hb300.rungs()[4] == [(98, 3), (33, 11), (11, 33), (4, 100), (2, 300)]
 
 
 def test_hyperband_brackets_li_et_al():

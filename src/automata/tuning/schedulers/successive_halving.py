@@ -17,43 +17,78 @@ from automata.errors import ConfigError
 from automata.tuning.schedulers.base import Engine, Scheduler
 
 
-def sha_rungs(n: int, r: int, max_resource: int, eta: int) -> list[tuple[int, int]]:
+KEEP_RULES = ("floor", "ceil")
+
+
+def _epochs(x: float) -> int:
+    """Whole epochs of a possibly fractional resource (floor, as Ray Tune's ``int()``),
+    forgiving the rounding of ``R * eta^-s * eta^i`` just below an integer."""
+    return int(math.floor(x + 1e-9 * max(1.0, x)))
+
+
+def sha_rungs(
+    n: int, r: float, max_resource: int, eta: int, keep: str = "floor"
+) -> list[tuple[int, int]]:
     """``[(configurations, epochs), ...]`` of one SHA bracket.
 
-    Rung ``i`` holds ``max(1, floor(n / eta^i))`` configurations trained to
-    ``min(max_resource, r * eta^i)`` epochs; the last rung is at ``max_resource``.
+    Rung ``i`` trains to ``min(max_resource, floor(r * eta^i))`` epochs, computed from the
+    unrounded ``r`` (rounding ``r`` first and multiplying the rounded value drifts: at
+    R = 300 it gives rungs 4, 12, 36, 108 instead of 3, 11, 33, 100); the last rung is at
+    ``max_resource``. It holds ``floor(n / eta^i)`` configurations (``keep="floor"``, Li et
+    al.) or ``ceil`` of the previous count over eta (``keep="ceil"``, Ray Tune), at least 1. A
+    rung that would stop nothing (the next rung keeps as many configurations) is dropped.
     """
-    rungs, i = [], 0
+    if keep not in KEEP_RULES:
+        raise ValueError(f"keep must be one of {KEEP_RULES}, got {keep!r}")
+    rungs: list[tuple[int, int]] = []
+    i, count = 0, n
     while True:
-        epochs = min(max_resource, r * eta**i)
-        rungs.append((max(1, n // eta**i), epochs))
+        epochs = min(max_resource, _epochs(r * eta**i))
+        if rungs and rungs[-1][0] == max(1, count):
+            rungs.pop()  # the previous rung decided nothing
+        rungs.append((max(1, count), epochs))
         if epochs >= max_resource:
             return rungs
         i += 1
+        count = n // eta**i if keep == "floor" else math.ceil(count / eta)
 
 
-def hyperband_brackets(min_resource: int, max_resource: int, eta: int) -> list[tuple[int, int]]:
+def hyperband_brackets(
+    min_resource: int, max_resource: int, eta: int, ray: bool = False
+) -> list[tuple[int, float]]:
     """``[(n, r), ...]`` for brackets s = s_max .. 0 of Hyperband (Li et al. 2018, Alg. 1).
 
-    ``s_max = floor(log_eta(R / r_min))``, ``n = ceil((s_max + 1) / (s + 1) * eta^s)`` and
-    ``r = R * eta^-s`` (rounded to whole epochs, at least ``min_resource``).
+    ``n = ceil((s_max + 1) / (s + 1) * eta^s)`` configurations start with ``r = R * eta^-s``
+    epochs (``R = max_resource / min_resource`` in units of ``min_resource``; ``r`` is kept
+    unrounded, :func:`sha_rungs` rounds each rung). Li et al.: ``s_max = floor(log_eta(R))``.
+    ``ray=True`` gives the brackets of Ray Tune's ``HyperBandScheduler``, which the AUTOMATA
+    reference code ran: ``s_max = round(log_eta(R))``, and brackets whose first rung would be
+    under ``min_resource`` are skipped (at R = 20, eta = 3: n = 4, 6, 12 with r = 20, 6.7, 2.2).
     """
     ratio = max_resource / min_resource
-    s_max = int(math.floor(math.log(ratio, eta) + 1e-9))
+    log = math.log(ratio, eta)
+    s_max = int(round(log)) if ray else int(math.floor(log + 1e-9))
     out = []
     for s in range(s_max, -1, -1):
         n = int(math.ceil((s_max + 1) / (s + 1) * eta**s))
-        r = max(min_resource, int(round(max_resource * eta ** (-s))))
+        r = max_resource * eta ** (-s)
+        if r < min_resource - 1e-9:
+            continue  # only possible with ray=True (Ray: "bracket too small")
         out.append((n, r))
     return out
 
 
 def run_bracket(
-    engine: Engine, trials: list[optuna.Trial], r: int, max_resource: int, eta: int
+    engine: Engine,
+    trials: list[optuna.Trial],
+    r: float,
+    max_resource: int,
+    eta: int,
+    keep: str = "floor",
 ) -> None:
     """Run one synchronous SHA bracket over ``trials`` (already asked)."""
     alive = list(trials)
-    plan = sha_rungs(len(trials), r, max_resource, eta)
+    plan = sha_rungs(len(trials), r, max_resource, eta, keep)
     for i, (_, epochs) in enumerate(plan):
         scores: list[tuple[float, int, optuna.Trial]] = []
         for trial in alive:
@@ -124,7 +159,9 @@ class Hyperband(Scheduler):
     Args:
         bracket_order: ``aggressive_first`` (Li et al.: the bracket with the most
             configurations and the earliest stops first) or ``conservative_first`` (the
-            AUTOMATA reference code, through Ray Tune: the bracket that never stops early first).
+            AUTOMATA reference code, through Ray Tune's ``HyperBandScheduler``: the bracket
+            that never stops early first, Ray's brackets (``s_max = round(log_eta R)``, too
+            small ones skipped) and ``ceil(n / eta)`` survivors at each halving).
         eta, min_resource, max_resource: see :class:`Scheduler`.
 
     Brackets are filled in order until ``tuning.n_trials`` configurations were asked for (the
@@ -153,17 +190,27 @@ class Hyperband(Scheduler):
     def name(self) -> str:
         return "hyperband"
 
-    def brackets(self) -> list[tuple[int, int]]:
-        out = hyperband_brackets(self.min_resource, self.max_resource, self.eta)
-        return out if self.bracket_order == "aggressive_first" else out[::-1]
+    @property
+    def _ray(self) -> bool:
+        return self.bracket_order == "conservative_first"
+
+    def brackets(self) -> list[tuple[int, float]]:
+        out = hyperband_brackets(self.min_resource, self.max_resource, self.eta, ray=self._ray)
+        return out[::-1] if self._ray else out
+
+    def rungs(self) -> list[list[tuple[int, int]]]:
+        """Every bracket's ``[(configurations, epochs), ...]``, in the order they run."""
+        keep = "ceil" if self._ray else "floor"
+        return [sha_rungs(n, r, self.max_resource, self.eta, keep) for n, r in self.brackets()]
 
     def run(self, engine: Engine) -> None:
+        keep = "ceil" if self._ray else "floor"
         while True:
             for n, r in self.brackets():
                 trials = _ask_many(engine, n)
                 if not trials:
                     return
-                run_bracket(engine, trials, r, self.max_resource, self.eta)
+                run_bracket(engine, trials, r, self.max_resource, self.eta, keep)
 
     def describe(self) -> dict[str, int | str]:
         return {**super().describe(), "bracket_order": self.bracket_order}
