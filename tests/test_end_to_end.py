@@ -194,3 +194,25 @@ def test_multirun_goes_on_after_a_failed_job(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "selector.fraction must be in (0, 1], got 1.5" in res.stderr
     assert len(list(tmp_path.rglob("summary.json"))) == 1
+
+
+def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
+    """With eta=2 and T=8, epoch 8 is also a rung of Optuna's successive-halving pruner; a
+    trial that trained all 8 epochs has finished and must end COMPLETE, not PRUNED."""
+    summary = run(
+        make_cfg(
+            [
+                "scheduler=asha",
+                "scheduler.eta=2",
+                "train.epochs=8",
+                "tuning.n_trials=10",
+                "tuning.tensorboard=false",
+                "selector=random",
+                "tuning.final_train=false",
+            ]
+        )
+    )
+    at_end = [t for t in summary["trials"] if t["epochs"] == 8]
+    assert at_end, "some trial must reach the last epoch"
+    assert all(t["state"] == "complete" for t in at_end), at_end
+    assert any(t["state"] == "pruned" for t in summary["trials"])  # ASHA still stops others

@@ -225,7 +225,9 @@ class StudyEngine:
                     trial.report(res.val_accuracy, res.epoch)
                 record_heartbeat(self.study._storage, trial)
                 self._log_epoch(trial.number, res)
-                if prune_check and trial.should_prune():
+                # A trial that has trained its last epoch is finished, not stopped early,
+                # even when T is itself a rung of the pruner (eta=2, T=8).
+                if prune_check and res.epoch < until and trial.should_prune():
                     self.prune(trial)
                     return None
         except KeyboardInterrupt:
