@@ -16,7 +16,6 @@ import optuna
 from automata.errors import ConfigError
 from automata.tuning.schedulers.base import Engine, Scheduler
 
-
 KEEP_RULES = ("floor", "ceil")
 
 
