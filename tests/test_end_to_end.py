@@ -216,3 +216,30 @@ def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
     assert at_end, "some trial must reach the last epoch"
     assert all(t["state"] == "complete" for t in at_end), at_end
     assert any(t["state"] == "pruned" for t in summary["trials"])  # ASHA still stops others
+
+
+def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
+    """kappa=0.35, T=10, 10%: one full-data epoch stands in for epochs 0-2 (floor(3.5) = 3),
+    so a configuration trained to the end costs 1 + 7 * 0.1 full-data epochs (not 1 + 10 *
+    0.1), reports the schedule's epochs, and the summary records the warm start."""
+    summary = run(
+        make_cfg(
+            [
+                "scheduler=none",
+                "train.epochs=10",
+                "tuning.n_trials=2",
+                "selector.kappa=0.35",
+                "tuning.tensorboard=false",
+                "tuning.final_train=false",
+            ]
+        )
+    )
+    assert summary["selector"]["warm_full_epochs"] == 1
+    assert summary["selector"]["warm_covers_epochs"] == 3
+    assert summary["warm_epochs"] == 2.0
+    for t in summary["trials"]:
+        assert t["state"] == "complete" and t["epochs"] == 10
+        cost = t["cost"]
+        assert cost["epochs"] == 10 and cost["warm_epochs"] == 1
+        # subset of floor(0.1 * 1400) = 140 examples of dna's 1400
+        assert cost["full_equivalent_epochs"] == pytest.approx(1 + 7 * 0.1)

@@ -25,7 +25,7 @@ from automata.build import build
 from automata.data.base import DataSplits, TensorBatchDataset
 from automata.errors import ConfigError
 from automata.models.mlp import MLP
-from automata.selection.base import SelectionContext, Selector, Subset
+from automata.selection.base import SelectionContext, Selector, Subset, WarmStart, warm_start
 from automata.selection.craig import facility_location_greedy
 from automata.selection.glister import round_sizes
 from automata.selection.gradients import mean_gradient, per_example_gradients
@@ -366,7 +366,7 @@ def _selection_epochs(selector: Selector, total: int) -> list[int]:
     """Epochs before which a subset is selected, following the trainer's logic."""
     has_subset, epochs = False, []
     for epoch in range(total):
-        if selector.is_full or epoch < selector.warm_start_epochs(total):
+        if selector.is_full or epoch < selector.warm_start(total).covers:
             continue
         if selector.selects_at(epoch, total, has_subset):
             epochs.append(epoch)
@@ -374,38 +374,45 @@ def _selection_epochs(selector: Selector, total: int) -> list[int]:
     return epochs
 
 
-def test_warm_start_epochs_hand_worked():
+def test_warm_start_hand_worked():
+    """ceil(floor(kappa T) k/N) full epochs standing in for floor(kappa T) subset epochs."""
     s = make_selector("gradmatchpb", 0.1, kappa=0.5, interval=5)
-    assert s.warm_start_epochs(20) == 1  # round(0.5 * 20 * 0.1)
-    assert make_selector("craig", 0.3, kappa=0.5).warm_start_epochs(20) == 3
-    assert make_selector("glister", 0.1, kappa=0.0).warm_start_epochs(20) == 0
-    assert make_selector("craigpb", 1.0, kappa=2.0).warm_start_epochs(10) == 10  # capped at T
-    assert make_selector("full").warm_start_epochs(20) == 0
+    assert s.warm_start(20) == WarmStart(full_epochs=1, covers=10)  # ceil(10 * 0.1)
+    assert make_selector("craig", 0.3, kappa=0.5).warm_start(20) == WarmStart(3, 10)
+    assert make_selector("glister", 0.1, kappa=0.0).warm_start(20) == WarmStart(0, 0)
+    assert make_selector("craigpb", 1.0, kappa=2.0).warm_start(10) == WarmStart(10, 10)  # <= T
+    assert make_selector("full").warm_start(20) == WarmStart(0, 0)
+    # The paper's kappa = 0.35 never gives 0 warm epochs (round() did at 1% and 5%, T = 20).
+    assert warm_start(0.35, 20, 0.01) == WarmStart(1, 7)
+    assert warm_start(0.35, 20, 0.05) == WarmStart(1, 7)
+    assert warm_start(0.35, 20, 0.1) == WarmStart(1, 7)
+    assert warm_start(0.35, 300, 0.1) == WarmStart(11, 105)  # ceil(10.5): no round-half-even
+    assert warm_start(0.01, 20, 0.1) == WarmStart(1, 1)  # kappa T < 1: still one epoch
 
 
 @pytest.mark.parametrize("name", SELECTORS)
 def test_schedule_hand_worked(name):
-    """kappa=0.5, T=20, fraction=0.1: one warm epoch, first selection right after it (epoch 1),
-    then every R=5 epochs for online selectors, never again for the others."""
+    """kappa=0.5, T=20, fraction=0.1: one warm epoch standing in for epochs 0-9, first
+    selection right after it (epoch 10), then every R=5 epochs for online selectors."""
     options = {k: v for k, v in (("kappa", 0.5), ("interval", 5)) if k in _selector_node(name)}
     s = make_selector(name, 0.1, **options)
     if s.is_full:
         assert _selection_epochs(s, 20) == []
         return
     assert "kappa" in options, f"{name}: a subset selector must have a kappa option"
-    assert s.warm_start_epochs(20) == 1
+    assert s.warm_start(20) == WarmStart(1, 10)
     assert not s.selects_at(0, 20, has_subset=False)  # warm start
-    assert s.selects_at(1, 20, has_subset=False)  # selected right after warm start
-    expected = list(range(1, 20, s.interval)) if s.online else [1]
+    assert s.selects_at(10, 20, has_subset=False)  # selected right after warm start
+    expected = list(range(10, 20, s.interval)) if s.online else [10]
     if "interval" in options:
-        assert expected in ([1, 6, 11, 16], [1])
+        assert expected in ([10, 15], [10])
     assert _selection_epochs(s, 20) == expected
 
 
 def test_schedule_without_warm_start_and_other_intervals():
     s = make_selector("craig", 0.3, kappa=0.5, interval=4)
-    assert s.warm_start_epochs(20) == 3
-    assert _selection_epochs(s, 20) == [3, 7, 11, 15, 19]
+    assert s.warm_start(20) == WarmStart(3, 10)
+    assert _selection_epochs(s, 20) == [10, 14, 18]
     s = make_selector("glister", 0.1, kappa=0.0, interval=5)
     assert _selection_epochs(s, 20) == [0, 5, 10, 15]
     assert not s.selects_at(3, 20, has_subset=True) and s.selects_at(3, 20, has_subset=False)

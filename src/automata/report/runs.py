@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from automata.selection.base import warm_start_epochs
+from automata.selection.base import warm_start
 
 log = logging.getLogger("automata.report")
 
@@ -62,10 +62,10 @@ class Run:
 
     @property
     def warm_epochs(self) -> int:
-        """Full-data warm-start epochs per configuration (:func:`warm_start_epochs`)."""
+        """Full-data warm-start epochs per configuration (:func:`warm_start`)."""
         if self.is_full or not self.kappa or not self.epochs:
             return 0
-        return warm_start_epochs(self.kappa, self.epochs, self.fraction)
+        return warm_start(self.kappa, self.epochs, self.fraction).full_epochs
 
     def variant(self) -> tuple[str, float, float]:
         """The selector variant: name, fraction and warm-start kappa (1.0, 0.0 for full)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from automata.report.aggregate import COLUMNS
 from automata.report.runs import Collection
-from automata.selection.base import warm_start_epochs
+from automata.selection.base import warm_start
 
 LEGEND = """\
 Columns: *tuning time* is the wall-clock time of the whole study (search, scheduling,
@@ -22,7 +22,8 @@ full row's mean test accuracy minus this row's, in points (positive: worse than 
 paper's test-error gap); *Kendall τ / Spearman ρ* are the ranking agreement with full-data
 training (`python -m automata.ranking`, when a ranking.json was found); *sel. share* is
 selection time / tuning time. *warm start* shows kappa and the full-data epochs it gives per
-configuration, round(kappa · T · fraction)."""
+configuration, ceil(floor(kappa · T) · fraction), which stand in for floor(kappa · T) subset
+epochs."""
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
@@ -116,7 +117,8 @@ def _ranking_section(found: Collection) -> list[str]:
         for e in result.get("entries", []):
             warm = "no"
             if e.get("kappa"):
-                epochs = warm_start_epochs(e["kappa"], result.get("epochs") or 0, e["fraction"])
+                ws = warm_start(e["kappa"], result.get("epochs") or 0, e["fraction"])
+                epochs = ws.full_epochs
                 warm = f"κ={e['kappa']:g} ({epochs} ep)"
             lines.append(
                 f"| {result.get('dataset')} | {e['selector']} | "

@@ -36,6 +36,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, float]:
         "eval_seconds",
         "epochs",
         "full_equivalent_epochs",
+        "warm_epochs",
     )
     return {k: float(sum(r["cost"].get(k, 0.0) for r in rows)) for k in keys}
 
@@ -93,6 +94,9 @@ def write_report(path: Path, s: dict[str, Any]) -> None:
         f"| selection time during tuning (s) | {_fmt(s['selection_seconds'])} |",
         f"| epochs trained during tuning (full-data equivalent) | "
         f"{_fmt(s['epochs_trained'])} ({_fmt(s['full_equivalent_epochs'])}) |",
+        f"| warm start per configuration: full-data epochs (for schedule epochs) | "
+        f"{s['selector'].get('warm_full_epochs', 0)} "
+        f"({s['selector'].get('warm_covers_epochs', 0)}) |",
         f"| trials: completed / pruned / failed | "
         f"{n['completed']} / {n['pruned']} / {n['failed']} |",
         "",

@@ -20,12 +20,28 @@ from automata.data.base import DataSplits
 from automata.errors import ConfigError
 
 
-def warm_start_epochs(kappa: float, total_epochs: int, fraction: float) -> int:
-    """Full-data warm-start epochs of a configuration trained for ``total_epochs`` (T) on
-    subsets of ``fraction``: round(kappa * T * fraction). The one place this is computed."""
+@dataclass(frozen=True)
+class WarmStart:
+    """The warm start of one configuration (AUTOMATA Sec. 3, as its reference code runs it):
+    ``full_epochs`` epochs on the full data stand in for the first ``covers`` epochs of the
+    T-epoch subset schedule, after which training continues at epoch ``covers`` (learning-rate
+    schedule included). A configuration so costs about ``T * fraction`` full-data epochs
+    whatever kappa is, and the scheduler's epoch count stays that of the schedule."""
+
+    full_epochs: int = 0
+    covers: int = 0
+
+
+def warm_start(kappa: float, total_epochs: int, fraction: float) -> WarmStart:
+    """``covers = floor(kappa * T)`` schedule epochs, trained as
+    ``full_epochs = ceil(covers * fraction)`` full-data epochs; never 0 when ``kappa > 0``
+    (at least one full epoch standing in for at least one schedule epoch). The one place
+    this is computed."""
     if kappa <= 0 or total_epochs <= 0:
-        return 0
-    return min(total_epochs, int(round(kappa * total_epochs * fraction)))
+        return WarmStart()
+    covers = min(total_epochs, max(1, math.floor(kappa * total_epochs + 1e-9)))
+    full = min(covers, max(1, math.ceil(covers * fraction - 1e-9)))
+    return WarmStart(full_epochs=full, covers=covers)
 
 
 @dataclass
@@ -57,9 +73,10 @@ class Selector(ABC):
     Args:
         fraction: subset size as a fraction of the training set, in (0, 1].
         interval: R, epochs between two selection rounds (adaptive selectors only).
-        kappa: warm start. The first ``round(kappa * T * fraction)`` epochs of a configuration
-            trained for T epochs use the full data (AUTOMATA Sec. 3, "warm start"), so the first
-            selection sees an informative model. These epochs count as epochs for the scheduler.
+        kappa: warm start (AUTOMATA Sec. 3). ``ceil(floor(kappa * T) * fraction)`` full-data
+            epochs stand in for the first ``floor(kappa * T)`` of the T subset epochs (see
+            :class:`WarmStart`), so the first selection sees an informative model at about the
+            cost of the subset epochs they replace.
     """
 
     #: whether the subset is chosen again every ``interval`` epochs.
@@ -91,11 +108,11 @@ class Selector(ABC):
         """Number of examples a subset of an ``n``-example training set may hold (>= 1)."""
         return max(1, min(n, int(math.floor(self.fraction * n + 1e-9))))
 
-    def warm_start_epochs(self, total_epochs: int) -> int:
-        """Full-data epochs before the first selection, for a configuration of T epochs."""
+    def warm_start(self, total_epochs: int) -> WarmStart:
+        """The warm start of a configuration trained for T epochs (none for ``full``)."""
         if self.is_full:
-            return 0
-        return warm_start_epochs(self.kappa, total_epochs, self.fraction)
+            return WarmStart()
+        return warm_start(self.kappa, total_epochs, self.fraction)
 
     def selects_at(self, epoch: int, total_epochs: int, has_subset: bool) -> bool:
         """Whether a new subset is chosen before training epoch ``epoch`` (0-based).
@@ -103,7 +120,7 @@ class Selector(ABC):
         The first subset after warm start is a selected one (the reference code trained the
         first R epochs on a random subset); later rounds follow every ``interval`` epochs.
         """
-        warm = self.warm_start_epochs(total_epochs)
+        warm = self.warm_start(total_epochs).covers
         if epoch < warm:
             return False
         if not has_subset:
@@ -128,6 +145,15 @@ class Selector(ABC):
             "fraction": self.fraction,
             "interval": self.interval,
             "kappa": self.kappa,
+        }
+
+    def describe_for(self, total_epochs: int) -> dict[str, float | str]:
+        """:meth:`describe` plus the warm start a configuration of T epochs gets."""
+        ws = self.warm_start(total_epochs)
+        return {
+            **self.describe(),
+            "warm_full_epochs": ws.full_epochs,
+            "warm_covers_epochs": ws.covers,
         }
 
 

@@ -38,6 +38,7 @@ class EpochResult:
     val_loss: float
     subset_size: int
     full_data: bool  # trained on all examples (warm start or the full selector)
+    warm: bool  # a warm-start epoch (it may stand in for several schedule epochs)
     selected: bool  # a selection round ran before this epoch
     selection_seconds: float
     train_seconds: float
@@ -49,8 +50,9 @@ class EpochResult:
 class TrialCost:
     """What one configuration has cost so far (AUTOMATA's accounting of tuning time)."""
 
-    epochs: int = 0
-    full_equivalent_epochs: float = 0.0  # sum over epochs of subset size / N
+    epochs: int = 0  # epochs of the schedule done (what the scheduler counts)
+    full_equivalent_epochs: float = 0.0  # sum over epochs trained of subset size / N
+    warm_epochs: int = 0  # full-data warm-start epochs trained (they cover more schedule epochs)
     selection_seconds: float = 0.0
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
@@ -178,7 +180,8 @@ class Trainer:
     def _run_epoch(self) -> EpochResult:
         n = len(self.data.train)
         sel_seconds, selected, stats = 0.0, False, {}
-        warm = self.epoch < self.selector.warm_start_epochs(self.total_epochs)
+        ws = self.selector.warm_start(self.total_epochs)
+        warm = self.epoch < ws.covers
         if self.selector.is_full or warm:
             indices, weights = torch.arange(n), torch.ones(n)
         else:
@@ -219,7 +222,17 @@ class Trainer:
         train_loss = total / max(1, count)
         if not math.isfinite(train_loss):
             raise TrialDiverged(f"training loss is {train_loss} at epoch {self.epoch + 1}")
-        self.lr_schedule.step()
+        if warm:
+            # Warm epoch j of W stands in for schedule epochs up to floor(j * covers / W).
+            # The learning rate follows the reference: one step per warm epoch, then the
+            # schedule jumps to epoch `covers` after the last one.
+            done = self.cost.warm_epochs + 1
+            next_epoch = done * ws.covers // ws.full_epochs
+            lr_steps = 1 + (ws.covers - ws.full_epochs if done == ws.full_epochs else 0)
+        else:
+            next_epoch, lr_steps = self.epoch + 1, 1
+        for _ in range(lr_steps):
+            self.lr_schedule.step()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         t1 = time.perf_counter()
@@ -232,9 +245,10 @@ class Trainer:
             t.pin_memory,
         )
         t2 = time.perf_counter()
-        self.epoch += 1
         c = self.cost
-        c.epochs += 1
+        c.epochs += next_epoch - self.epoch
+        c.warm_epochs += int(warm)
+        self.epoch = next_epoch
         c.full_equivalent_epochs += indices.numel() / n
         c.selection_seconds += sel_seconds
         c.train_seconds += t1 - t0
@@ -246,6 +260,7 @@ class Trainer:
             val_loss=val_loss,
             subset_size=int(indices.numel()),
             full_data=bool(indices.numel() == n),
+            warm=warm,
             selected=selected,
             selection_seconds=sel_seconds,
             train_seconds=t1 - t0,
@@ -304,6 +319,7 @@ class Trainer:
         self.cost = TrialCost(
             epochs=int(cost["epochs"]),
             full_equivalent_epochs=cost["full_equivalent_epochs"],
+            warm_epochs=int(cost.get("warm_epochs", 0)),
             selection_seconds=cost["selection_seconds"],
             train_seconds=cost["train_seconds"],
             eval_seconds=cost["eval_seconds"],

@@ -57,6 +57,13 @@ class TooManyFailures(AutomataError):
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+def value_at(values: dict[int, float], until: int) -> float | None:
+    """The score a trial recorded when it reached ``until`` epochs: at the first reported
+    epoch at or past it (a warm-start epoch covers several epochs at once)."""
+    steps = [s for s in values if s >= until]
+    return values[min(steps)] if steps else None
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -209,12 +216,12 @@ class StudyEngine:
         frozen = self._frozen.get(trial.number)
         if frozen is not None:
             # A trial of the interrupted run: use what it recorded instead of training again.
+            recorded = value_at(frozen.intermediate_values, until)
             if frozen.state in FINISHED:
-                value = frozen.intermediate_values.get(until)
-                return None if frozen.state == TrialState.FAIL else value
-            if until in frozen.intermediate_values:
-                self._values[trial.number] = frozen.intermediate_values[until]
-                return self._values[trial.number]
+                return None if frozen.state == TrialState.FAIL else recorded
+            if recorded is not None:
+                self._values[trial.number] = recorded
+                return recorded
         try:
             trainer = self._trainer(trial)
             while trainer.epoch < until:

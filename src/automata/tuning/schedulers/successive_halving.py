@@ -101,10 +101,10 @@ def run_bracket(
                 engine.complete(trial)
             return
         scores.sort(key=lambda s: (-s[0], s[1]))
-        keep = plan[i + 1][0]
-        for _, _, trial in scores[keep:]:
+        survivors = plan[i + 1][0]
+        for _, _, trial in scores[survivors:]:
             engine.prune(trial)
-        alive = [trial for _, _, trial in scores[:keep]]
+        alive = [trial for _, _, trial in scores[:survivors]]
         if not alive:
             return
 
