@@ -51,6 +51,10 @@ class Subset:
     indices: torch.Tensor
     weights: torch.Tensor
     stats: dict[str, float] = field(default_factory=dict)
+    #: how many training examples the weights stand for: N when the weighted subset was
+    #: fitted to a full-data sum (gradient matching, CRAIG's cluster sizes); None when each
+    #: example stands for itself (weights 1).
+    scale: float | None = None
 
     def __len__(self) -> int:
         return int(self.indices.numel())
@@ -83,6 +87,9 @@ class Selector(ABC):
     online: bool = True
     #: whether the selector trains on the whole data set (no subset at all).
     is_full: bool = False
+    #: how training uses the weights (see :meth:`loss_weights`); weighted selectors take it
+    #: as the ``weight_scale`` option.
+    weight_scale: str = "batch"
     #: whether the selector looks at the model (gradient-based). Without warm start such a
     #: selector has no trained model to look at before epoch 0, so the first interval trains
     #: on a uniformly random subset (as GRAD-MATCH's reference code does); with warm start the
@@ -139,6 +146,32 @@ class Selector(ABC):
         idx = torch.randperm(n, generator=ctx.generator)[:k]
         return Subset(idx, torch.ones(k), {"subset_size": float(k), "random_first": 1.0})
 
+    def loss_weights(self, subset: Subset) -> tuple[torch.Tensor, bool]:
+        """Per-example loss weights for training on ``subset``, and whether each mini-batch
+        divides by its own weight sum.
+
+        ``weight_scale``:
+
+        - ``batch``: each mini-batch minimises ``sum(w l) / sum(w)`` (the reference code).
+          Relative weights count only inside a mini-batch; the scale the selector fitted is
+          dropped.
+        - ``subset``: weights normalised once over the whole subset to mean 1; each mini-batch
+          minimises ``mean(w' l)``, so relative weights count across mini-batches.
+        - ``matched``: the scale the selector fitted, ``w' = w k / N`` when the weights stand
+          for the N training examples (``Subset.scale``), so the expected step gradient is the
+          weighted subset's estimate of the full-data mean gradient, magnitude included.
+
+        Weights 1 (random, full) give the same training under all three.
+        """
+        w = subset.weights
+        if self.weight_scale == "batch":
+            return w, True
+        k = w.numel()
+        total = float(w.sum())
+        if self.weight_scale == "matched" and subset.scale:
+            total = float(subset.scale)
+        return w * (k / max(total, 1e-12)), False
+
     def describe(self) -> dict[str, float | str]:
         return {
             "selector": self.name,
@@ -155,6 +188,17 @@ class Selector(ABC):
             "warm_full_epochs": ws.full_epochs,
             "warm_covers_epochs": ws.covers,
         }
+
+
+WEIGHT_SCALES = ("batch", "subset", "matched")
+
+
+def check_weight_scale(weight_scale: str) -> str:
+    if weight_scale not in WEIGHT_SCALES:
+        raise ConfigError(
+            f"selector.weight_scale must be one of {', '.join(WEIGHT_SCALES)}, got '{weight_scale}'"
+        )
+    return weight_scale
 
 
 def fill_shortfall(

@@ -58,6 +58,7 @@ from automata.selection.base import (
     SelectionContext,
     Selector,
     Subset,
+    check_weight_scale,
     class_budgets,
     expand_batches,
     fill_shortfall,
@@ -298,8 +299,10 @@ class _CraigBase(Selector):
         squared: bool = False,
         greedy: str = "auto",
         lazy_block: int = 16,
+        weight_scale: str = "batch",
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
+        self.weight_scale = check_weight_scale(weight_scale)
         if greedy not in GREEDY:
             raise ConfigError(f"selector.greedy must be one of {', '.join(GREEDY)}, got '{greedy}'")
         if lazy_block < 1:
@@ -324,6 +327,7 @@ class _CraigBase(Selector):
             "squared": str(self.squared),
             "greedy": self.greedy,
             "lazy_block": self.lazy_block,
+            "weight_scale": self.weight_scale,
         }
 
 
@@ -350,8 +354,9 @@ class CRAIG(_CraigBase):
         squared: bool = False,
         greedy: str = "auto",
         lazy_block: int = 16,
+        weight_scale: str = "batch",
     ) -> None:
-        super().__init__(fraction, interval, kappa, squared, greedy, lazy_block)
+        super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         self.per_class = bool(per_class)
 
     @property
@@ -410,6 +415,7 @@ class CRAIG(_CraigBase):
                 "shortfall": float(shortfall),
                 "candidates": float(n),
             },
+            scale=float(n),
         )
 
     def describe(self) -> dict[str, float | str]:
@@ -439,8 +445,9 @@ class CRAIGPB(_CraigBase):
         squared: bool = False,
         greedy: str = "auto",
         lazy_block: int = 16,
+        weight_scale: str = "batch",
     ) -> None:
-        super().__init__(fraction, interval, kappa, squared, greedy, lazy_block)
+        super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         if batch_size < 1:
             raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)
@@ -478,6 +485,7 @@ class CRAIGPB(_CraigBase):
                 "shortfall": float(shortfall),
                 "candidates": float(len(batches)),
             },
+            scale=float(n),
         )
 
     def describe(self) -> dict[str, float | str]:

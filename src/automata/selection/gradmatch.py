@@ -27,6 +27,7 @@ from automata.selection.base import (
     SelectionContext,
     Selector,
     Subset,
+    check_weight_scale,
     class_budgets,
     expand_batches,
     fill_shortfall,
@@ -55,8 +56,10 @@ class _GradientMatching(Selector):
         tol: float = 1e-4,
         target: str = "train",
         lam_relative: bool = False,
+        weight_scale: str = "batch",
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
+        self.weight_scale = check_weight_scale(weight_scale)
         if lam < 0:
             raise ConfigError(f"selector.lam must be >= 0, got {lam}")
         if tol < 0:
@@ -108,6 +111,7 @@ class _GradientMatching(Selector):
             "lam_relative": str(self.lam_relative),
             "tol": self.tol,
             "target": self.target,
+            "weight_scale": self.weight_scale,
         }
 
 
@@ -136,8 +140,9 @@ class GradMatchPB(_GradientMatching):
         target: str = "train",
         batch_size: int = 32,
         lam_relative: bool = False,
+        weight_scale: str = "batch",
     ) -> None:
-        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative)
+        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         if batch_size < 1:
             raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)
@@ -172,6 +177,7 @@ class GradMatchPB(_GradientMatching):
                 "shortfall": float(shortfall),
                 "candidates": float(len(batches)),
             },
+            scale=float(n),
         )
 
     def describe(self) -> dict[str, float | str]:
@@ -196,8 +202,9 @@ class GradMatch(_GradientMatching):
         target: str = "train",
         per_class: bool = False,
         lam_relative: bool = False,
+        weight_scale: str = "batch",
     ) -> None:
-        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative)
+        super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         self.per_class = bool(per_class)
 
     @property
@@ -248,6 +255,7 @@ class GradMatch(_GradientMatching):
                 "shortfall": float(shortfall),
                 "candidates": float(n),
             },
+            scale=float(n),
         )
 
     def _class_val_target(

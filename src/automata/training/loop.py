@@ -15,11 +15,18 @@ from automata.selection.gradients import move_to
 
 
 def weighted_loss(
-    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor,
+    per_batch_normalised: bool = True,
 ) -> torch.Tensor:
-    """Weighted mean cross-entropy ``sum_j w_j l_j / sum_j w_j`` of one mini-batch."""
+    """Weighted cross-entropy of one mini-batch: ``sum_j w_j l_j / sum_j w_j`` (per-batch
+    normalised, the reference code's form), else ``mean_j w_j l_j`` (weights already scaled
+    over the whole subset, see :meth:`automata.selection.base.Selector.loss_weights`)."""
     losses = F.cross_entropy(logits.float(), labels, reduction="none")
-    return (weights * losses).sum() / weights.sum().clamp_min(1e-12)
+    if per_batch_normalised:
+        return (weights * losses).sum() / weights.sum().clamp_min(1e-12)
+    return (weights * losses).mean()
 
 
 def iter_batches(

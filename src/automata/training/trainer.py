@@ -182,6 +182,7 @@ class Trainer:
         sel_seconds, selected, stats = 0.0, False, {}
         ws = self.selector.warm_start(self.total_epochs)
         warm = self.epoch < ws.covers
+        per_batch = True
         if self.selector.is_full or warm:
             indices, weights = torch.arange(n), torch.ones(n)
         else:
@@ -193,7 +194,8 @@ class Trainer:
                     {"epoch": float(self.epoch), "seconds": sel_seconds, **stats}
                 )
             assert self.subset is not None
-            indices, weights = self.subset.indices, self.subset.weights
+            indices = self.subset.indices
+            weights, per_batch = self.selector.loss_weights(self.subset)
 
         t0 = time.perf_counter()
         self.model.train()
@@ -209,7 +211,7 @@ class Trainer:
             y = y.to(self.device, non_blocking=True)
             with self._autocast():
                 logits, _ = self.model(move_to(x, self.device))
-            loss = weighted_loss(logits, y, w)
+            loss = weighted_loss(logits, y, w, per_batch)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if t.grad_clip is not None:
@@ -294,6 +296,7 @@ class Trainer:
                 "indices": self.subset.indices,
                 "weights": self.subset.weights,
                 "stats": self.subset.stats,
+                "scale": self.subset.scale,
             },
             "generator": self.generator.get_state(),
             "rng": self._rng_state,
@@ -309,7 +312,11 @@ class Trainer:
         self.lr_schedule.load_state_dict(state["lr_schedule"])
         self.scaler.load_state_dict(state["scaler"])
         sub = state["subset"]
-        self.subset = None if sub is None else Subset(sub["indices"], sub["weights"], sub["stats"])
+        self.subset = (
+            None
+            if sub is None
+            else Subset(sub["indices"], sub["weights"], sub["stats"], sub.get("scale"))
+        )
         self.generator.set_state(state["generator"])
         self._rng_state = state["rng"]
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
