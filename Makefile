@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp clean tune-workers
+.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp bench-evidence clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -41,6 +41,9 @@ bench-selection: venv ## Benchmark: OMP speed, gradient-matching error and selec
 
 bench-omp: venv ## Benchmark: OMP solver time and residual against the reference approach
 	$(PY) scripts/bench_omp.py $(ARGS)
+
+bench-evidence: venv ## Benchmark: selectors vs full and gradmatchpb vs random, 5 seeds, 95% CIs (resumable; QUICK=1: smoke run)
+	$(PY) scripts/bench_evidence.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
 
 # Paper-reproduction targets live in mk/ (included here, listed by `make help`).
 -include mk/*.mk
