@@ -243,3 +243,36 @@ def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
         assert cost["epochs"] == 10 and cost["warm_epochs"] == 1
         # subset of floor(0.1 * 1400) = 140 examples of dna's 1400
         assert cost["full_equivalent_epochs"] == pytest.approx(1 + 7 * 0.1)
+
+
+@pytest.mark.parametrize("scheduler", ["hyperband", "asha"])
+def test_validation_only_where_the_scheduler_decides_changes_no_result(
+    make_cfg, tmp_path, scheduler
+):
+    """Rung-only validation (the default) against validation after every epoch: same trial
+    values, same best trial, same final test accuracy; fewer validation passes."""
+    common = [
+        f"scheduler={scheduler}",
+        "train.epochs=9",
+        "tuning.n_trials=8",
+        "tuning.tensorboard=false",
+        "selector=gradmatchpb",
+    ]
+    rung = run(make_cfg(common, out=tmp_path / "rung"))
+    every = run(make_cfg(common + ["train.eval_every=1"], out=tmp_path / "every"))
+    assert rung["best_trial"] == every["best_trial"]
+    assert rung["best_val_accuracy"] == every["best_val_accuracy"]
+    assert rung["final_test_accuracy"] == every["final_test_accuracy"]
+    assert [t["value"] for t in rung["trials"]] == [t["value"] for t in every["trials"]]
+    assert [t["state"] for t in rung["trials"]] == [t["state"] for t in every["trials"]]
+    # Every epoch of every trial was validated with eval_every=1; far fewer without.
+    study = optuna.load_study(
+        study_name="automata", storage=f"sqlite:///{tmp_path / 'rung/study.db'}"
+    )
+    full = optuna.load_study(
+        study_name="automata", storage=f"sqlite:///{tmp_path / 'every/study.db'}"
+    )
+    n_rung = sum(len(t.intermediate_values) for t in study.trials)
+    n_every = sum(len(t.intermediate_values) for t in full.trials)
+    assert n_every == sum(t.last_step for t in full.trials)
+    assert n_rung < n_every

@@ -30,6 +30,7 @@ class TrainConfig:
     pin_memory: bool = False
     precision: str = "fp32"
     grad_clip: float | None = None
+    eval_every: int | None = None
 
 
 @dataclass
@@ -118,6 +119,11 @@ def validate(cfg: DictConfig) -> None:
     )
     _check(
         t.grad_clip is None or t.grad_clip > 0, f"train.grad_clip must be > 0, got {t.grad_clip}"
+    )
+    _check(
+        t.eval_every is None or t.eval_every >= 1,
+        f"train.eval_every must be >= 1 (or null: only where the scheduler decides), "
+        f"got {t.eval_every}",
     )
     _check(
         o.name in OPTIMIZERS,

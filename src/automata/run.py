@@ -117,7 +117,15 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             study.enqueue_trial({str(k): v for k, v in fixed.items()}, skip_if_exists=True)
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
     engine = StudyEngine(
-        cfg, data, selector, study, device, run_dir, tb, synchronous=scheduler.synchronous
+        cfg,
+        data,
+        selector,
+        study,
+        device,
+        run_dir,
+        tb,
+        synchronous=scheduler.synchronous,
+        decision_epochs=scheduler.decision_epochs(),
     )
     if resumed_study:
         log.info(
@@ -157,9 +165,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         log.info("final training: best configuration (trial %d) on the full data", best.number)
         t1 = time.perf_counter()
         best_cfg = search_space.apply(cfg, cfg.space, best.params)
-        trainer = Trainer(best_cfg, data, FullSelector(), device, int(cfg.train.epochs))
-        for _ in range(int(cfg.train.epochs)):
-            res = trainer.run_epoch()
+        epochs = int(cfg.train.epochs)
+        every = cfg.train.get("eval_every")
+        trainer = Trainer(best_cfg, data, FullSelector(), device, epochs)
+        for _ in range(epochs):
+            res = trainer.run_epoch(
+                validate=lambda _, after: after >= epochs or bool(every and after % every == 0)
+            )
             tb.epoch(
                 "final",
                 res.epoch,

@@ -27,7 +27,7 @@ class TensorBoardLog:
             self._writers[trial] = SummaryWriter(str(self.root / name))
         return self._writers[trial]
 
-    def epoch(self, trial: int | str, step: int, scalars: dict[str, float]) -> None:
+    def epoch(self, trial: int | str, step: int, scalars: dict[str, float | None]) -> None:
         if not self.enabled:
             return
         w = self._writer(trial)

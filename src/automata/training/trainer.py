@@ -2,15 +2,18 @@
 
 A :class:`Trainer` owns a model, its optimizer and learning-rate schedule, the current weighted
 subset and the random state of the trial. :meth:`Trainer.run_epoch` trains one epoch and
-evaluates on the validation set, so a tuning loop can report every epoch to a live Optuna trial
+evaluates on the validation set when asked, so a tuning loop can report to a live Optuna trial
 and stop, pause (:meth:`Trainer.state_dict`) or resume (:meth:`Trainer.load_state_dict`) it.
 Random state is per trainer: interleaving trials (synchronous SHA) does not change any result.
+Validation is the caller's choice per epoch (the tuning engine validates where a scheduler
+decides, not after every epoch).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,8 +37,8 @@ class TrialDiverged(RuntimeError):
 class EpochResult:
     epoch: int  # epochs trained so far, this one included (1-based)
     train_loss: float
-    val_accuracy: float
-    val_loss: float
+    val_accuracy: float | None  # None: not validated after this epoch
+    val_loss: float | None
     subset_size: int
     full_data: bool  # trained on all examples (warm start or the full selector)
     warm: bool  # a warm-start epoch (it may stand in for several schedule epochs)
@@ -172,12 +175,16 @@ class Trainer:
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast("cuda", dtype=dtype)
 
-    def run_epoch(self) -> EpochResult:
-        """Train one epoch (selecting a new subset first when it is due), then validate."""
+    def run_epoch(self, validate: bool | Callable[[int, int], bool] = True) -> EpochResult:
+        """Train one epoch (selecting a new subset first when it is due), then validate if
+        ``validate`` says so: a bool, or ``validate(epoch_before, epoch_after)`` for callers
+        that validate only where a decision is taken (a warm-start epoch can advance the
+        schedule by several epochs at once). Validation draws no random numbers, so skipping
+        it never changes training."""
         with self._own_rng():
-            return self._run_epoch()
+            return self._run_epoch(validate)
 
-    def _run_epoch(self) -> EpochResult:
+    def _run_epoch(self, validate: bool | Callable[[int, int], bool]) -> EpochResult:
         n = len(self.data.train)
         sel_seconds, selected, stats = 0.0, False, {}
         ws = self.selector.warm_start(self.total_epochs)
@@ -202,7 +209,9 @@ class Trainer:
         order = torch.randperm(indices.numel(), generator=self.generator)
         pos_batches = order.split(int(self.cfg.train.batch_size))
         idx_batches = [indices[p] for p in pos_batches]
-        total, count = 0.0, 0
+        # The loss sum stays on the device: one synchronisation per epoch, not per step.
+        total = torch.zeros((), device=self.device)
+        count = 0
         t = self.cfg.train
         for p, (x, y) in zip(
             pos_batches, iter_batches(self.data.train, idx_batches, t.num_workers, t.pin_memory)
@@ -219,9 +228,9 @@ class Trainer:
                 nn.utils.clip_grad_norm_(self.model.parameters(), float(t.grad_clip))
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            total += float(loss.detach()) * y.numel()
+            total += loss.detach().float() * y.numel()
             count += y.numel()
-        train_loss = total / max(1, count)
+        train_loss = float(total) / max(1, count)
         if not math.isfinite(train_loss):
             raise TrialDiverged(f"training loss is {train_loss} at epoch {self.epoch + 1}")
         if warm:
@@ -238,14 +247,17 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         t1 = time.perf_counter()
-        val_acc, val_loss = evaluate(
-            self.model,
-            self.data.val,
-            self.device,
-            int(t.eval_batch_size),
-            t.num_workers,
-            t.pin_memory,
-        )
+        val_acc: float | None = None
+        val_loss: float | None = None
+        if validate(self.epoch, next_epoch) if callable(validate) else validate:
+            val_acc, val_loss = evaluate(
+                self.model,
+                self.data.val,
+                self.device,
+                int(t.eval_batch_size),
+                t.num_workers,
+                t.pin_memory,
+            )
         t2 = time.perf_counter()
         c = self.cost
         c.epochs += next_epoch - self.epoch

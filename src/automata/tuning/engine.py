@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import os
 import socket
 import time
@@ -93,6 +94,9 @@ class StudyEngine:
         tb: TensorBoard log.
         synchronous: the scheduler pauses and resumes trials (SHA, Hyperband): a resumed study
             is replayed in trial order.
+        decision_epochs: epochs at which the study's pruner decides (ASHA's rungs); trials are
+            validated there, at the epoch each ``advance`` trains to, and every
+            ``train.eval_every`` epochs if set.
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class StudyEngine:
         run_dir: Path,
         tb: TensorBoardLog,
         synchronous: bool = False,
+        decision_epochs: list[int] | tuple[int, ...] = (),
     ) -> None:
         self.cfg = cfg
         self.data = data
@@ -131,6 +136,10 @@ class StudyEngine:
         self.owner: dict[str, str | int] = {"host": self.host, "pid": os.getpid()}
         self.resumed = 0
         self.synchronous = synchronous
+        self.decision_epochs = tuple(int(d) for d in decision_epochs)
+        self.eval_every = cfg.train.get("eval_every")
+        self.heartbeat_interval = cfg.tuning.get("heartbeat_interval")
+        self._last_heartbeat: dict[int, float] = {}
         self._replay = self._resume_plan(synchronous)
 
     def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
@@ -224,14 +233,26 @@ class StudyEngine:
                 return recorded
         try:
             trainer = self._trainer(trial)
+
+            def decides(before: int, after: int) -> bool:
+                """Validate where a decision is taken: at ``until`` (a rung of a synchronous
+                scheduler, or T), at a pruner rung crossed on the way (ASHA), and every
+                ``train.eval_every`` epochs when the user asks for curves."""
+                if after >= until or any(before < d <= after for d in self.decision_epochs):
+                    return True
+                every = self.eval_every
+                return bool(every) and after // every > before // every
+
             while trainer.epoch < until:
-                res = trainer.run_epoch()
+                res = trainer.run_epoch(validate=decides)
                 self._last[trial.number] = res
+                self._log_epoch(trial.number, res)
+                self._heartbeat(trial)
+                if res.val_accuracy is None:
+                    continue
                 self._values[trial.number] = res.val_accuracy
                 if frozen is None or res.epoch not in frozen.intermediate_values:
                     trial.report(res.val_accuracy, res.epoch)
-                record_heartbeat(self.study._storage, trial)
-                self._log_epoch(trial.number, res)
                 # A trial that has trained its last epoch is finished, not stopped early,
                 # even when T is itself a rung of the pruner (eta=2, T=8).
                 if prune_check and res.epoch < until and trial.should_prune():
@@ -243,6 +264,16 @@ class StudyEngine:
             self._fail(trial, exc)
             return None
         return self._values.get(trial.number)
+
+    def _heartbeat(self, trial: optuna.Trial) -> None:
+        """Tell the storage the trial is alive, at most twice per heartbeat interval (one
+        storage write per epoch cost more than a small model's epoch)."""
+        if not self.heartbeat_interval:
+            return
+        now = time.monotonic()
+        if now - self._last_heartbeat.get(trial.number, -math.inf) >= self.heartbeat_interval / 2:
+            record_heartbeat(self.study._storage, trial)
+            self._last_heartbeat[trial.number] = now
 
     def pause(self, trial: optuna.Trial) -> None:
         """Save a waiting trial's state to disk and free its memory (synchronous schedulers)."""
@@ -290,7 +321,7 @@ class StudyEngine:
         return self._trainers[number]
 
     def _log_epoch(self, number: int, res: EpochResult) -> None:
-        scalars = {
+        scalars: dict[str, float | None] = {
             "train/loss": res.train_loss,
             "val/accuracy": res.val_accuracy,
             "val/loss": res.val_loss,
@@ -326,7 +357,8 @@ class StudyEngine:
         self.study.tell(trial, value, state=state)
         self._release(number)
         self.finished += 1
-        if res is not None:  # the hparams view is written once, at close(), off the hot path
+        if res is not None and res.val_accuracy is not None:
+            # The hparams view is written once, at close(), off the hot path.
             metrics = {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)}
             self._hparams.append((number, self._params[number], metrics))
         self._progress(number, state, res)
@@ -364,7 +396,11 @@ class StudyEngine:
         except ValueError:
             best_txt = "no completed trial yet"
         what = "completed" if state == TrialState.COMPLETE else "pruned"
-        score = f"val {res.val_accuracy:.4f} at epoch {res.epoch}" if res else ""
+        score = (
+            f"val {res.val_accuracy:.4f} at epoch {res.epoch}"
+            if res is not None and res.val_accuracy is not None
+            else ""
+        )
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",
             self.finished,

@@ -29,6 +29,9 @@ class ASHA(Scheduler):
             bootstrap_count=0,
         )
 
+    def decision_epochs(self) -> list[int]:
+        return self.rungs()
+
     def rungs(self) -> list[int]:
         """Epoch counts at which a configuration can be stopped."""
         out, r = [], self.min_resource

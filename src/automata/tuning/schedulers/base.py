@@ -21,8 +21,10 @@ class Engine(Protocol):
         """A new configuration, or None when the study must stop asking (trials, time, failures)."""
 
     def advance(self, trial: optuna.Trial, until: int, prune_check: bool = False) -> float | None:
-        """Train ``trial`` up to ``until`` epochs; its validation score, or None if it failed
-        (or was pruned by the study's pruner when ``prune_check``); it is then already told."""
+        """Train ``trial`` up to ``until`` epochs (or past it, when a warm-start epoch covers
+        several) and validate; its validation score, or None if it failed (or was pruned by
+        the study's pruner at one of :meth:`Scheduler.decision_epochs` when ``prune_check``);
+        it is then already told."""
 
     def pause(self, trial: optuna.Trial) -> None:
         """Save a trial that waits for its rung to finish (it resumes on the next advance)."""
@@ -69,6 +71,12 @@ class Scheduler(ABC):
     def pruner(self) -> optuna.pruners.BasePruner:
         """The Optuna pruner the study is created with (only ASHA uses one)."""
         return optuna.pruners.NopPruner()
+
+    def decision_epochs(self) -> list[int]:
+        """Epochs, below the one :meth:`Engine.advance` trains to, at which the study's pruner
+        may stop a trial: trials are validated there (ASHA's rungs). Synchronous schedulers
+        decide at the epochs they advance to, so they need none."""
+        return []
 
     @abstractmethod
     def run(self, engine: Engine) -> None:
