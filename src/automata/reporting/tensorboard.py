@@ -18,6 +18,10 @@ class TensorBoardLog:
         self.root = root
         self.enabled = enabled
         self._writers: dict[int | str, Any] = {}
+        # Curves are kept in memory and written when a trial pauses or ends: a writer call per
+        # scalar and epoch (a queue and a thread wake-up each) cost more than a small model's
+        # epoch.
+        self._pending: dict[int | str, list[tuple[int, dict[str, float]]]] = {}
 
     def _writer(self, trial: int | str) -> Any:
         if trial not in self._writers:
@@ -30,12 +34,23 @@ class TensorBoardLog:
     def epoch(self, trial: int | str, step: int, scalars: dict[str, float | None]) -> None:
         if not self.enabled:
             return
+        finite = {k: v for k, v in scalars.items() if v is not None and math.isfinite(v)}
+        if finite:
+            self._pending.setdefault(trial, []).append((step, finite))
+
+    def flush(self, trial: int | str) -> None:
+        """Write the curves of ``trial`` kept so far."""
+        rows = self._pending.pop(trial, None)
+        if not rows:
+            return
         w = self._writer(trial)
-        for key, value in scalars.items():
-            if value is not None and math.isfinite(value):
+        for step, scalars in rows:
+            for key, value in scalars.items():
                 w.add_scalar(key, value, step)
+        w.flush()
 
     def close_trial(self, trial: int | str) -> None:
+        self.flush(trial)
         w = self._writers.pop(trial, None)
         if w is not None:
             w.close()
@@ -55,5 +70,5 @@ class TensorBoardLog:
             )
 
     def close(self) -> None:
-        for trial in list(self._writers):
+        for trial in list(self._pending) + list(self._writers):
             self.close_trial(trial)

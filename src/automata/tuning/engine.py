@@ -277,6 +277,7 @@ class StudyEngine:
 
     def pause(self, trial: optuna.Trial) -> None:
         """Save a waiting trial's state to disk and free its memory (synchronous schedulers)."""
+        self.tb.flush(trial.number)
         trainer = self._trainers.pop(trial.number, None)
         if trainer is None:
             return
