@@ -276,3 +276,20 @@ def test_validation_only_where_the_scheduler_decides_changes_no_result(
     n_every = sum(len(t.intermediate_values) for t in full.trials)
     assert n_every == sum(t.last_step for t in full.trials)
     assert n_rung < n_every
+
+
+def test_cost_model_in_summary_and_report(make_cfg, tmp_path):
+    summary = run(make_cfg(TINY + ["tuning.tensorboard=false"]))
+    cm = summary["cost_model"]
+    assert cm["full_epoch_source"] == "final" and cm["full_epoch_seconds"] > 0
+    e = cm["full_epoch_seconds"]
+    epochs = summary["epochs_trained"]
+    # The terms add back up to the measured tuning time.
+    parts = (cm["c_train"] + cm["c_eval"] + cm["c_fix"]) * epochs * e
+    parts += cm["c_sel"] * cm["rounds_per_epoch"] * epochs * e
+    assert parts == pytest.approx(summary["tuning_seconds"], rel=1e-6)
+    limit = 1 / (cm["f"] + cm["c_sel"] * cm["rounds_per_epoch"] + cm["c_eval"] + cm["c_fix"])
+    assert cm["speedup_limit"] == pytest.approx(limit)
+    assert 0 < cm["speedup_limit"] < 1 / cm["f"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "speedup limit S*" in report and f"{cm['speedup_limit']:.3g}x" in report

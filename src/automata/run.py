@@ -19,7 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 from automata.build import build
 from automata.config import validate
 from automata.errors import AutomataError, ConfigError
-from automata.reporting.summary import counts, totals, trial_table, write_report, write_summary
+from automata.reporting.summary import (
+    cost_model,
+    counts,
+    totals,
+    trial_table,
+    write_report,
+    write_summary,
+)
 from automata.reporting.tensorboard import TensorBoardLog
 from automata.selection.base import Selector
 from automata.selection.full import FullSelector
@@ -161,6 +168,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     final_test = final_val = None
     final_seconds = 0.0
+    full_epoch_seconds: float | None = None
     if cfg.tuning.final_train:
         log.info("final training: best configuration (trial %d) on the full data", best.number)
         t1 = time.perf_counter()
@@ -180,6 +188,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         final_val = res.val_accuracy
         final_test = trainer.test_accuracy()
         final_seconds = time.perf_counter() - t1
+        full_epoch_seconds = trainer.cost.train_seconds / max(1, trainer.cost.epochs)
         tb.close()
 
     rows = trial_table(study)
@@ -213,6 +222,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "trials": rows,
     }
+    summary["cost_model"] = cost_model(summary, tot, selector, full_epoch_seconds)
     write_summary(run_dir / "summary.json", summary)
     write_report(run_dir / "report.md", summary)
     log.info(
