@@ -197,8 +197,10 @@ def main() -> int:
             line = f"{name:10s} {fp['sizes']} classes={fp['num_classes']}"
             if "vocab_size" in fp["model_kwargs"]:
                 line += f" vocab={fp['model_kwargs']['vocab_size']}"
-            line += " " + " ".join(f"{s}={fp[s]['inputs'][:12]}/{fp[s]['labels'][:8]}" for s in (
-                "train", "val", "test"))
+            line += " " + " ".join(
+                f"{s}={fp[s]['inputs'][:12]}/{fp[s]['labels'][:8]}"
+                for s in ("train", "val", "test")
+            )
             print(line)
         else:
             print(f"{name:10s} words={fp['words'][:12]} matrix={fp['matrix'][:12]}")

