@@ -51,7 +51,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -60,7 +59,6 @@ from hydra import compose, initialize_config_dir
 import automata.config  # noqa: F401  (registers the schema)
 from automata.build import build
 from automata.data.base import DataSplits
-from automata.data.tabular import load_dna, load_satimage
 from automata.selection.base import SelectionContext, Selector
 from automata.selection.full import FullSelector
 from automata.selection.gradients import per_example_gradients
@@ -69,13 +67,18 @@ from automata.training.trainer import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 SELECTORS = ["random", "random_online", "gradmatch", "gradmatchpb", "craig", "craigpb", "glister"]
-LOADERS: dict[str, Callable[[], DataSplits]] = {"dna": load_dna, "satimage": load_satimage}
+DATASETS = ["dna", "satimage"]
 CPU = torch.device("cpu")
 
 
 def compose_cfg(overrides: list[str]):  # noqa: ANN201
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
         return compose(config_name="config", overrides=overrides)
+
+
+def load_dataset(name: str) -> DataSplits:
+    """The data set of ``conf/dataset/<name>.yaml``, as a run loads it."""
+    return build("dataset", compose_cfg([f"dataset={name}"]).dataset)
 
 
 def make_selector(name: str, fraction: float) -> Selector:
@@ -160,7 +163,7 @@ def run_omp_bench() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS))
+    ap.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.05, 0.1])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--selectors", nargs="+", default=SELECTORS)
@@ -196,7 +199,7 @@ def main() -> None:
     epoch_s: dict[str, float] = {}
     print("## Setup\n")
     for ds in args.datasets:
-        data = LOADERS[ds]()
+        data = load_dataset(ds)
         model, epoch_s[ds] = trained_model(ds, data, args.epochs, args.timing_epochs)
         n = len(data.train)
         assert data.train_eval is not None

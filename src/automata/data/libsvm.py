@@ -25,7 +25,7 @@ import torch
 from automata.data.files import PathLike, read_text
 from automata.errors import DataError
 
-__all__ = ["encode_labels", "format_labels", "read_libsvm"]
+__all__ = ["LibsvmReader", "encode_labels", "format_labels", "read_libsvm"]
 
 #: Largest feature index accepted (dense matrices far below this size are the practical limit).
 MAX_INDEX = 2**31 - 1
@@ -76,6 +76,23 @@ def read_libsvm(path: PathLike, n_features: int | None = None) -> tuple[torch.Te
     dense = np.zeros((n, width), dtype=np.float32)
     dense[parsed.rows, parsed.index - 1] = parsed.values
     return torch.from_numpy(dense), parsed.labels.tolist()
+
+
+class LibsvmReader:
+    """The ``reader`` of a LIBSVM data set's config (see :func:`automata.data.tabular.load_table`).
+
+    Args:
+        n_features: width of the feature matrix (the data set's feature count, so that every
+            split has the same width); ``None``: the largest index in each file.
+    """
+
+    def __init__(self, n_features: int | None = None) -> None:
+        self.n_features = n_features
+
+    def __call__(self, path: Path) -> tuple[torch.Tensor, np.ndarray]:
+        """``(float32 features [N, F], float64 raw labels [N])`` of one file."""
+        features, labels = read_libsvm(path, self.n_features)
+        return features, np.asarray(labels, dtype=np.float64)
 
 
 def _split_lines(text: str) -> tuple[list[str], list[str]]:
