@@ -6,6 +6,7 @@ import io
 import pickle
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,11 +17,25 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
-from automata.data import images
-from automata.data.images import ImageDataset, load_cifar10, load_cifar100, load_svhn
+from automata.data.images import ImageDataset
 from automata.errors import ConfigError, DataError
 
+from .configs import dataset_config, dataset_loader
+
 CONF = Path(__file__).resolve().parents[2] / "conf"
+
+# The image data sets are their YAMLs (conf/dataset/), read by the one image loader; their
+# per-channel statistics live there.
+load_cifar10, load_cifar100, load_svhn = (
+    dataset_loader(name) for name in ("cifar10", "cifar100", "svhn")
+)
+STATS = SimpleNamespace(
+    **{
+        f"{name.upper()}_{stat.upper()}": tuple(dataset_config(name)[stat])
+        for name in ("cifar10", "cifar100", "svhn")
+        for stat in ("mean", "std")
+    }
+)
 PER_BATCH = 8  # CIFAR10 images per data_batch_i: 5 x 8 = 40 training images
 N_TEST = 10
 N_CIFAR100 = 30
@@ -308,8 +323,8 @@ def test_augmentation_is_vectorised_and_reproducible() -> None:
     imgs = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
     labels = torch.arange(64) % 10
     idx = torch.arange(64)
-    a = ImageDataset(imgs, labels, images.CIFAR10_MEAN, images.CIFAR10_STD, augment=True, seed=7)
-    b = ImageDataset(imgs, labels, images.CIFAR10_MEAN, images.CIFAR10_STD, augment=True, seed=7)
+    a = ImageDataset(imgs, labels, STATS.CIFAR10_MEAN, STATS.CIFAR10_STD, augment=True, seed=7)
+    b = ImageDataset(imgs, labels, STATS.CIFAR10_MEAN, STATS.CIFAR10_STD, augment=True, seed=7)
     first = a[idx][0]
     assert torch.equal(first, b[idx][0])
     assert not torch.equal(first, a[idx][0])  # the generator advances
@@ -318,7 +333,7 @@ def test_augmentation_is_vectorised_and_reproducible() -> None:
     a.set_seed(8)
     assert not torch.equal(first, a[idx][0])
     # Without a seed the global RNG is used (the Trainer makes it per trial).
-    g = ImageDataset(imgs, labels, images.CIFAR10_MEAN, images.CIFAR10_STD, augment=True)
+    g = ImageDataset(imgs, labels, STATS.CIFAR10_MEAN, STATS.CIFAR10_STD, augment=True)
     torch.manual_seed(3)
     x1 = g[idx][0]
     torch.manual_seed(3)
@@ -328,7 +343,7 @@ def test_augmentation_is_vectorised_and_reproducible() -> None:
 def test_workers_do_not_repeat_augmentation() -> None:
     imgs = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
     ds = ImageDataset(
-        imgs, torch.zeros(16), images.CIFAR10_MEAN, images.CIFAR10_STD, augment=True, seed=0
+        imgs, torch.zeros(16), STATS.CIFAR10_MEAN, STATS.CIFAR10_STD, augment=True, seed=0
     )
     idx = torch.arange(16)
     loader = DataLoader(ds, sampler=[idx, idx], batch_size=None, num_workers=2)
@@ -341,18 +356,18 @@ def test_workers_do_not_repeat_augmentation() -> None:
     ("mean", "std", "expected_mean", "expected_std"),
     [
         (
-            images.CIFAR10_MEAN,
-            images.CIFAR10_STD,
+            STATS.CIFAR10_MEAN,
+            STATS.CIFAR10_STD,
             (0.4914, 0.4822, 0.4465),
             (0.2470, 0.2435, 0.2616),
         ),
         (
-            images.CIFAR100_MEAN,
-            images.CIFAR100_STD,
+            STATS.CIFAR100_MEAN,
+            STATS.CIFAR100_STD,
             (0.5071, 0.4865, 0.4409),
             (0.2673, 0.2564, 0.2762),
         ),
-        (images.SVHN_MEAN, images.SVHN_STD, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
+        (STATS.SVHN_MEAN, STATS.SVHN_STD, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
     ],
 )
 def test_normalisation(mean, std, expected_mean, expected_std) -> None:
@@ -369,10 +384,10 @@ def test_normalisation(mean, std, expected_mean, expected_std) -> None:
 
 
 def test_loaders_use_the_datasets_statistics(cifar10, tmp_path: Path) -> None:
-    assert cifar10.train.mean == images.CIFAR10_MEAN and cifar10.test.std == images.CIFAR10_STD
+    assert cifar10.train.mean == STATS.CIFAR10_MEAN and cifar10.test.std == STATS.CIFAR10_STD
     write_svhn(tmp_path)
     svhn = load_svhn(tmp_path, verify_checksums=False)
-    assert svhn.val.mean == images.SVHN_MEAN and svhn.train_eval.std == images.SVHN_STD
+    assert svhn.val.mean == STATS.SVHN_MEAN and svhn.train_eval.std == STATS.SVHN_STD
     x, _ = cifar10.train_eval[torch.tensor([1])]
     torch.testing.assert_close(
         _unnormalise(x, cifar10.train.mean, cifar10.train.std)[0], cifar10.train.images[1]
@@ -456,6 +471,7 @@ def test_dataset_configs_instantiate(tmp_path: Path, name: str) -> None:
 
 def test_cifar100_config_keys() -> None:
     cfg = OmegaConf.load(CONF / "dataset/cifar100.yaml")
-    assert cfg._target_ == "automata.data.images.load_cifar100"
+    assert cfg._target_ == "automata.data.images.load_images"
+    assert cfg.source == "torchvision.datasets.CIFAR100"
     assert cfg.download is False and cfg.split_seed == 0 and cfg.val_fraction == 0.1
     assert cfg.verify_checksums is True

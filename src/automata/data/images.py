@@ -1,59 +1,46 @@
-"""Image workloads of the AUTOMATA paper: CIFAR10, CIFAR100 and SVHN (32x32 RGB).
+"""Image data sets read through torchvision's dataset classes: one loader, configured by YAML.
 
-The files are read through torchvision's own dataset classes, so the on-disk layout is exactly
-the one ``torchvision.datasets.CIFAR10/CIFAR100/SVHN(..., download=True)`` produces under
-``root`` (``${paths.data_dir}/cifar10`` etc.). All images of a split are held in memory as one
-``uint8`` tensor ``[N, 3, 32, 32]`` (150 MB for CIFAR's training set); :class:`ImageDataset`
-normalises, and for the training set augments, a whole mini-batch at once.
+:func:`load_images` reads any torchvision dataset class that holds its images in memory as one
+array (``.data`` with ``.targets`` or ``.labels``: CIFAR10/CIFAR100's pickles, SVHN's ``.mat``
+files, STL10, MNIST and its kin), so the on-disk layout is exactly the one
+``torchvision.datasets.<Class>(..., download=True)`` produces under ``root``. Everything that
+makes a data set (the class, its per-channel statistics, flips) is in its YAML under
+``conf/dataset/`` (cifar10, cifar100, svhn), so adding such a data set is one YAML file. All
+images of a split are held in memory as one ``uint8`` tensor ``[N, C, H, W]`` (150 MB for
+CIFAR's training set); :class:`ImageDataset` normalises, and for the training set augments, a
+whole mini-batch at once.
 
-Protocol (paper, Sec. 5 and the reference code): 10% of the official training set is held out
-for validation by a seeded permutation; the test split is the official test set. Augmentation
-is the standard one of the CIFAR ResNet code: random 32x32 crop of the image zero-padded by 4
-pixels, and a random horizontal flip (not for SVHN: flipped digits are other glyphs).
+Protocol (paper, Sec. 5 and the reference code): a seeded ``val_fraction`` of the official
+training set is held out for validation; the test split is the official test set. Augmentation
+is the standard one of the CIFAR ResNet code: random crop of the image zero-padded by 4 pixels,
+and a random horizontal flip (``flip: false`` for SVHN: flipped digits are other glyphs).
 
-Checksums: torchvision verifies the md5 of every file before reading it. ``verify_checksums=
-False`` keeps the existence check but skips only the md5 comparison; it exists for files you
-generated yourself (the unit tests write small files in the real formats). Keep it ``True`` for
-the real data sets.
+Checksums: torchvision verifies the md5 of every file it knows before reading it.
+``verify_checksums=False`` keeps the existence check but skips only the md5 comparison; it
+exists for files you generated yourself (the unit tests write small files in the real formats).
+Keep it ``True`` for the real data sets.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from hydra.utils import get_class
 from torch.utils.data import get_worker_info
 from torchvision import datasets as tvd
 
 from automata.data.base import BatchDataset, DataSplits
+from automata.data.splits import cut
 from automata.errors import ConfigError, DataError
 
-__all__ = [
-    "CIFAR10_MEAN",
-    "CIFAR10_STD",
-    "CIFAR100_MEAN",
-    "CIFAR100_STD",
-    "SVHN_MEAN",
-    "SVHN_STD",
-    "ImageDataset",
-    "load_cifar10",
-    "load_cifar100",
-    "load_svhn",
-]
-
-# Per-channel statistics of each training set (pixel values scaled to [0, 1]).
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
-CIFAR100_STD = (0.2673, 0.2564, 0.2762)
-SVHN_MEAN = (0.4377, 0.4438, 0.4728)
-SVHN_STD = (0.1980, 0.2010, 0.1970)
-
-_IMAGE_SHAPE = (3, 32, 32)
+__all__ = ["ImageDataset", "load_images"]
 
 
 class ImageDataset(BatchDataset):
@@ -86,7 +73,7 @@ class ImageDataset(BatchDataset):
 
     Example:
         >>> ds = ImageDataset(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.zeros(4),
-        ...                   CIFAR10_MEAN, CIFAR10_STD, augment=True, seed=0)
+        ...                   (0.49, 0.48, 0.45), (0.25, 0.24, 0.26), augment=True, seed=0)
         >>> x, y = ds[torch.tensor([0, 2])]
         >>> tuple(x.shape), x.dtype, tuple(y.shape)
         ((2, 3, 32, 32), torch.float32, (2,))
@@ -200,93 +187,55 @@ class ImageDataset(BatchDataset):
 
 
 # --------------------------------------------------------------------------------------------
-# torchvision classes that check files exist but skip the md5 comparison (verify_checksums).
-# torchvision's `check_integrity(path, md5)` returns "file exists" when md5 is None; CIFAR checks
-# `train_list`/`test_list` in `_check_integrity` and `meta["md5"]` in `_load_meta`, SVHN checks
-# `split_list[split][2]`. Setting those md5 entries to None is the only change: reading is
-# torchvision's own code. (Downloads still verify the archive's md5: `tgz_md5` is kept.)
+# Reading a torchvision dataset class
 
 
-class _UnverifiedCIFAR10(tvd.CIFAR10):
-    train_list = [[name, None] for name, _ in tvd.CIFAR10.train_list]
-    test_list = [[name, None] for name, _ in tvd.CIFAR10.test_list]
-    meta = {**tvd.CIFAR10.meta, "md5": None}
+@functools.cache
+def _without_md5(cls: type[tvd.VisionDataset]) -> type[tvd.VisionDataset]:
+    """``cls`` checking that its files exist but not their md5 (``verify_checksums=False``).
+
+    torchvision's ``check_integrity(path, md5)`` returns "file exists" when ``md5`` is None. Its
+    classes keep the md5 of each file in ``train_list``/``test_list`` (``[name, md5]``),
+    ``meta["md5"]`` (CIFAR) or ``split_list`` (``[url, name, md5]``, SVHN); setting those to
+    None is the only change: reading is torchvision's own code. (Downloads still verify the
+    archive's md5: ``tgz_md5`` is kept.)
+    """
+    attrs: dict[str, Any] = {}
+    for key in ("train_list", "test_list"):
+        entries = getattr(cls, key, None)
+        if isinstance(entries, list):
+            attrs[key] = [[entry[0], None] for entry in entries]
+    meta = getattr(cls, "meta", None)
+    if isinstance(meta, dict) and "md5" in meta:
+        attrs["meta"] = {**meta, "md5": None}
+    splits = getattr(cls, "split_list", None)
+    if isinstance(splits, dict):
+        attrs["split_list"] = {k: [v[0], v[1], None] for k, v in splits.items()}
+    return type(f"Unverified{cls.__name__}", (cls,), attrs)
 
 
-class _UnverifiedCIFAR100(tvd.CIFAR100):
-    train_list = [[name, None] for name, _ in tvd.CIFAR100.train_list]
-    test_list = [[name, None] for name, _ in tvd.CIFAR100.test_list]
-    meta = {**tvd.CIFAR100.meta, "md5": None}
+def _expected_files(cls: type[tvd.VisionDataset]) -> tuple[str, tuple[str, ...]]:
+    """The folder under ``root`` and the file names a torchvision class reads (both splits),
+    from its own ``base_folder``, ``train_list``/``test_list``, ``meta`` and ``split_list``;
+    no names when the class does not list them (then only torchvision checks)."""
+    names = [entry[0] for key in ("train_list", "test_list") for entry in getattr(cls, key, [])]
+    meta = getattr(cls, "meta", None)
+    if isinstance(meta, dict) and "filename" in meta:
+        names.append(meta["filename"])
+    splits = getattr(cls, "split_list", None)
+    if isinstance(splits, dict):
+        names += [splits[s][1] for s in ("train", "test") if s in splits]
+    return str(getattr(cls, "base_folder", "") or ""), tuple(names)
 
 
-class _UnverifiedSVHN(tvd.SVHN):
-    split_list = {k: [url, name, None] for k, (url, name, _) in tvd.SVHN.split_list.items()}
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """How one image data set is laid out, read and normalised."""
-
-    title: str
-    num_classes: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    flip: bool
-    cls: type
-    unverified_cls: type
-    subdir: str  # folder under root holding the files ("" for SVHN)
-    files: tuple[str, ...]  # file names inside `subdir`
-    files_hint: str  # the expected files, as the error message lists them
-
-    def open(self, root: str, train: bool, download: bool, verify: bool) -> tvd.VisionDataset:
-        cls = self.cls if verify else self.unverified_cls
-        if issubclass(cls, tvd.SVHN):
-            return cls(root, split="train" if train else "test", download=download)
-        return cls(root, train=train, download=download)
-
-
-def _cifar_files(cls: type[tvd.CIFAR10]) -> tuple[str, ...]:
-    return tuple(n for n, _ in cls.train_list + cls.test_list) + (cls.meta["filename"],)
-
-
-_SPECS: dict[str, _Spec] = {
-    "cifar10": _Spec(
-        title="CIFAR10",
-        num_classes=10,
-        mean=CIFAR10_MEAN,
-        std=CIFAR10_STD,
-        flip=True,
-        cls=tvd.CIFAR10,
-        unverified_cls=_UnverifiedCIFAR10,
-        subdir=tvd.CIFAR10.base_folder,
-        files=_cifar_files(tvd.CIFAR10),
-        files_hint="cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta",
-    ),
-    "cifar100": _Spec(
-        title="CIFAR100",
-        num_classes=100,
-        mean=CIFAR100_MEAN,
-        std=CIFAR100_STD,
-        flip=True,
-        cls=tvd.CIFAR100,
-        unverified_cls=_UnverifiedCIFAR100,
-        subdir=tvd.CIFAR100.base_folder,
-        files=_cifar_files(tvd.CIFAR100),
-        files_hint="cifar-100-python/train, test, meta",
-    ),
-    "svhn": _Spec(
-        title="SVHN",
-        num_classes=10,
-        mean=SVHN_MEAN,
-        std=SVHN_STD,
-        flip=False,
-        cls=tvd.SVHN,
-        unverified_cls=_UnverifiedSVHN,
-        subdir="",
-        files=tuple(tvd.SVHN.split_list[s][1] for s in ("train", "test")),
-        files_hint="train_32x32.mat, test_32x32.mat",
-    ),
-}
+def _open(
+    cls: type[tvd.VisionDataset], root: Path, train: bool, download: bool
+) -> tvd.VisionDataset:
+    """One official split: ``cls(root, train=...)`` or ``cls(root, split="train"/"test")``."""
+    params = inspect.signature(cls.__init__).parameters
+    if "train" not in params and "split" in params:
+        return cls(str(root), split="train" if train else "test", download=download)
+    return cls(str(root), train=train, download=download)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -301,88 +250,158 @@ def _fix_hint(name: str) -> str:
     )
 
 
-def _missing(spec: _Spec, root: Path) -> list[str]:
-    folder = root / spec.subdir
-    return [f for f in spec.files if not (folder / f).is_file()]
+class _Source:
+    """A torchvision dataset class as this loader reads it: files, messages, arrays."""
 
+    def __init__(self, name: str, class_path: str, root: Path, num_classes: int) -> None:
+        try:
+            cls = get_class(class_path)
+        except Exception:  # noqa: BLE001  (Hydra raises ImportError or ValueError)
+            raise ConfigError(f"dataset.source: cannot import class '{class_path}'") from None
+        if not (isinstance(cls, type) and issubclass(cls, tvd.VisionDataset)):
+            raise ConfigError(f"dataset.source: {class_path} is not a torchvision dataset class")
+        self.name, self.cls, self.root, self.num_classes = name, cls, root, num_classes
+        self.title = cls.__name__
+        self.subdir, self.files = _expected_files(cls)
+        self.folder = root / self.subdir
+        listed = ", ".join(self.files)
+        self.files_hint = f"{self.subdir}/{listed}" if self.subdir else listed
 
-def _read_split(
-    spec: _Spec, name: str, root: Path, train: bool, download: bool, verify: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One official split as ``uint8 [N, 3, 32, 32]`` images and ``int64`` labels."""
-    folder = root / spec.subdir
-    try:
-        ds = spec.open(str(root), train=train, download=download, verify=verify)
-    except Exception as exc:  # torchvision raises RuntimeError, URLError, OSError, pickle errors
-        missing = _missing(spec, root)
+    def missing(self) -> list[str]:
+        return [f for f in self.files if not (self.folder / f).is_file()]
+
+    def check_present(self) -> None:
+        """All files there (without download), or one error listing the missing ones."""
+        missing = self.missing()
+        if self.files and len(missing) == len(self.files):
+            raise DataError(
+                f"{self.name}: no {self.title} files in {self.root} (expected {self.files_hint}); "
+                f"{_fix_hint(self.name)}"
+            )
+        if missing:
+            raise DataError(
+                f"{self.name}: files missing in {self.folder}: {', '.join(missing)} (expected "
+                f"{self.files_hint} under {self.root}); {_fix_hint(self.name)}"
+            )
+
+    def read(self, train: bool, download: bool, verify: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """One official split as ``uint8 [N, C, H, W]`` images and ``int64`` labels."""
+        cls = self.cls if verify else _without_md5(self.cls)
+        try:
+            ds = _open(cls, self.root, train, download)
+        except (
+            Exception
+        ) as exc:  # torchvision raises RuntimeError, URLError, OSError, pickle errors
+            raise self._error(exc, download) from None
+        split = "train" if train else "test"
+        data = np.asarray(ds.data)
+        labels = np.asarray(ds.targets if hasattr(ds, "targets") else ds.labels)
+        if data.ndim == 3:  # [N, H, W]: one channel
+            data = data[:, None]
+        elif data.ndim == 4 and data.shape[3] in (1, 3) and data.shape[1] not in (1, 3):
+            data = data.transpose(0, 3, 1, 2)  # [N, H, W, C] (CIFAR) -> [N, C, H, W]
+        if data.dtype != np.uint8 or data.ndim != 4:
+            raise DataError(
+                f"{self.name}: {split} images in {self.folder} are {data.dtype} "
+                f"{tuple(data.shape)}, expected uint8 N x C x H x W"
+            )
+        labels = labels.astype(np.int64).reshape(-1)
+        if labels.shape[0] != data.shape[0]:
+            raise DataError(
+                f"{self.name}: {split} has {data.shape[0]} images but {labels.shape[0]} labels"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise DataError(
+                f"{self.name}: {split} labels in {self.folder} range {labels.min()}.."
+                f"{labels.max()}, expected 0..{self.num_classes - 1}"
+            )
+        return torch.from_numpy(np.ascontiguousarray(data)), torch.from_numpy(labels)
+
+    def _error(self, exc: Exception, download: bool) -> DataError:
+        missing = self.missing()
         if missing:
             what = "could not be downloaded" if download else "are missing"
             reason = f" ({_one_line(exc)})" if download else ""
-            raise DataError(
-                f"{name}: files {what} in {folder}{reason}: {', '.join(missing)} (expected "
-                f"{spec.files_hint} under {root}); {_fix_hint(name)}"
-            ) from None
+            return DataError(
+                f"{self.name}: files {what} in {self.folder}{reason}: {', '.join(missing)} "
+                f"(expected {self.files_hint} under {self.root}); {_fix_hint(self.name)}"
+            )
         if isinstance(exc, RuntimeError) and "corrupted" in str(exc):
-            raise DataError(
-                f"{name}: files in {folder} ({spec.files_hint}) fail torchvision's md5 check "
-                f"(corrupt or partial download); delete them and rerun with dataset.download=true"
-            ) from None
-        raise DataError(
-            f"{name}: cannot read {folder} ({spec.files_hint}): {_one_line(exc)}"
-        ) from None
-
-    if isinstance(ds, tvd.SVHN):
-        # torchvision already maps SVHN's label 10 (digit 0) to 0; data is [N, C, H, W].
-        data, labels = np.asarray(ds.data), np.asarray(ds.labels)
-    else:
-        # CIFAR data is [N, H, W, C] after torchvision's transpose.
-        data, labels = np.asarray(ds.data).transpose(0, 3, 1, 2), np.asarray(ds.targets)
-    split = "train" if train else "test"
-    if data.dtype != np.uint8 or data.ndim != 4 or tuple(data.shape[1:]) != _IMAGE_SHAPE:
-        raise DataError(
-            f"{name}: {split} images in {folder} are {data.dtype} {tuple(data.shape)}, expected "
-            f"uint8 N x {' x '.join(map(str, _IMAGE_SHAPE))}"
+            return DataError(
+                f"{self.name}: files in {self.folder} ({self.files_hint}) fail torchvision's md5 "
+                f"check (corrupt or partial download); delete them and rerun with "
+                f"dataset.download=true"
+            )
+        return DataError(
+            f"{self.name}: cannot read {self.folder} ({self.files_hint}): {_one_line(exc)}"
         )
-    labels = labels.astype(np.int64).reshape(-1)
-    if labels.shape[0] != data.shape[0]:
-        raise DataError(f"{name}: {split} has {data.shape[0]} images but {labels.shape[0]} labels")
-    if labels.size and (labels.min() < 0 or labels.max() >= spec.num_classes):
-        raise DataError(
-            f"{name}: {split} labels in {folder} range {labels.min()}..{labels.max()}, expected "
-            f"0..{spec.num_classes - 1}"
-        )
-    return torch.from_numpy(np.ascontiguousarray(data)), torch.from_numpy(labels)
 
 
-def _load(
-    key: str,
-    root: str | os.PathLike[str],
+def load_images(
     name: str,
-    split_seed: int,
-    val_fraction: float,
-    download: bool,
-    verify_checksums: bool,
-    augment: bool,
-    augment_seed: int | None,
+    root: str | os.PathLike[str],
+    source: str,
+    num_classes: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    flip: bool = True,
+    split_seed: int = 0,
+    val_fraction: float = 0.1,
+    download: bool = False,
+    verify_checksums: bool = True,
+    augment: bool = True,
+    augment_seed: int | None = None,
 ) -> DataSplits:
-    spec = _SPECS[key]
+    """An image data set read by a torchvision dataset class, with a held-out validation split.
+
+    Args:
+        name: data set name reported in results.
+        root: folder the class reads (``${paths.data_dir}/<name>``).
+        source: the torchvision dataset class, e.g. ``torchvision.datasets.CIFAR10`` (CIFAR-style
+            pickles), ``torchvision.datasets.SVHN`` (``.mat`` files): any class whose instances
+            hold ``.data`` and ``.targets`` (or ``.labels``) for ``train=True/False`` (or
+            ``split="train"/"test"``).
+        num_classes: number of classes (labels must be 0..num_classes-1).
+        mean: per-channel mean of the training pixels in [0, 1], for normalisation.
+        std: per-channel standard deviation of the training pixels in [0, 1].
+        flip: random horizontal flips in the augmentation (false for digits).
+        split_seed: seed of the permutation that holds out the validation images.
+        val_fraction: fraction of the official training set held out for validation.
+        download: let torchvision download the files into ``root`` when they are missing.
+        verify_checksums: check the files' md5 (torchvision's default). ``False`` only checks
+            that they exist: for files you generated yourself, never for the real data.
+        augment: random crop (and flip) on the training split.
+        augment_seed: seed of the training set's own augmentation generator; ``None``: torch's
+            global RNG (per trial under the Trainer).
+
+    Returns:
+        DataSplits with ``train`` (augmented), ``train_eval`` (same images, no augmentation),
+        ``val``, ``test`` and ``model_kwargs={"in_channels": C}``.
+
+    Raises:
+        DataError: files missing (and not downloadable), corrupt or malformed.
+        ConfigError: ``val_fraction`` outside (0, 1), ``mean``/``std`` not one value per
+            channel, or ``source`` not a torchvision dataset class.
+    """
     if not 0.0 < float(val_fraction) < 1.0:
         raise ConfigError(f"dataset.val_fraction must be in (0, 1), got {val_fraction}")
-    root_path = Path(root).expanduser()
+    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    if len(mean) != len(std) or not all(s > 0 for s in std):
+        raise ConfigError(
+            f"dataset.mean/std: one mean and one positive std per channel, got {mean} / {std}"
+        )
+    src = _Source(name, source, Path(root).expanduser(), int(num_classes))
     if not download:
-        missing = _missing(spec, root_path)
-        if len(missing) == len(spec.files):
-            raise DataError(
-                f"{name}: no {spec.title} files in {root_path} (expected {spec.files_hint}); "
-                f"{_fix_hint(name)}"
-            )
-        if missing:
-            raise DataError(
-                f"{name}: files missing in {root_path / spec.subdir}: {', '.join(missing)} "
-                f"(expected {spec.files_hint} under {root_path}); {_fix_hint(name)}"
-            )
-    train_x, train_y = _read_split(spec, name, root_path, True, download, verify_checksums)
-    test_x, test_y = _read_split(spec, name, root_path, False, download, verify_checksums)
+        src.check_present()
+    train_x, train_y = src.read(True, download, verify_checksums)
+    test_x, test_y = src.read(False, download, verify_checksums)
+    channels = int(train_x.shape[1])
+    if len(mean) != channels or tuple(test_x.shape[1:]) != tuple(train_x.shape[1:]):
+        raise DataError(
+            f"{name}: images are {tuple(train_x.shape[1:])} (train) and "
+            f"{tuple(test_x.shape[1:])} (test) with {len(mean)} mean/std values; need equal "
+            f"shapes and one mean/std value per channel"
+        )
 
     n = train_x.shape[0]
     n_val = int(round(float(val_fraction) * n))
@@ -391,144 +410,43 @@ def _load(
             f"{name}: {n} training images cannot be split with dataset.val_fraction="
             f"{val_fraction} ({n_val} for validation)"
         )
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(split_seed)))
-    # Sorted, so that both splits keep the files' order (the choice itself is random).
-    val_idx, train_idx = perm[:n_val].sort().values, perm[n_val:].sort().values
+    rows = cut(n, [("val", val_fraction)], "train", split_seed, rng="torch", what=name)
+    val_idx, train_idx = torch.from_numpy(rows["val"]), torch.from_numpy(rows["train"])
 
     def make(idx: torch.Tensor, aug: bool) -> ImageDataset:
         return ImageDataset(
             train_x[idx],
             train_y[idx],
-            spec.mean,
-            spec.std,
+            mean,
+            std,
             augment=aug,
-            flip=spec.flip,
+            flip=flip,
             seed=augment_seed,
             source_indices=idx,
         )
 
     train = make(train_idx, augment)
+    size = int(train_x.shape[2])
     notes = [
-        f"{spec.title}: {n_val} of {n} training images held out for validation "
+        f"{src.title}: {n_val} of {n} training images held out for validation "
         f"(split_seed={split_seed}); test = official test set ({test_x.shape[0]} images)",
         "augmentation: "
         + (
-            ("random crop 32 (4-pixel zero padding)" + (" + horizontal flip" if spec.flip else ""))
+            (f"random crop {size} (4-pixel zero padding)" + (" + horizontal flip" if flip else ""))
             if augment
             else "off"
         ),
     ]
     if not verify_checksums:
-        notes.append(f"{spec.title}: md5 checks of the data files skipped (verify_checksums=false)")
+        notes.append(f"{src.title}: md5 checks of the data files skipped (verify_checksums=false)")
     return DataSplits(
         name=name,
         train=train,
         val=make(val_idx, False),
-        test=ImageDataset(test_x, test_y, spec.mean, spec.std, augment=False, flip=spec.flip),
-        num_classes=spec.num_classes,
-        model_kwargs={"in_channels": 3},
+        test=ImageDataset(test_x, test_y, mean, std, augment=False, flip=flip),
+        num_classes=int(num_classes),
+        model_kwargs={"in_channels": channels},
         # Selectors compute gradients on the training images without augmentation.
         train_eval=train.with_augmentation(False),
         notes=notes,
-    )
-
-
-def load_cifar10(
-    root: str | os.PathLike[str],
-    name: str = "cifar10",
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    download: bool = False,
-    verify_checksums: bool = True,
-    augment: bool = True,
-    augment_seed: int | None = None,
-) -> DataSplits:
-    """CIFAR10 (50,000 train / 10,000 test 32x32 images, 10 classes) via torchvision.
-
-    Args:
-        root: folder holding ``cifar-10-batches-py/`` (``${paths.data_dir}/cifar10``).
-        name: data set name reported in results.
-        split_seed: seed of the permutation that holds out the validation images.
-        val_fraction: fraction of the official training set held out for validation.
-        download: let torchvision download the files into ``root`` when they are missing.
-        verify_checksums: check the files' md5 (torchvision's default). ``False`` only checks
-            that they exist: for files you generated yourself, never for the real data.
-        augment: random crop and flip on the training split.
-        augment_seed: seed of the training set's own augmentation generator; ``None``: torch's
-            global RNG (per trial under the Trainer).
-
-    Returns:
-        DataSplits with ``train`` (augmented), ``train_eval`` (same images, no augmentation),
-        ``val``, ``test`` and ``model_kwargs={"in_channels": 3}``.
-
-    Raises:
-        DataError: files missing (and not downloadable), corrupt or malformed.
-        ConfigError: ``val_fraction`` outside (0, 1).
-    """
-    return _load(
-        "cifar10",
-        root,
-        name,
-        split_seed,
-        val_fraction,
-        download,
-        verify_checksums,
-        augment,
-        augment_seed,
-    )
-
-
-def load_cifar100(
-    root: str | os.PathLike[str],
-    name: str = "cifar100",
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    download: bool = False,
-    verify_checksums: bool = True,
-    augment: bool = True,
-    augment_seed: int | None = None,
-) -> DataSplits:
-    """CIFAR100 (50,000 train / 10,000 test images, 100 fine classes) via torchvision.
-
-    ``root`` holds ``cifar-100-python/``; the other arguments are those of :func:`load_cifar10`.
-    """
-    return _load(
-        "cifar100",
-        root,
-        name,
-        split_seed,
-        val_fraction,
-        download,
-        verify_checksums,
-        augment,
-        augment_seed,
-    )
-
-
-def load_svhn(
-    root: str | os.PathLike[str],
-    name: str = "svhn",
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    download: bool = False,
-    verify_checksums: bool = True,
-    augment: bool = True,
-    augment_seed: int | None = None,
-) -> DataSplits:
-    """SVHN digits (73,257 train / 26,032 test images, 10 classes; no "extra") via torchvision.
-
-    ``root`` holds ``train_32x32.mat`` and ``test_32x32.mat``; label 10 (digit 0) becomes 0.
-    Augmentation is the random crop only (a flipped digit is another glyph). The other arguments
-    are those of :func:`load_cifar10`.
-    """
-    return _load(
-        "svhn",
-        root,
-        name,
-        split_seed,
-        val_fraction,
-        download,
-        verify_checksums,
-        augment,
-        augment_seed,
     )
