@@ -14,6 +14,9 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+#: The model argument each kind of data gives (``DataSplits.model_kwargs``), by modality.
+MODEL_INPUTS = {"tabular": "input_dim", "text": "vocab", "image": "in_channels"}
+
 
 class BatchDataset(Dataset):
     """A dataset indexed by a whole batch of example indices at once."""
@@ -50,8 +53,11 @@ class DataSplits:
     """Train, validation and test sets of one dataset, plus what a model needs to be built.
 
     ``train_eval`` is the training set without augmentation: selectors compute gradients on it.
-    ``model_kwargs`` are passed to the model constructor (``input_dim`` for tabular data,
-    ``vocab_size``/``embeddings`` for text, ``in_channels`` for images).
+    ``model_kwargs`` are passed to the model constructor, with ``num_classes``: ``input_dim``
+    for tabular data, ``vocab`` (the token list, ``<pad>`` and ``<unk>`` first) for text,
+    ``in_channels`` for images (:data:`MODEL_INPUTS`). ``modality`` names the kind of data
+    (``tabular``, ``text``, ``image``, or anything else for data of one's own); left ``None``,
+    it is the modality whose argument ``model_kwargs`` holds, else ``custom``.
     """
 
     name: str
@@ -63,10 +69,15 @@ class DataSplits:
     # None at construction means `train` (set in __post_init__), so it is never None after.
     train_eval: BatchDataset = None  # type: ignore[assignment]
     notes: list[str] = field(default_factory=list)
+    # None at construction means "from model_kwargs" (set in __post_init__).
+    modality: str = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.train_eval is None:
             self.train_eval = self.train
+        if self.modality is None:
+            given = [kind for kind, key in MODEL_INPUTS.items() if key in self.model_kwargs]
+            self.modality = given[0] if given else "custom"
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}

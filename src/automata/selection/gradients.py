@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from automata.data.base import BatchDataset
+from automata.models.contract import classifier_of
 
 
 def move_to(x: object, device: torch.device) -> object:
@@ -74,9 +75,7 @@ def forward_outputs(
 
 def gradient_dim(model: nn.Module) -> int:
     """d = C * (D + 1) for the model's last layer ``classifier``."""
-    classifier = model.classifier
-    assert isinstance(classifier, nn.Linear), "models expose their last layer as `classifier`"
-    c, dim = classifier.weight.shape
+    c, dim = classifier_of(model).weight.shape
     return int(c * (dim + 1))
 
 

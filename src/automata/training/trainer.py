@@ -22,8 +22,8 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from automata.build import build
 from automata.data.base import DataSplits
+from automata.models import contract
 from automata.selection.base import SelectionContext, Selector, Subset
 from automata.selection.gradients import move_to
 from automata.training.loop import evaluate, iter_batches, weighted_loss
@@ -66,7 +66,8 @@ class TrialCost:
 
 
 def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
-    return build("model", cfg.model, num_classes=data.num_classes, **data.model_kwargs)
+    """The config's model for ``data``, checked against the model contract."""
+    return contract.build_model(cfg.model, data)
 
 
 def build_optimizer(params: Any, cfg: DictConfig) -> torch.optim.Optimizer:
