@@ -1,0 +1,70 @@
+"""Device choice and determinism settings (automata.training.device)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from automata.errors import ConfigError
+from automata.training.device import resolve_device, set_determinism
+
+
+@pytest.mark.parametrize("available", [False, True])
+def test_auto_picks_cuda_only_when_available(monkeypatch: pytest.MonkeyPatch, available: bool):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    assert resolve_device("auto") == torch.device("cuda" if available else "cpu")
+
+
+def test_explicit_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("cuda") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0", "cuda:3"])
+def test_cuda_without_a_gpu_is_a_config_error(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=rf"^device={name} but no CUDA device is available"):
+        resolve_device(name)
+
+
+@pytest.mark.parametrize("name", ["tpu", "gpu", "cpu:x"])
+def test_unknown_device_is_a_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^device: invalid device '{name}'"):
+        resolve_device(name)
+
+
+@pytest.fixture
+def restore_determinism(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Put torch's global determinism settings back as they were after the test."""
+    algorithms = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    yield
+    torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+
+
+@pytest.mark.usefixtures("restore_determinism")
+def test_determinism_on_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_determinism(True)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.is_deterministic_algorithms_warn_only_enabled()  # warn, never fail a run
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"  # needed by deterministic cuBLAS
+
+    set_determinism(False)
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert not torch.backends.cudnn.deterministic and torch.backends.cudnn.benchmark
+
+
+@pytest.mark.usefixtures("restore_determinism")
+def test_a_users_cublas_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    set_determinism(True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
