@@ -14,7 +14,7 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers,tabular]'
 	@touch $@
 
 venv: $(VENV)/.installed ## Create .venv and install automata with pinned dependencies

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from automata.build import build
 from automata.config import validate
+from automata.data.base import build_dataset
 from automata.errors import AutomataError, ConfigError
 from automata.reporting.summary import (
     cost_model,
@@ -93,7 +94,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = output_dir(cfg)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    data = build("dataset", cfg.dataset)
+    data = build_dataset(cfg.dataset)
     log.info("data %s: %s, %d classes", data.name, data.sizes(), data.num_classes)
     for note in data.notes:
         log.info("data note: %s", note)

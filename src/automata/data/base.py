@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from omegaconf import DictConfig
 from torch.utils.data import Dataset
+
+from automata.build import build
+from automata.errors import ConfigError, DataError
 
 #: The model argument each kind of data gives (``DataSplits.model_kwargs``), by modality.
 MODEL_INPUTS = {"tabular": "input_dim", "text": "vocab", "image": "in_channels"}
@@ -81,3 +85,46 @@ class DataSplits:
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def check(self) -> None:
+        """Raise one :class:`DataError` line when the splits break the data contract: every
+        split a non-empty :class:`BatchDataset` whose labels are class indices
+        ``0..num_classes-1``, at least two classes."""
+        if int(self.num_classes) < 2:
+            raise DataError(f"{self.name}: num_classes must be >= 2, got {self.num_classes}")
+        for split in ("train", "val", "test", "train_eval"):
+            ds = getattr(self, split)
+            if not isinstance(ds, BatchDataset):
+                raise DataError(
+                    f"{self.name}: {split} is a {type(ds).__name__}, not an "
+                    f"automata.data.base.BatchDataset (ds[indices] -> (inputs, labels))"
+                )
+            labels = getattr(ds, "labels", None)
+            if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.numel() == 0:
+                raise DataError(f"{self.name}: {split}.labels must be a non-empty 1-D tensor")
+            if labels.dtype != torch.long:
+                raise DataError(f"{self.name}: {split}.labels must be int64, got {labels.dtype}")
+            low, high = int(labels.min()), int(labels.max())
+            if low < 0 or high >= self.num_classes:
+                raise DataError(
+                    f"{self.name}: {split} labels range {low}..{high}, expected class indices "
+                    f"0..{self.num_classes - 1}"
+                )
+
+
+def build_dataset(node: DictConfig) -> DataSplits:
+    """Instantiate a dataset config (a loader of the package's or a user's own callable) and
+    check that it returned consistent :class:`DataSplits`.
+
+    Raises:
+        ConfigError: the callable returned something else.
+        DataError: the splits break the data contract (:meth:`DataSplits.check`).
+    """
+    data = build("dataset", node)
+    if not isinstance(data, DataSplits):
+        raise ConfigError(
+            f"dataset: {node._target_} returned a {type(data).__name__}, not "
+            f"automata.data.base.DataSplits"
+        )
+    data.check()
+    return data

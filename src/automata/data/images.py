@@ -15,6 +15,10 @@ training set is held out for validation; the test split is the official test set
 is the standard one of the CIFAR ResNet code: random crop of the image zero-padded by 4 pixels,
 and a random horizontal flip (``flip: false`` for SVHN: flipped digits are other glyphs).
 
+:func:`load_image_folder` reads a folder of image files, one subfolder per class, through
+torchvision's ``ImageFolder`` (a user's own images: one YAML, see ``docs/extending.md``), with
+the same normalisation and augmentation.
+
 Checksums: torchvision verifies the md5 of every file it knows before reading it.
 ``verify_checksums=False`` keeps the existence check but skips only the md5 comparison; it
 exists for files you generated yourself (the unit tests write small files in the real formats).
@@ -26,7 +30,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +41,10 @@ from torch.utils.data import get_worker_info
 from torchvision import datasets as tvd
 
 from automata.data.base import BatchDataset, DataSplits
-from automata.data.splits import cut
+from automata.data.splits import SPLITS, cut, parse_split
 from automata.errors import ConfigError, DataError
 
-__all__ = ["ImageDataset", "load_images"]
+__all__ = ["ImageDataset", "load_image_folder", "load_images"]
 
 
 class ImageDataset(BatchDataset):
@@ -447,6 +451,190 @@ def load_images(
         num_classes=int(num_classes),
         model_kwargs={"in_channels": channels},
         # Selectors compute gradients on the training images without augmentation.
+        train_eval=train.with_augmentation(False),
+        notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# A folder of image files (torchvision's ImageFolder)
+
+
+def _read_image_folder(
+    name: str, folder: Path, size: tuple[int, int] | None
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """``uint8 [N, 3, H, W]`` images, ``int64`` labels and the class names of one folder of
+    class folders (classes sorted by name, as ImageFolder numbers them)."""
+    try:
+        ds = tvd.ImageFolder(str(folder))
+    except (FileNotFoundError, OSError) as exc:
+        raise DataError(
+            f"{name}: {folder} is not a folder of class folders holding images "
+            f"({' '.join(str(exc).split())})"
+        ) from None
+    images: list[np.ndarray] = []
+    first: tuple[int, int] | None = None
+    for path, _ in ds.samples:
+        try:
+            img = ds.loader(path)  # PIL image, converted to RGB
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), resample=2)  # PIL bilinear
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read as an image ({exc})") from None
+        array = np.asarray(img, dtype=np.uint8)
+        if first is None:
+            first = array.shape[:2]
+        elif array.shape[:2] != first:
+            raise DataError(
+                f"{path}: image is {array.shape[1]}x{array.shape[0]} but the first one is "
+                f"{first[1]}x{first[0]}; set dataset.image_size to resize every image"
+            )
+        images.append(array)
+    data = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy())
+    return data, torch.tensor(ds.targets, dtype=torch.long), list(ds.classes)
+
+
+def load_image_folder(
+    name: str,
+    root: str | os.PathLike[str],
+    split: Mapping[str, float | str] | None = None,
+    split_seed: int = 0,
+    image_size: int | Sequence[int] | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    flip: bool = True,
+    augment: bool = True,
+    augment_seed: int | None = None,
+) -> DataSplits:
+    """Images in class folders (torchvision's ``ImageFolder`` layout), as an image data set.
+
+    Layouts of ``root``:
+
+    * ``split: null``: ``train/``, ``val/`` and ``test/``, each with one folder per class
+      (``train/cat/1.png``); the class names of ``train/`` number the classes (sorted), and
+      ``val/``/``test/`` may hold only some of them;
+    * ``split: {test: 0.2, val: 0.1, train: rest}``: ``root`` itself holds the class folders and
+      the splits are cut from its images by a seeded permutation (each fraction of the images
+      left, see :func:`automata.data.splits.cut`).
+
+    Images are read as RGB and kept in memory as ``uint8`` (a folder of a few hundred thousand
+    small images at most).
+
+    Args:
+        name: data set name reported in results.
+        root: the folder.
+        split: how to cut the splits from one folder, or ``None`` for the three subfolders.
+        split_seed: seed of that permutation.
+        image_size: resize every image to this size (``32`` or ``[height, width]``); ``None``:
+            keep the files' size (then every image must have the same).
+        mean: per-channel mean of the pixels in [0, 1] for normalisation; ``None``: computed on
+            the training split (and reported in the notes).
+        std: per-channel standard deviation; ``None``: computed on the training split.
+        flip: random horizontal flips in the augmentation.
+        augment: random crop (4-pixel zero padding) and flip on the training split.
+        augment_seed: seed of the training set's own augmentation generator; ``None``: torch's
+            global RNG (per trial under the Trainer).
+
+    Raises:
+        DataError: a missing folder, no images, unreadable files, images of different sizes
+            without ``image_size``, a class in val/test that train lacks.
+        ConfigError: a bad ``split``, ``image_size``, ``mean``/``std``.
+    """
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{name}: image folder {folder} does not exist")
+    size: tuple[int, int] | None = None
+    if image_size is not None:
+        dims = [image_size] if isinstance(image_size, int) else list(image_size)
+        if len(dims) not in (1, 2) or not all(int(d) >= 1 for d in dims):
+            raise ConfigError(f"dataset.image_size: a size or [height, width], got {image_size}")
+        size = (int(dims[0]), int(dims[-1]))
+    if (mean is None) != (std is None):
+        raise ConfigError("dataset.mean/std: give both, or neither (computed on the train split)")
+
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    if split is None:
+        absent = [s for s in SPLITS if not (folder / s).is_dir()]
+        if absent:
+            raise DataError(
+                f"{name}: {folder} has no {', '.join(f'{s}/' for s in absent)} folder (expected "
+                f"train/, val/, test/ with one folder per class, or set dataset.split to cut "
+                f"the splits from one folder of class folders)"
+            )
+        train_x, train_y, classes = _read_image_folder(name, folder / "train", size)
+        parts["train"] = (train_x, train_y)
+        for key in ("val", "test"):
+            x, y, names = _read_image_folder(name, folder / key, size)
+            unknown = sorted(set(names) - set(classes))
+            if unknown:
+                raise DataError(
+                    f"{name}: {folder / key} has classes {', '.join(unknown)} that train/ lacks"
+                )
+            remap = torch.tensor([classes.index(c) for c in names], dtype=torch.long)
+            parts[key] = (x, remap[y])
+        how = "train/, val/, test/ folders"
+    else:
+        cuts, rest = parse_split(split)
+        x, y, classes = _read_image_folder(name, folder, size)
+        rows = cut(len(y), cuts, rest, split_seed, rng="numpy", what=f"{name}: {folder}")
+        for key, index in rows.items():
+            parts[key] = (x[torch.from_numpy(index)], y[torch.from_numpy(index)])
+        how = (
+            "a seeded random split of one folder (numpy default_rng(split_seed="
+            f"{split_seed}) permutation; "
+            + ", then ".join(f"{k} {f:g} of the images left" for k, f in cuts)
+            + f", {rest} the rest)"
+        )
+    shapes = {tuple(x.shape[1:]) for x, _ in parts.values()}
+    if len(shapes) != 1:
+        raise DataError(
+            f"{name}: the splits' images differ in size ({sorted(shapes)}); set dataset.image_size"
+        )
+
+    train_x = parts["train"][0]
+    notes = [
+        f"{name}: ImageFolder {folder}, {how}: "
+        + " / ".join(f"{len(parts[k][1])} {k}" for k in SPLITS)
+        + f" images of {train_x.shape[2]}x{train_x.shape[3]}; classes "
+        + ", ".join(f"{c}={i}" for i, c in enumerate(classes))
+    ]
+    if mean is None or std is None:
+        pixels = train_x.double().div(255.0).transpose(0, 1).reshape(train_x.shape[1], -1)
+        mean = tuple(round(float(v), 4) for v in pixels.mean(dim=1))
+        std = tuple(max(round(float(v), 4), 1e-3) for v in pixels.std(dim=1, unbiased=False))
+        notes.append(
+            f"{name}: normalisation computed on the training images: mean {mean}, std {std}"
+        )
+    mean, std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    if len(mean) != train_x.shape[1] or len(std) != len(mean) or not all(s > 0 for s in std):
+        raise ConfigError(
+            f"dataset.mean/std: one mean and one positive std per channel ({train_x.shape[1]}), "
+            f"got {mean} / {std}"
+        )
+    notes.append(
+        "augmentation: "
+        + (
+            (
+                f"random crop {train_x.shape[2]} (4-pixel zero padding)"
+                + (" + horizontal flip" if flip else "")
+            )
+            if augment
+            else "off"
+        )
+    )
+
+    def make(key: str, aug: bool) -> ImageDataset:
+        x, y = parts[key]
+        return ImageDataset(x, y, mean, std, augment=aug, flip=flip, seed=augment_seed)
+
+    train = make("train", augment)
+    return DataSplits(
+        name=name,
+        train=train,
+        val=make("val", False),
+        test=make("test", False),
+        num_classes=len(classes),
+        model_kwargs={"in_channels": int(train_x.shape[1])},
         train_eval=train.with_augmentation(False),
         notes=notes,
     )

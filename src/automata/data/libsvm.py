@@ -245,12 +245,14 @@ def _parse_slow(path: Path, text: str, n_features: int | None) -> _Parsed:
 
 
 def encode_labels(
-    splits: Sequence[Sequence[float] | np.ndarray],
-) -> tuple[list[torch.Tensor], list[float]]:
+    splits: Sequence[Sequence[float] | Sequence[str] | np.ndarray],
+) -> tuple[list[torch.Tensor], list[float | str]]:
     """Map raw labels to class indices ``0..C-1``, the same way in every split.
 
     The classes are the sorted distinct label values of all splits together, so a label gets the
-    same index in train, validation and test even when a split lacks some classes.
+    same index in train, validation and test even when a split lacks some classes. Labels are
+    compared as numbers when every label of every split is one (``"2"`` and ``2.0`` are the same
+    class, ``10`` sorts after ``9``), else as strings.
 
     Args:
         splits: the raw labels of each split.
@@ -259,12 +261,19 @@ def encode_labels(
         ``(indices, classes)``: an ``int64`` tensor per split, and the sorted label values
         (``classes[k]`` is the raw label of class ``k``).
     """
-    arrays = [np.asarray(s, dtype=np.float64).reshape(-1) for s in splits]
+    try:
+        arrays = [np.asarray(s, dtype=np.float64).reshape(-1) for s in splits]
+    except (TypeError, ValueError):  # names, not numbers
+        arrays = [np.asarray(s, dtype=str).reshape(-1) for s in splits]
     classes = np.unique(np.concatenate(arrays)) if arrays else np.zeros(0)
     encoded = [torch.from_numpy(np.searchsorted(classes, a).astype(np.int64)) for a in arrays]
     return encoded, classes.tolist()
 
 
-def format_labels(classes: Sequence[float]) -> str:
-    """Label values for messages: integers without a trailing ``.0`` (``"-1, 0, 1"``)."""
-    return ", ".join(str(int(c)) if float(c).is_integer() else repr(float(c)) for c in classes)
+def format_labels(classes: Sequence[float | str]) -> str:
+    """Label values for messages: integers without a trailing ``.0`` (``"-1, 0, 1"``), names
+    as they are."""
+    return ", ".join(
+        c if isinstance(c, str) else str(int(c)) if float(c).is_integer() else repr(float(c))
+        for c in classes
+    )

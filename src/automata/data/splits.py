@@ -13,15 +13,20 @@ and torchvision images).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from automata.errors import DataError
+from automata.errors import ConfigError, DataError
 
-__all__ = ["cut"]
+__all__ = ["SPLITS", "cut", "parse_split"]
+
+#: The three splits every data set provides.
+SPLITS = ("train", "val", "test")
+
+_REST = "rest"
 
 
 def cut(
@@ -68,3 +73,46 @@ def cut(
         )
     out[rest] = np.sort(perm[start:])
     return out
+
+
+def parse_split(
+    split: Mapping[str, Any], given: Collection[str] = ()
+) -> tuple[list[tuple[str, float]], str]:
+    """The ``dataset.split`` config as :func:`cut` arguments: ``(cuts, rest)``.
+
+    ``split`` maps split names to the fraction of the rows left when that split is cut, in
+    cutting order, and one split to ``rest`` (``{test: 0.1, val: 0.1, train: rest}``). With
+    ``given`` (splits that have files of their own), the cuts and the given splits together
+    must make train, val and test, each once.
+
+    Raises:
+        ConfigError: an unknown split, a fraction outside (0, 1), not exactly one ``rest``, or
+            a split made twice or never.
+    """
+    cuts: list[tuple[str, float]] = []
+    rests: list[str] = []
+    for key, value in split.items():
+        key = str(key)
+        if key not in SPLITS:
+            raise ConfigError(f"dataset.split: unknown split '{key}' (train, val or test)")
+        if key in given:
+            raise ConfigError(f"dataset.split.{key}: {key} already has its own file or folder")
+        if value == _REST:
+            rests.append(key)
+            continue
+        try:
+            fraction = float(value)
+        except (TypeError, ValueError):
+            fraction = float("nan")
+        if not 0.0 < fraction < 1.0:
+            raise ConfigError(
+                f"dataset.split.{key} must be a fraction in (0, 1) or 'rest', got {value}"
+            )
+        cuts.append((key, fraction))
+    if len(rests) != 1:
+        raise ConfigError(f"dataset.split: exactly one split must be 'rest', got {len(rests)}")
+    made = set(given) | {k for k, _ in cuts} | set(rests)
+    missing = [s for s in SPLITS if s not in made]
+    if missing:
+        raise ConfigError(f"dataset.split: no file and no cut for {', '.join(missing)}")
+    return cuts, rests[0]

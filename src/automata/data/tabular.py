@@ -32,18 +32,13 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.data.files import SHIPPED_DIR, PathLike, data_dir_hint, require_files, verify_file
 from automata.data.files import download as download_file
 from automata.data.libsvm import encode_labels, format_labels
-from automata.data.splits import cut
+from automata.data.splits import SPLITS, cut, parse_split
 from automata.errors import ConfigError, DataError
 
-__all__ = ["SPLITS", "Reader", "load_table"]
-
-#: The three splits every data set provides.
-SPLITS = ("train", "val", "test")
+__all__ = ["Reader", "load_table"]
 
 #: ``reader(path) -> (features float32 [N, F], raw labels [N])``.
 Reader = Callable[[Path], tuple[torch.Tensor, np.ndarray]]
-
-_REST = "rest"
 
 
 def load_table(
@@ -54,6 +49,7 @@ def load_table(
     shipped: str | None = None,
     split: Mapping[str, float | str] | None = None,
     split_seed: int = 0,
+    standardize: bool = False,
     download: bool = False,
     base_url: str | None = None,
     description: str | None = None,
@@ -78,6 +74,9 @@ def load_table(
             then 10% of the other rows validation, the rest training). One permutation from
             ``numpy.random.default_rng(split_seed)``; each split keeps the file's row order.
         split_seed: seed of that permutation.
+        standardize: rescale every feature to mean 0 and standard deviation 1 on the training
+            split (the same shift and scale for val and test; constant features are only
+            shifted).
         download: when no alternative of a ``files`` entry is in ``root``, fetch its last one
             from ``<base_url>/<file name>`` first.
         base_url: where the files can be downloaded from (also named in error hints).
@@ -128,7 +127,21 @@ def load_table(
     given = [f"{k} = {p.name}" for k, p in paths.items() if k != "all"]
     if given:
         first += f"; {', '.join(given)}"
-    return _assemble(name, read, [first, _checksum_note(name, verified)])
+    notes = [first, _checksum_note(name, verified)]
+    if standardize:
+        _standardize(read)
+        notes.append(f"{name}: features standardised with the training split's mean and std")
+    return _assemble(name, read, notes)
+
+
+def _standardize(parts: dict[str, tuple[torch.Tensor, np.ndarray]]) -> None:
+    """Shift and scale every split's features by the training split's mean and std."""
+    train = parts["train"][0].double()
+    mean = train.mean(dim=0)
+    std = train.std(dim=0, unbiased=False)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    for key, (features, labels) in parts.items():
+        parts[key] = (((features.double() - mean) / std).float(), labels)
 
 
 def _file_entries(name: str, files: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -165,32 +178,7 @@ def _split_spec(
         return [], ""
     if "all" not in entries:
         raise ConfigError("dataset.split: needs files.all, the file the splits are cut from")
-    cuts: list[tuple[str, float]] = []
-    rests: list[str] = []
-    for key, value in split.items():
-        if key not in SPLITS:
-            raise ConfigError(f"dataset.split: unknown split '{key}' (train, val or test)")
-        if key in entries:
-            raise ConfigError(f"dataset.split.{key}: {key} already has a file in dataset.files")
-        if value == _REST:
-            rests.append(str(key))
-            continue
-        try:
-            fraction = float(value)
-        except (TypeError, ValueError):
-            fraction = float("nan")
-        if not 0.0 < fraction < 1.0:
-            raise ConfigError(
-                f"dataset.split.{key} must be a fraction in (0, 1) or 'rest', got {value}"
-            )
-        cuts.append((str(key), fraction))
-    if len(rests) != 1:
-        raise ConfigError(f"dataset.split: exactly one split must be 'rest', got {len(rests)}")
-    made = {k for k in entries if k != "all"} | {k for k, _ in cuts} | set(rests)
-    missing = [s for s in SPLITS if s not in made]
-    if missing:
-        raise ConfigError(f"dataset.split: no file and no cut for {', '.join(missing)}")
-    return cuts, rests[0]
+    return parse_split(split, given=[k for k in entries if k != "all"])
 
 
 def _missing_hint(
@@ -222,9 +210,10 @@ def _assemble(
         raise DataError(f"{name}: the files hold {len(classes)} class(es), need at least 2")
     notes.append(
         f"{name}: {len(classes)} classes, labels {format_labels(classes)} mapped to "
-        f"0..{len(classes) - 1}; {widths['train']} features"
+        f"0..{len(classes) - 1} in that order; {widths['train']} features"
     )
-    lacking = sorted(set(classes) - set(parts["train"][1].tolist()))
+    present = set(encoded[0].tolist())
+    lacking: list[float | str] = [c for k, c in enumerate(classes) if k not in present]
     if lacking:
         notes.append(f"{name}: labels {format_labels(lacking)} never occur in the training split")
     train, val, test = (
