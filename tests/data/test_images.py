@@ -475,3 +475,48 @@ def test_cifar100_config_keys() -> None:
     assert cfg.source == "torchvision.datasets.CIFAR100"
     assert cfg.download is False and cfg.split_seed == 0 and cfg.val_fraction == 0.1
     assert cfg.verify_checksums is True
+
+
+# --- a data set of another torchvision class is one YAML -------------------------------------
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    """The IDX format of the MNIST files: magic (0, 0, 8 = uint8, ndim), big-endian dims, data."""
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_a_new_torchvision_dataset_is_one_yaml(tmp_path: Path) -> None:
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    images = {
+        "train": rng.integers(0, 256, (40, 28, 28)),
+        "t10k": rng.integers(0, 256, (10, 28, 28)),
+    }
+    labels = {"train": np.arange(40) % 10, "t10k": np.arange(10)}
+    for prefix in ("train", "t10k"):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", images[prefix])
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels[prefix])
+    yaml = tmp_path / "mnist.yaml"
+    yaml.write_text(
+        "_target_: automata.data.images.load_images\n"
+        "name: mnist\n"
+        f"root: {tmp_path / 'mnist'}\n"
+        "source: torchvision.datasets.MNIST\n"
+        "num_classes: 10\n"
+        "mean: [0.1307]\n"
+        "std: [0.3081]\n"
+        "flip: false\n"
+    )
+    splits = instantiate(OmegaConf.load(yaml))
+    assert splits.sizes() == {"train": 36, "val": 4, "test": 10}
+    assert splits.model_kwargs == {"in_channels": 1} and splits.modality == "image"
+    assert tuple(splits.train.images.shape[1:]) == (1, 28, 28)
+    expected = torch.from_numpy(images["t10k"].astype(np.uint8))[:, None]
+    assert torch.equal(splits.test.images, expected)
+    assert splits.test.labels.tolist() == list(range(10))
+    tr = splits.train
+    assert torch.equal(tr.labels, torch.from_numpy(labels["train"])[tr.source_indices])

@@ -561,3 +561,30 @@ def test_configs_instantiate(tmp_path: Path) -> None:
         assert splits.name == dataset
         sizes[dataset] = sum(splits.sizes().values())
     assert sizes == {"dna": 3186, "satimage": 6435, "letter": 104, "connect4": 30}
+
+
+def test_a_new_libsvm_dataset_is_one_yaml(tmp_path: Path) -> None:
+    """A LIBSVM data set the package has never seen: files and one YAML, nothing else."""
+    _write_letter(tmp_path / "files", sizes=(60, 26, 26))
+    # One file with every row, cut into splits by the YAML.
+    rows = [(tmp_path / "files" / n).read_text() for n in LETTER_FILES]
+    (tmp_path / "files" / "all.libsvm").write_text("".join(rows))
+    yaml = tmp_path / "mine.yaml"
+    yaml.write_text(
+        "_target_: automata.data.tabular.load_table\n"
+        "name: mine\n"
+        f"root: {tmp_path / 'files'}\n"
+        "files: {all: all.libsvm}\n"
+        "reader: {_target_: automata.data.libsvm.LibsvmReader, n_features: 16}\n"
+        "split: {val: 0.25, test: 0.2, train: rest}\n"
+        "split_seed: 5\n"
+    )
+    splits = instantiate(OmegaConf.load(yaml))
+    assert splits.sizes() == {"train": 67, "val": 28, "test": 17}  # 112 rows: 28, then 17 of 84
+    assert splits.num_classes == 26 and splits.model_kwargs == {"input_dim": 16}
+    full, labels = read_libsvm(tmp_path / "files" / "all.libsvm", 16)
+    perm = np.random.default_rng(5).permutation(112)
+    assert torch.equal(splits.val.features, full[np.sort(perm[:28])])
+    assert torch.equal(splits.test.features, full[np.sort(perm[28:45])])
+    expected = torch.tensor([int(v) - 1 for v in np.asarray(labels)[np.sort(perm[45:])]])
+    assert torch.equal(splits.train.labels, expected)
