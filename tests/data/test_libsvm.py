@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +142,7 @@ def test_encode_labels_consistent_across_splits() -> None:
     assert format_labels([0.5, 2.0]) == "0.5, 2"
 
 
-def test_connect4_sized_file_is_fast_and_exact(tmp_path: Path) -> None:
+def test_connect4_sized_file_is_exact(tmp_path: Path) -> None:
     # The size of LIBSVM's connect-4: 67,557 one-hot rows of 42 cells (126 features).
     rng = np.random.default_rng(0)
     n, cells = 67557, 42
@@ -156,13 +155,9 @@ def test_connect4_sized_file_is_fast_and_exact(tmp_path: Path) -> None:
     )
     path = _write(tmp_path / "connect-4", body + "\n")
 
-    start = time.perf_counter()
     x, raw = read_libsvm(path, n_features=126)
-    elapsed = time.perf_counter() - start
 
     expected = np.zeros((n, 126), dtype=np.float32)
     np.put_along_axis(expected, index - 1, 1.0, axis=1)
     assert torch.equal(x, torch.from_numpy(expected))
     assert raw == labels.astype(float).tolist()
-    # About 0.5 s here; the bound only catches a fall back to per-token Python parsing.
-    assert elapsed < 4.0, f"parsing took {elapsed:.2f} s"
