@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp bench-evidence clean tune-workers
+.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -44,6 +44,17 @@ bench-omp: venv ## Benchmark: OMP solver time and residual against the reference
 
 bench-evidence: venv ## Benchmark: selectors vs full and gradmatchpb vs random, 5 seeds, 95% CIs (resumable; QUICK=1: smoke run)
 	$(PY) scripts/bench_evidence.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
+
+# The peers extra (DEHB and its dask/ConfigSpace dependencies) only for bench-peers.
+$(VENV)/.peers: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers,peers]'
+	@touch $@
+
+bench-peers: venv $(VENV)/.peers ## Benchmark: TPE+Hyperband full/random vs AUTOMATA vs DEHB, anytime curves, same wall-clock (resumable; QUICK=1: smoke run)
+	$(PY) scripts/bench_peers.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
+
+test-peers: venv $(VENV)/.peers ## Run the bench-peers tests with the peers extra (DEHB) installed; make test skips them
+	$(PY) -m pytest -q tests/test_bench_peers.py $(PYTEST_ARGS)
 
 # Paper-reproduction targets live in mk/ (included here, listed by `make help`).
 -include mk/*.mk

@@ -1,0 +1,841 @@
+"""Benchmark (not a test): AUTOMATA side by side with what a user would run instead, under the
+same wall-clock budget. Four arms per dataset and seed, same search space, same training code:
+
+- ``full``: Optuna TPE + Hyperband on the full data (``selector=full``), what a user has today.
+  Its tuning wall-clock W defines the budget (100%) of every arm of the same seed;
+- ``random``: the same with a uniformly random subset (``selector=random``, fraction f);
+- ``gradmatchpb``: AUTOMATA, TPE + Hyperband + per-batch GRAD-MATCH subsets (fraction f);
+- ``dehb``: DEHB (Awad et al., IJCAI 2021; pip ``dehb``, the ``peers`` extra), a multi-fidelity
+  optimiser (differential evolution over Hyperband brackets) on the full data, on the same space
+  (``conf/space/*.yaml`` translated to a ConfigSpace) and the same fidelity: epochs of our
+  :class:`~automata.training.trainer.Trainer` with :class:`~automata.selection.full.FullSelector`
+  on the trial's config from :func:`automata.tuning.space.apply`, from ``min_resource`` to T.
+
+The subset arms and DEHB run until W (``tuning.timeout``; more Hyperband rounds than the full
+arm's ``tuning.n_trials`` when time is left). Every evaluation is recorded with the wall-clock
+seconds since the start of tuning at which the optimiser knew its result (Optuna: the trial's
+completion in the study; DEHB: its ``tell``). The anytime curve is the best validation accuracy
+at T epochs found so far; an arm's incumbent at 25%, 50% and 100% of W is the configuration of
+that best T-epoch evaluation (before any, the best one at the highest fidelity reached, as
+HpBandSter does), retrained on the full data for T epochs with our trainer, then tested.
+
+Phases, resumable: ``tune`` (timed; an arm and seed with ``anytime.json`` is not run again, an
+interrupted one is started afresh; arms run one at a time in this process, after an untimed
+warm-up) and ``report`` (untimed retraining of the incumbents, cached in ``retrain.json``;
+tables and plots into ``--out``).
+
+Usage::
+
+    python scripts/bench_peers.py                          # satimage and trec6, 5 seeds
+    python scripts/bench_peers.py --datasets satimage --seeds 0 1 --phase tune
+    python scripts/bench_peers.py --phase report
+    python scripts/bench_peers.py --quick                  # smoke run (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+log = logging.getLogger("bench_peers")
+
+ARMS = ("full", "random", "gradmatchpb", "dehb")
+ARM_LABELS = {
+    "full": "TPE + Hyperband, full data",
+    "random": "TPE + Hyperband, random subsets",
+    "gradmatchpb": "AUTOMATA: TPE + Hyperband + gradmatchpb",
+    "dehb": "DEHB, full data",
+}
+POINTS = (0.25, 0.5, 1.0)  # fractions of the full arm's wall-clock budget W
+SEEDS = [0, 1, 2, 3, 4]
+SUBSET_TRIALS = 100_000  # "until the budget": the subset arms stop on tuning.timeout
+# The experiment files set selector.* for gradmatchpb; FullSelector takes none of them.
+TO_FULL = ["selector=full", "~selector.fraction", "~selector.interval", "~selector.kappa"]
+RECORD = "anytime.json"
+
+
+@dataclass
+class Setup:
+    """One dataset's protocol: experiment config and the overrides that shrink it."""
+
+    experiment: str
+    extra: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+SETUPS: dict[str, Setup] = {
+    "satimage": Setup("tabular_satimage"),
+    "trec6": Setup(
+        "text_trec6",
+        ["train.epochs=10"],
+        "reduced for CPU machines: T = 10 epochs instead of the paper's 20",
+    ),
+}
+QUICK_SETUPS: dict[str, Setup] = {
+    "satimage": Setup(
+        "tabular_satimage", ["train.epochs=3", "tuning.n_trials=6"], "QUICK: T = 3, 6 trials"
+    ),
+}
+
+
+class BenchError(Exception):
+    """A bad command line or inconsistent outputs: printed as one line."""
+
+
+# ------------------------------------------------------------------------------ configs
+def compose(overrides: Sequence[str]):  # noqa: ANN201
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    import automata.config  # noqa: F401  (registers the schema)
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def base_overrides(setup: Setup, seed: int, args: argparse.Namespace) -> list[str]:
+    out = [
+        f"experiment={setup.experiment}",
+        f"device={args.device}",
+        "tuning.tensorboard=false",
+        "tuning.final_train=false",  # the report retrains every incumbent the same way
+        *setup.extra,
+        f"seed={seed}",
+    ]
+    if args.threads:
+        out.append(f"threads={args.threads}")
+    return out
+
+
+def arm_overrides(arm: str, args: argparse.Namespace, budget: float | None) -> list[str]:
+    """The overrides that make ``arm`` out of the experiment (``dehb`` reads the full data)."""
+    if arm in ("full", "dehb"):
+        return list(TO_FULL)
+    assert budget is not None
+    return [
+        f"selector={arm}",
+        f"selector.fraction={args.fraction}",
+        f"tuning.n_trials={SUBSET_TRIALS}",
+        f"tuning.timeout={budget}",
+    ]
+
+
+def settings_signature(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """What makes two runs comparable; outputs made with other settings are not mixed."""
+    return {
+        "experiment": setup.experiment,
+        "extra": list(setup.extra),
+        "fraction": args.fraction,
+        "device": args.device,
+        "threads": args.threads,
+    }
+
+
+# ------------------------------------------------------------------------------ search space
+def config_space(space: Any, seed: int):  # noqa: ANN201
+    """``conf/space/*.yaml`` as a ConfigSpace: float/int (log or not), categorical; a ``step``
+    becomes an ordinal over its grid (as Optuna samples it)."""
+    import ConfigSpace as CS
+
+    from automata.errors import ConfigError
+
+    cs = CS.ConfigurationSpace(seed=seed)
+    hps = []
+    for key, spec in space.items():
+        name, kind = str(key), str(spec.type)
+        log_scale = bool(spec.get("log", False))
+        step = spec.get("step")
+        if kind == "categorical":
+            hps.append(CS.Categorical(name, list(spec.choices)))
+        elif step is not None and not (kind == "int" and step == 1):
+            if log_scale:
+                raise ConfigError(f"space.{name}: log and step together have no ConfigSpace form")
+            count = int(math.floor((spec.high - spec.low) / step + 1e-9)) + 1
+            grid = [spec.low + i * step for i in range(count)]
+            grid = [int(v) for v in grid] if kind == "int" else [float(v) for v in grid]
+            hps.append(CS.OrdinalHyperparameter(name, grid))
+        elif kind == "int":
+            hps.append(CS.Integer(name, (int(spec.low), int(spec.high)), log=log_scale))
+        else:
+            hps.append(CS.Float(name, (float(spec.low), float(spec.high)), log=log_scale))
+    cs.add(hps)
+    return cs
+
+
+def to_params(config: Any, space: Any) -> dict[str, Any]:
+    """A ConfigSpace configuration as plain Python values in the space's own types (the
+    categorical choice itself, not a numpy scalar), for :func:`automata.tuning.space.apply`."""
+    values = dict(config)
+    params: dict[str, Any] = {}
+    for key, spec in space.items():
+        name = str(key)
+        value = values[name]
+        if spec.type == "categorical":
+            matches = [c for c in spec.choices if c == value or str(c) == str(value)]
+            if not matches:
+                raise ValueError(f"{name}={value!r} is not one of {list(spec.choices)}")
+            params[name] = matches[0]
+        elif spec.type == "int":
+            params[name] = int(value)
+        else:
+            params[name] = float(value)
+    return params
+
+
+def fidelity_epochs(fidelity: float, min_resource: int) -> int:
+    """Whole epochs of DEHB's fractional fidelity: floor, as our Hyperband rounds its rungs
+    (forgiving ``T * eta^-i`` just below an integer), at least ``min_resource``."""
+    return max(min_resource, int(math.floor(fidelity + 1e-9 * max(1.0, fidelity))))
+
+
+# ------------------------------------------------------------------------------ anytime
+def best_so_far(evaluations: list[dict[str, Any]], top: int, until: float) -> float | None:
+    """Best validation accuracy of the evaluations at ``top`` epochs known by ``until`` s."""
+    vals = [
+        e["value"]
+        for e in evaluations
+        if e["epochs"] >= top and e["t"] <= until and e["value"] is not None
+    ]
+    return max(vals) if vals else None
+
+
+def incumbent(evaluations: list[dict[str, Any]], top: int, until: float) -> dict[str, Any] | None:
+    """The evaluation whose configuration an arm would return at ``until`` s: the best one at
+    ``top`` epochs; before any, the best one at the highest fidelity reached (HpBandSter's
+    rule). Ties: the earlier one. ``fallback`` says which rule chose it."""
+    known = [e for e in evaluations if e["t"] <= until and e["value"] is not None]
+    if not known:
+        return None
+    highest = max(min(e["epochs"], top) for e in known)
+    pool = [e for e in known if min(e["epochs"], top) == highest]
+    best = max(pool, key=lambda e: (e["value"], -e["t"]))
+    return {**best, "fallback": highest < top}
+
+
+def study_evaluations(storage: str, study_name: str) -> list[dict[str, Any]]:
+    """Every evaluation of a runner study with the time (s since its first trial started) at
+    which the study recorded it: a completed trial's value at T when it completed; a pruned
+    trial's last rung value when it was pruned (the study has no time per rung)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
+    if not starts:
+        return []
+    origin = min(starts)
+    out = []
+    for t in trials:
+        if t.datetime_complete is None or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue
+        step = t.last_step
+        value = t.value if t.state == TrialState.COMPLETE else None
+        if value is None and step is not None:
+            value = t.intermediate_values.get(step)
+        if step is None or value is None:
+            continue
+        out.append(
+            {
+                "t": (t.datetime_complete - origin).total_seconds(),
+                "epochs": int(step),
+                "value": float(value),
+                "params": dict(t.params),
+                "state": t.state.name.lower(),
+                "trial": t.number,
+            }
+        )
+    return sorted(out, key=lambda e: e["t"])
+
+
+# ------------------------------------------------------------------------------ arms
+def _paths(out: Path, dataset: str, arm: str, seed: int) -> Path:
+    return out / dataset / arm / f"seed{seed}"
+
+
+def _load_record(where: Path) -> dict[str, Any] | None:
+    path = where / RECORD
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_runner_arm(
+    arm: str, setup: Setup, seed: int, where: Path, args: argparse.Namespace, budget: float | None
+) -> dict[str, Any]:
+    """Arms full, random, gradmatchpb: one ``automata.run.run`` study; curve from its study."""
+    from automata.run import run
+
+    cfg = compose(
+        [
+            *base_overrides(setup, seed, args),
+            *arm_overrides(arm, args, budget),
+            f"paths.output_dir={where}",
+        ]
+    )
+    summary = run(cfg)
+    evaluations = study_evaluations(str(summary["storage"]), str(summary["study_name"]))
+    span = max((e["t"] for e in evaluations), default=0.0)
+    return {
+        "top": int(cfg.train.epochs),
+        "tuning_seconds": float(summary["tuning_seconds"]),
+        "span": span,
+        "evaluations": evaluations,
+        "n_trials": summary["n_trials"],
+    }
+
+
+def _quiet_dehb() -> None:
+    """DEHB logs every step at INFO to stdout (loguru) and adds a file sink per instance; on
+    ConfigSpace 1.x, its calls of the older API warn at every step (pinned versions)."""
+    import warnings
+
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"dehb\.")
+
+
+def run_dehb_arm(
+    setup: Setup,
+    seed: int,
+    where: Path,
+    args: argparse.Namespace,
+    budget: float,
+    max_evaluations: int | None = None,
+) -> dict[str, Any]:
+    """DEHB through its ask/tell interface until ``budget`` seconds, each evaluation training
+    the trial's config with our trainer on the full data for the fidelity's epochs. A
+    configuration DEHB promotes to a higher fidelity (same ``config_id``) resumes from its
+    saved state, as a paused Hyperband trial does in the runner."""
+    import torch
+    from dehb import DEHB
+
+    from automata.build import build
+    from automata.selection.full import FullSelector
+    from automata.training.device import resolve_device, set_determinism
+    from automata.training.trainer import Trainer, TrialDiverged
+    from automata.tuning import space as search_space
+
+    _quiet_dehb()
+    cfg = compose([*base_overrides(setup, seed, args), *TO_FULL])
+    search_space.check_space(cfg.space, cfg)
+    device = resolve_device(str(cfg.device))
+    set_determinism(bool(cfg.deterministic))
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    data = build("dataset", cfg.dataset)
+    top = int(cfg.train.epochs)
+    min_resource = int(cfg.scheduler.min_resource)
+    cs = config_space(cfg.space, seed)
+    states = where / "checkpoints"
+    states.mkdir(parents=True, exist_ok=True)
+    optimizer = DEHB(
+        cs=cs,
+        dimensions=len(list(cs.values())),
+        min_fidelity=min_resource,
+        max_fidelity=top,
+        eta=int(cfg.scheduler.eta),
+        n_workers=1,
+        seed=seed,
+        output_path=str(where / "dehb"),
+        save_freq="end",
+    )
+    evaluations: list[dict[str, Any]] = []
+    saved: dict[int, int] = {}  # config_id -> epochs of its saved state
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < budget:
+        if max_evaluations is not None and len(evaluations) >= max_evaluations:
+            break
+        job = optimizer.ask()
+        params = to_params(job["config"], cfg.space)
+        epochs = fidelity_epochs(float(job["fidelity"]), min_resource)
+        config_id = int(job["config_id"])
+        start = time.perf_counter()
+        trainer = Trainer(
+            search_space.apply(cfg, cfg.space, params), data, FullSelector(), device, top
+        )
+        path = states / f"config_{config_id:05d}.pt"
+        if saved.get(config_id, top) < epochs:
+            trainer.load_state_dict(torch.load(path, weights_only=False))
+        value: float | None = None
+        try:
+            while trainer.epoch < epochs:
+                res = trainer.run_epoch(validate=lambda _, after, e=epochs: after >= e)
+            value = res.val_accuracy
+        except TrialDiverged:
+            value = None  # told as the worst fitness, left out of the curve
+        # DEHB promotes configurations (same config_id) only in its first max_SH_iter
+        # brackets; later ones are all new mutants, whose states would never be resumed.
+        if value is not None and epochs < top and int(job["bracket_id"]) < optimizer.max_SH_iter:
+            torch.save(trainer.state_dict(), path)
+            saved[config_id] = epochs
+        fitness = 1.0 - value if value is not None else 1.0
+        optimizer.tell(job, {"fitness": fitness, "cost": time.perf_counter() - start})
+        evaluations.append(
+            {
+                "t": time.perf_counter() - t0,
+                "epochs": epochs,
+                "fidelity": float(job["fidelity"]),
+                "value": value,
+                "params": params,
+                "state": "complete" if value is not None else "fail",
+                "config_id": config_id,
+            }
+        )
+    elapsed = time.perf_counter() - t0
+    shutil.rmtree(states, ignore_errors=True)
+    _quiet_dehb()  # drop the file sink this instance added
+    return {
+        "top": top,
+        "tuning_seconds": elapsed,
+        "span": elapsed,
+        "evaluations": evaluations,
+        "n_trials": {
+            "evaluations": len(evaluations),
+            "configs": len(optimizer.config_repository.configs),
+        },
+    }
+
+
+def warm_up(setup: Setup, arms: list[str], args: argparse.Namespace, out: Path) -> None:
+    """Untimed: one tiny study and DEHB step, so that the first timed arm pays no one-off
+    costs (imports, allocator, data caches)."""
+    import torch
+
+    from automata.run import run
+
+    where = out / "warmup"
+    shutil.rmtree(where, ignore_errors=True)
+    threads = torch.get_num_threads()
+    tiny = ["train.epochs=2", "tuning.n_trials=2"]
+    cfg = compose([*base_overrides(setup, 0, args), *tiny, f"paths.output_dir={where / 'run'}"])
+    run(cfg)
+    if "dehb" in arms:
+        tiny_setup = Setup(setup.experiment, [*setup.extra, *tiny])
+        run_dehb_arm(tiny_setup, 0, where / "dehb", args, budget=60.0, max_evaluations=2)
+    torch.set_num_threads(threads)
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
+    for ds in args.datasets:
+        setup = setups[ds]
+        signature = settings_signature(setup, args)
+        todo = []
+        for seed in args.seeds:
+            for arm in args.arms:
+                rec = _load_record(_paths(args.out, ds, arm, seed))
+                if rec is not None and rec["settings"] != signature:
+                    raise BenchError(
+                        f"{_paths(args.out, ds, arm, seed)} was made with other settings "
+                        f"({rec['settings']}); use another --out"
+                    )
+                if rec is None:
+                    todo.append((seed, arm))
+        print(f"== tune {ds}: {len(todo)} arm runs to do", flush=True)
+        if not todo:
+            continue
+        warm_up(setup, args.arms, args, args.out / ds)
+        for i, (seed, arm) in enumerate(todo, 1):
+            where = _paths(args.out, ds, arm, seed)
+            budget = None
+            if arm != "full":
+                full = _load_record(_paths(args.out, ds, "full", seed))
+                if full is None:
+                    raise BenchError(
+                        f"{ds} seed {seed}: arm {arm} needs the full arm's budget; run it first "
+                        "(--arms full ...)"
+                    )
+                budget = float(full["budget_seconds"])
+            shutil.rmtree(where, ignore_errors=True)  # an interrupted run starts afresh
+            where.mkdir(parents=True)
+            load_before = os.getloadavg()
+            wall0 = time.perf_counter()
+            if arm == "dehb":
+                assert budget is not None
+                result = run_dehb_arm(setup, seed, where, args, budget)
+            else:
+                result = run_runner_arm(arm, setup, seed, where, args, budget)
+            wall = time.perf_counter() - wall0
+            load_after = os.getloadavg()
+            if arm == "full":
+                budget = result["span"]
+            record = {
+                "dataset": ds,
+                "arm": arm,
+                "seed": seed,
+                "settings": signature,
+                "budget_seconds": budget,
+                "load_before": load_before,
+                "load_after": load_after,
+                "wall_seconds": wall,
+                "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **result,
+            }
+            (where / RECORD).write_text(json.dumps(record, indent=1) + "\n")
+            best = best_so_far(result["evaluations"], result["top"], float(budget or 0.0))
+            print(
+                f"[{i}/{len(todo)}] {ds} {arm} seed {seed}: budget {budget:.1f} s, "
+                f"{len(result['evaluations'])} evaluations, best val at T "
+                f"{'-' if best is None else f'{best:.4f}'}, load {load_before[0]:.2f} -> "
+                f"{load_after[0]:.2f}",
+                flush=True,
+            )
+
+
+# ------------------------------------------------------------------------------ report
+def ci95(values: list[float]) -> tuple[float | None, float | None]:
+    """Mean and the half-width of its 95% t-interval (None for fewer than 2 values)."""
+    from scipy import stats
+
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return None, None
+    mean = statistics.fmean(vals)
+    if len(vals) < 2:
+        return mean, None
+    half = float(stats.t.ppf(0.975, len(vals) - 1)) * statistics.stdev(vals) / math.sqrt(len(vals))
+    return mean, half
+
+
+def fmt(mean: float | None, half: float | None, scale: float = 100.0, digits: int = 2) -> str:
+    if mean is None:
+        return "-"
+    if half is None:
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+
+
+class Retrainer:
+    """Test accuracy of a configuration retrained on the full data for T epochs (as the
+    runner's final training does), cached per dataset in ``retrain.json``."""
+
+    def __init__(self, setup: Setup, args: argparse.Namespace, path: Path) -> None:
+        self.setup, self.args, self.path = setup, args, path
+        self.cache: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
+        self._data: Any = None
+
+    def test_accuracy(self, params: dict[str, Any], seed: int) -> float:
+        key = f"{seed}|{json.dumps(params, sort_keys=True)}"
+        if key in self.cache:
+            return self.cache[key]
+        import torch
+
+        from automata.build import build
+        from automata.selection.full import FullSelector
+        from automata.training.device import resolve_device, set_determinism
+        from automata.training.trainer import Trainer
+        from automata.tuning import space as search_space
+
+        cfg = compose([*base_overrides(self.setup, seed, self.args), *TO_FULL])
+        if self._data is None:
+            self._data = build("dataset", cfg.dataset)
+        set_determinism(bool(cfg.deterministic))
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
+        top = int(cfg.train.epochs)
+        trainer = Trainer(
+            search_space.apply(cfg, cfg.space, params),
+            self._data,
+            FullSelector(),
+            resolve_device(str(cfg.device)),
+            top,
+        )
+        for _ in range(top):
+            trainer.run_epoch(validate=lambda _, after: after >= top)
+        acc = float(trainer.test_accuracy())
+        self.cache[key] = acc
+        self.path.write_text(json.dumps(self.cache, indent=1) + "\n")
+        return acc
+
+
+def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []  # one per dataset, arm, seed and point
+    records: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+    missing: list[str] = []
+    for ds in args.datasets:
+        retrainer = Retrainer(setups[ds], args, args.out / ds / "retrain.json")
+        records[ds] = {}
+        for arm in args.arms:
+            records[ds][arm] = {}
+            for seed in args.seeds:
+                rec = _load_record(_paths(args.out, ds, arm, seed))
+                full = _load_record(_paths(args.out, ds, "full", seed))
+                if rec is None or full is None:
+                    missing.append(f"{ds} {arm} seed {seed}")
+                    continue
+                records[ds][arm][seed] = rec
+                budget = float(full["budget_seconds"])
+                for point in POINTS:
+                    inc = incumbent(rec["evaluations"], rec["top"], point * budget)
+                    row: dict[str, Any] = {
+                        "dataset": ds,
+                        "arm": arm,
+                        "seed": seed,
+                        "point": point,
+                        "budget_seconds": budget,
+                        "val": None if inc is None else inc["value"],
+                        "epochs": None if inc is None else inc["epochs"],
+                        "fallback": None if inc is None else inc["fallback"],
+                        "params": None if inc is None else inc["params"],
+                        "test": None,
+                        "evaluations": sum(e["t"] <= point * budget for e in rec["evaluations"]),
+                    }
+                    if inc is not None:
+                        row["test"] = retrainer.test_accuracy(inc["params"], seed)
+                    rows.append(row)
+    return {"rows": rows, "records": records, "missing": missing}
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per dataset, arm and point: mean and 95% CI of test and validation accuracy."""
+    out = []
+    keys = sorted({(r["dataset"], r["arm"], r["point"]) for r in rows}, key=lambda k: k[2])
+    order = {a: i for i, a in enumerate(ARMS)}
+    keys.sort(key=lambda k: (k[0], order.get(k[1], 99), k[2]))
+    for ds, arm, point in keys:
+        sel = [r for r in rows if (r["dataset"], r["arm"], r["point"]) == (ds, arm, point)]
+        out.append(
+            {
+                "dataset": ds,
+                "arm": arm,
+                "point": point,
+                "seeds": len(sel),
+                "test": ci95([r["test"] for r in sel if r["test"] is not None]),
+                "val": ci95([r["val"] for r in sel if r["val"] is not None]),
+                "evaluations": statistics.fmean(r["evaluations"] for r in sel) if sel else None,
+                "fallbacks": sum(bool(r["fallback"]) for r in sel),
+                "none": sum(r["test"] is None for r in sel),
+            }
+        )
+    return out
+
+
+def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
+    data = collect(args, setups)
+    summary = summarise(data["rows"])
+    lines = [
+        f"# bench-peers ({time.strftime('%Y-%m-%d %H:%M')})",
+        "",
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; device {args.device}, torch threads "
+        f"{args.threads or 'default'}; seeds {args.seeds}. Budget W per seed: the tuning "
+        "wall-clock of the full-data arm (TPE + Hyperband, selector=full). Test accuracy: the "
+        "incumbent at 25/50/100% of W retrained on the full data for T epochs; mean ± "
+        "half-width of the 95% t-interval over seeds.",
+        "",
+    ]
+    for ds in args.datasets:
+        setup = setups[ds]
+        cfg = compose([*base_overrides(setup, 0, args), *TO_FULL])
+        budgets = [r["budget_seconds"] for r in data["records"][ds].get("full", {}).values()]
+        loads = [
+            (r["load_before"][0], r["load_after"][0])
+            for arm in data["records"][ds].values()
+            for r in arm.values()
+        ]
+        dehb_runs = data["records"][ds].get("dehb", {}).values()
+        fidelities = ", ".join(
+            str(e) for e in sorted({e["epochs"] for r in dehb_runs for e in r["evaluations"]})
+        )
+        lines += [
+            f"## {ds}",
+            "",
+            f"experiment {setup.experiment}: T = {cfg.train.epochs}, search space "
+            f"{', '.join(map(str, cfg.space.keys()))}; TPE + Hyperband (eta "
+            f"{cfg.scheduler.eta}, {cfg.scheduler.get('bracket_order', '')}), full arm "
+            f"{cfg.tuning.n_trials} trials; subsets {100 * args.fraction:g}%; DEHB eta "
+            f"{cfg.scheduler.eta}, fidelities {fidelities or '-'} epochs"
+            + (f"; {setup.note}" if setup.note else ""),
+            "",
+            "budget W: "
+            + (
+                f"{statistics.fmean(budgets):.1f} s mean ({min(budgets):.1f}-{max(budgets):.1f})"
+                if budgets
+                else "-"
+            )
+            + (
+                f"; load average (1 min) before/after the arms: "
+                f"{min(a for a, _ in loads):.2f}-{max(max(a, b) for a, b in loads):.2f}"
+                if loads
+                else ""
+            ),
+            "",
+            "| arm | test acc % at 25% W | at 50% W | at 100% W | best val acc % at 100% W | "
+            "evaluations by 100% W | runs without a result (25/50/100%) | incumbents not yet "
+            "at T (25/50/100%) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for arm in args.arms:
+            by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}
+            cells = [fmt(*by_point[p]["test"]) if p in by_point else "-" for p in POINTS]
+            last = by_point.get(1.0)
+            cells += [fmt(*last["val"]) if last else "-"]
+            cells += [f"{last['evaluations']:.0f}" if last else "-"]
+            cells += ["/".join(str(by_point[p]["none"]) if p in by_point else "-" for p in POINTS)]
+            cells += [
+                "/".join(str(by_point[p]["fallbacks"]) if p in by_point else "-" for p in POINTS)
+            ]
+            lines.append(f"| {ARM_LABELS[arm]} ({arm}) | {' | '.join(cells)} |")
+        lines += ["", f"![anytime curves on {ds}](anytime_{ds}.png)", ""]
+    if data["missing"]:
+        lines += ["Missing runs:", ""] + [f"- {m}" for m in data["missing"]] + [""]
+    text = "\n".join(lines)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.md").write_text(text)
+    (args.out / "results.json").write_text(
+        json.dumps({"summary": summary, "rows": data["rows"], "missing": data["missing"]}, indent=1)
+        + "\n"
+    )
+    with (args.out / "results.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["dataset", "arm", "seed", "point", "budget_seconds", "test", "val", "epochs"]
+            + ["fallback", "evaluations", "params"]
+        )
+        for r in data["rows"]:
+            w.writerow(
+                [r["dataset"], r["arm"], r["seed"], r["point"], r["budget_seconds"], r["test"]]
+                + [r["val"], r["epochs"], r["fallback"], r["evaluations"]]
+                + [json.dumps(r["params"], sort_keys=True)]
+            )
+    for ds in args.datasets:
+        plot(ds, data["records"][ds], args.out / f"anytime_{ds}.png")
+    return text
+
+
+def anytime_matrix(
+    recs: dict[int, dict[str, Any]], budgets: dict[int, float], grid: list[float]
+) -> list[list[float]]:
+    """Per seed, the best validation accuracy at T known at each fraction of that seed's
+    budget in ``grid`` (NaN before the first)."""
+    out = []
+    for seed, rec in sorted(recs.items()):
+        row = []
+        for g in grid:
+            best = best_so_far(rec["evaluations"], rec["top"], g * budgets[seed])
+            row.append(math.nan if best is None else best)
+        out.append(row)
+    return out
+
+
+def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    full = records.get("full", {})
+    budgets = {s: float(r["budget_seconds"]) for s, r in full.items()}
+    if not budgets:
+        return
+    mean_w = statistics.fmean(budgets.values())
+    grid = [i / 200 for i in range(201)]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for arm, recs in records.items():
+        recs = {s: r for s, r in recs.items() if s in budgets}
+        if not recs:
+            continue
+        m = np.array(anytime_matrix(recs, budgets, grid)) * 100
+        x = np.array(grid) * 100
+        all_seeds = ~np.isnan(m).any(axis=0)
+        any_seed = ~np.isnan(m).all(axis=0)
+        mean = np.where(all_seeds, np.nanmean(np.where(any_seed, m, 0.0), axis=0), np.nan)
+        (line,) = ax.plot(x, mean, label=f"{ARM_LABELS.get(arm, arm)}", drawstyle="steps-post")
+        lo = np.where(any_seed, np.nanmin(np.where(any_seed, m, np.inf), axis=0), np.nan)
+        hi = np.where(any_seed, np.nanmax(np.where(any_seed, m, -np.inf), axis=0), np.nan)
+        ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
+    for p in POINTS[:-1]:
+        ax.axvline(100 * p, color="k", lw=0.6, ls=":")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("time since the start of tuning (% of the full-data arm's wall-clock W)")
+    ax.set_ylabel("best validation accuracy at T found so far (%)")
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda v: v * mean_w / 100, lambda s: s * 100 / mean_w)
+    )
+    top.set_xlabel(f"seconds (at the mean W = {mean_w:.1f} s)")
+    seeds = f"{len(budgets)} seed" + ("s" if len(budgets) != 1 else "")
+    fig.suptitle(
+        f"{ds}: mean over {seeds} (where every seed has a result), band min-max", fontsize=10
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--phase", choices=["all", "tune", "report"], default="all")
+    ap.add_argument("--datasets", nargs="+", default=None)
+    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    ap.add_argument("--seeds", nargs="+", type=int, default=None)
+    ap.add_argument(
+        "--fraction", type=float, default=0.1, help="subset fraction of the subset arms"
+    )
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | auto (every arm the same)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads of every arm")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--quick", action="store_true", help="smoke run: satimage, T=3, 2 seeds")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    setups = QUICK_SETUPS if args.quick else SETUPS
+    args.datasets = args.datasets or list(setups)
+    args.seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else SEEDS)
+    args.out = args.out or ROOT / "outputs" / ("peers-quick" if args.quick else "peers")
+    args.arms = [a for a in ARMS if a in args.arms]  # full first: it sets the budget
+    try:
+        unknown = [d for d in args.datasets if d not in setups]
+        if unknown:
+            raise BenchError(f"no setup for {unknown} (known: {', '.join(setups)})")
+        if not 0.0 < args.fraction < 1.0:
+            raise BenchError(f"--fraction must be in (0, 1), got {args.fraction}")
+        if "dehb" in args.arms:
+            try:
+                import dehb  # noqa: F401
+            except ImportError:
+                raise BenchError(
+                    "the dehb arm needs the peers extra: pip install -c constraints.txt "
+                    "-e '.[peers]' (make bench-peers installs it)"
+                ) from None
+        t0 = time.time()
+        print(f"load average before: {os.getloadavg()}", flush=True)
+        if args.phase in ("all", "tune"):
+            phase_tune(args, setups)
+        if args.phase in ("all", "report"):
+            print(phase_report(args, setups))
+            print(f"wrote {args.out / 'results.md'} (and .csv, .json, anytime_*.png)")
+        print(f"load average after: {os.getloadavg()}", flush=True)
+        print(f"== bench-peers took {time.time() - t0:.0f} s")
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from automata.errors import AutomataError
+
+        if not isinstance(exc, AutomataError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
