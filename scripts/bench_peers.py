@@ -423,7 +423,14 @@ def warm_up(setup: Setup, arms: list[str], args: argparse.Namespace, out: Path) 
     shutil.rmtree(where, ignore_errors=True)
     threads = torch.get_num_threads()
     tiny = ["train.epochs=2", "tuning.n_trials=2"]
-    cfg = compose([*base_overrides(setup, 0, args), *tiny, f"paths.output_dir={where / 'run'}"])
+    cfg = compose(
+        [
+            *base_overrides(setup, 0, args),
+            *tiny,
+            "selector.interval=1",  # a gradient-matching round at epoch 1 too
+            f"paths.output_dir={where / 'run'}",
+        ]
+    )
     run(cfg)
     if "dehb" in arms:
         tiny_setup = Setup(setup.experiment, [*setup.extra, *tiny])
@@ -528,13 +535,14 @@ class Retrainer:
     def __init__(self, setup: Setup, args: argparse.Namespace, path: Path) -> None:
         self.setup, self.args, self.path = setup, args, path
         self.cache: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
-        self._data: Any = None
+        self._data: dict[str, Any] = {}  # per dataset config (the splits do not depend on seed)
 
     def test_accuracy(self, params: dict[str, Any], seed: int) -> float:
         key = f"{seed}|{json.dumps(params, sort_keys=True)}"
         if key in self.cache:
             return self.cache[key]
         import torch
+        from omegaconf import OmegaConf
 
         from automata.build import build
         from automata.selection.full import FullSelector
@@ -543,15 +551,16 @@ class Retrainer:
         from automata.tuning import space as search_space
 
         cfg = compose([*base_overrides(self.setup, seed, self.args), *TO_FULL])
-        if self._data is None:
-            self._data = build("dataset", cfg.dataset)
+        data_key = OmegaConf.to_yaml(cfg.dataset, resolve=True)
+        if data_key not in self._data:
+            self._data[data_key] = build("dataset", cfg.dataset)
         set_determinism(bool(cfg.deterministic))
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
         top = int(cfg.train.epochs)
         trainer = Trainer(
             search_space.apply(cfg, cfg.space, params),
-            self._data,
+            self._data[data_key],
             FullSelector(),
             resolve_device(str(cfg.device)),
             top,
