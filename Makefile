@@ -47,7 +47,7 @@ bench-evidence: venv ## Benchmark: selectors vs full and gradmatchpb vs random, 
 
 # The peers extra (DEHB and its dask/ConfigSpace dependencies) only for bench-peers.
 $(VENV)/.peers: $(VENV)/.installed
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers,peers]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,postgres,launchers,tabular,peers]'
 	@touch $@
 
 bench-peers: venv $(VENV)/.peers ## Benchmark: TPE+Hyperband full/random vs AUTOMATA vs DEHB, anytime curves, same wall-clock (resumable; QUICK=1: smoke run)
