@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers clean tune-workers
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -27,6 +27,9 @@ test: venv ## Run the whole test suite
 
 test-fast: venv ## Run the tests not marked slow
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+check-wheel: venv ## Build the wheel, install it in a fresh venv, run `automata` outside the repository
+	scripts/check_wheel.sh $(PY)
 
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check src tests scripts

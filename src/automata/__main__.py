@@ -16,14 +16,14 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from automata.config import register_configs
+from automata.config import conf_dir, register_configs
 from automata.errors import AutomataError
 
 register_configs()
 log = logging.getLogger("automata")
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from automata.run import run  # imported here so `--help` and config errors stay fast
 

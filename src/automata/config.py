@@ -10,12 +10,33 @@ values (ranges, choices) before any data is loaded or any model trained, and rai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
 from automata.errors import ConfigError
+
+
+def conf_dir() -> Path:
+    """The folder of config groups (``config.yaml``, ``dataset/``, ``model/``, ...).
+
+    The repository keeps them in its top-level ``conf/``; a wheel ships that folder inside the
+    package as ``automata/conf`` (``setup.py``). An installed package uses its own copy, a
+    source checkout (editable install, ``python -m automata`` from the repository) the
+    top-level folder, so there is one copy of every YAML file in the repository.
+    """
+    package = Path(__file__).resolve().parent
+    candidates = (package / "conf", package.parents[1] / "conf")
+    for candidate in candidates:
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise ConfigError(
+        "automata's config folder is missing (looked in "
+        + " and ".join(str(c) for c in candidates)
+        + "); reinstall the package"
+    )
 
 
 @dataclass

@@ -60,13 +60,13 @@ from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy import stats
 
-import automata.config  # noqa: F401  (registers the schema in Hydra's ConfigStore)
+from automata.config import conf_dir  # (importing it registers the schema in Hydra)
 from automata.errors import AutomataError
 from automata.tuning import space as search_space
 
 log = logging.getLogger("automata.ranking")
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = conf_dir()
 PLAN_FILE = "ranking_plan.json"
 RESULT_FILE = "ranking.json"
 CSV_FILE = "ranking.csv"
