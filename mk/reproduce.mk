@@ -7,9 +7,10 @@
 #   2. the ranking-agreement protocol (python -m automata.ranking);
 #   3. the aggregation: python -m automata.report <sweep folder> --plots (results.md/.csv).
 # Hyperband and ASHA are separate invocations (the experiments set Hyperband's bracket_order,
-# which ASHA does not take), and so are full and the subset selectors (full takes no fraction).
-# A failed invocation does not stop the others; they are listed at the end (exit status 1) and
-# in <sweep folder>/failed_commands.txt, and the report lists the runs they left missing.
+# which ASHA does not take), and so are full and the subset selectors (full ignores fraction).
+# A failed invocation (a sweep exits non-zero when one of its jobs failed, after the others ran)
+# does not stop the others; they are listed at the end (exit status 1) and in
+# <sweep folder>/failed_commands.txt, and the report lists the runs they left missing.
 #
 # Variables (make reproduce-tabular VAR=value ...):
 #   QUICK=1       shrunk protocol (epochs, trials, seeds, data sets): a smoke test, not the paper's
@@ -90,8 +91,7 @@ define reproduce
 	@start=$$(date +%s); \
 	for exp in $($(call upper,$(1))_EXPERIMENTS); do \
 	  for sched in "scheduler=hyperband" "scheduler=asha ~scheduler.bracket_order"; do \
-	    $(call repro_sweep,$(1),$$sched selector=full \
-	      '~selector.fraction' '~selector.interval' '~selector.kappa'); \
+	    $(call repro_sweep,$(1),$$sched selector=full); \
 	    $(call repro_sweep,$(1),$$sched selector=$(REPRO_SELECTORS) \
 	      selector.fraction=$(REPRO_FRACTIONS)); \
 	    $(call repro_sweep,$(1),$$sched selector=$(WARM_SELECTOR) \

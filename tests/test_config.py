@@ -125,3 +125,82 @@ def test_cli_unknown_option_is_clear(tmp_path):
     res = _cli("scheduler=hyperbandd", f"hydra.run.dir={tmp_path}", cwd=ROOT)
     assert res.returncode != 0
     assert "hyperbandd" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "named", "hint"),
+    [
+        ("+tuning.n_trail=3", "tuning.n_trail", "tuning.n_trials"),
+        ("+selectr=random", "selectr", "selector"),
+        ("+train.epoch=3", "train.epoch", "train.epochs"),
+        ("+seeds=3", "seeds", "seed"),
+    ],
+)
+def test_keys_added_with_plus_that_nothing_reads_are_refused(override, named, hint):
+    cfg = compose_config([override])  # Hydra's `+` adds the key even to the typed schema
+    with pytest.raises(ConfigError, match=rf"unknown setting '{named}' \(did you mean '{hint}'"):
+        build_components(cfg)
+
+
+def test_cli_plus_typo_is_one_line_error(tmp_path):
+    res = _cli("+selectr=random", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: unknown setting 'selectr' (did you mean 'selector'?): nothing reads it; a '+' "
+        "override adds a key without checking it (python -m automata --cfg job lists the settings)"
+    ]
+    assert not (tmp_path / "study.db").exists()
+
+
+def test_mixed_precision_without_a_gpu_is_refused(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("auto", "cpu"):
+        cfg = compose_config(["train.precision=bf16", f"device={device}"])
+        with pytest.raises(ConfigError, match=r"train.precision=bf16 needs a CUDA device"):
+            build_components(cfg)
+    build_components(compose_config(["train.precision=fp32", "device=auto"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["model=lstm_glove", "dataset=dna"],
+            "model LSTMClassifier is for text data, but dataset dna is tabular data",
+        ),
+        (
+            ["model=mlp", "dataset=trec6"],
+            "model MLP is for tabular data, but dataset trec6 is text",
+        ),
+    ],
+)
+def test_model_for_another_modality_names_both(overrides, message):
+    from automata.training.trainer import build_model
+
+    cfg = compose_config(overrides)
+    data = build("dataset", cfg.dataset)
+    with pytest.raises(ConfigError, match=message):
+        build_model(cfg, data)
+
+
+@pytest.mark.parametrize("experiment", ["text_trec6", "tabular_dna", "image_cifar10"])
+def test_experiment_switches_to_full_data_without_deletions(experiment):
+    cfg = compose_config([f"experiment={experiment}", "selector=full"])
+    selector, _, _ = build_components(cfg)
+    assert selector.name == "full" and selector.is_full
+    assert selector.describe()["fraction"] == 1.0
+
+
+def test_values_the_space_samples_are_found_among_the_overrides():
+    from automata.tuning.space import overridden_by_space
+
+    cfg = compose_config()
+    warnings = overridden_by_space(
+        cfg.space, ["optimizer.lr=0.01", "seed=1", "model.hidden_dim=64", "~space.lr"]
+    )
+    assert len(warnings) == 2
+    assert warnings[0].startswith("optimizer.lr=0.01 has no effect")
+    assert "space.hidden_dim" in warnings[1]
+    assert overridden_by_space(compose_config(["~space.lr"]).space, ["optimizer.lr=0.01"]) == []

@@ -2,19 +2,22 @@
 
 The schema is registered in Hydra's ConfigStore as ``automata_schema`` and is the first entry of
 ``conf/config.yaml``'s defaults list, so a misspelt key or a wrong type in ``train``,
-``optimizer``, ``tuning`` or ``paths`` fails at composition time. :func:`validate` then checks
-values (ranges, choices) before any data is loaded or any model trained, and raises
+``optimizer``, ``tuning`` or ``paths`` fails at composition time. A key added with ``+``
+bypasses that check (Hydra suggests ``+key=value`` for a key it does not know), so
+:func:`validate` refuses keys that the schema does not have, then checks values (ranges,
+choices) before any data is loaded or any model trained, and raises
 :class:`~automata.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from automata.errors import ConfigError
 
@@ -121,8 +124,42 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+#: Sections whose keys the schema fixes (the groups' keys are checked by their constructors).
+_SCHEMA_SECTIONS = ("train", "optimizer", "tuning", "paths")
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Refuse keys the schema does not have, e.g. ``+tuning.n_trail=3`` or ``+selectr=random``.
+
+    Hydra's ``+`` adds a key even to a typed config, and nothing would ever read it: the run
+    would silently use the default it meant to change.
+    """
+    schema = OmegaConf.structured(AutomataConfig)
+    top = [str(k) for k in schema.keys()]  # (`in` would miss the MISSING group entries)
+    for key in cfg.keys():
+        if key != "hydra" and key not in top:
+            _unknown(str(key), top, "")
+    for section in _SCHEMA_SECTIONS:
+        if section in cfg and isinstance(cfg[section], DictConfig):
+            known = [str(k) for k in schema[section].keys()]
+            for key in cfg[section].keys():
+                if key not in known:
+                    _unknown(str(key), known, f"{section}.")
+
+
+def _unknown(key: str, known: list[str], prefix: str) -> None:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+    raise ConfigError(
+        f"unknown setting '{prefix}{key}'{hint}: nothing reads it; a '+' override adds a key "
+        "without checking it (python -m automata --cfg job lists the settings)"
+    )
+
+
 def validate(cfg: DictConfig) -> None:
-    """Check values that the schema's types cannot express. Raises ConfigError naming the key."""
+    """Check keys and values that the schema's types cannot express. Raises ConfigError naming
+    the key."""
+    check_known_keys(cfg)
     t, o, tu = cfg.train, cfg.optimizer, cfg.tuning
     _check(t.epochs >= 1, f"train.epochs must be >= 1, got {t.epochs}")
     _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}")

@@ -78,6 +78,13 @@ def build_components(cfg: DictConfig) -> tuple[Selector, Scheduler, optuna.sampl
     if not isinstance(sampler, optuna.samplers.BaseSampler):
         raise ConfigError(f"search: {cfg.search._target_} is not an Optuna sampler")
     search_space.check_space(cfg.space, cfg)
+    device = resolve_device(str(cfg.device))
+    if device.type != "cuda" and cfg.train.precision != "fp32":
+        # Mixed precision is a CUDA feature here: on the CPU it would silently train fp32.
+        raise ConfigError(
+            f"train.precision={cfg.train.precision} needs a CUDA device, but device="
+            f"{cfg.device} is {device.type} here; use train.precision=fp32"
+        )
     return selector, scheduler, sampler
 
 

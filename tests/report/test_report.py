@@ -218,9 +218,6 @@ SWEEP_FORMS = {
     "as-is": [],
     "full+asha": [
         "selector=full",
-        "~selector.fraction",
-        "~selector.interval",
-        "~selector.kappa",
         "scheduler=asha",
         "~scheduler.bracket_order",
     ],
@@ -287,6 +284,6 @@ def test_make_targets_are_listed_and_expand():
         check=True,
     ).stdout
     assert "QUICK mode: shrunk protocol, not the paper's" in dry
-    assert "selector=full '~selector.fraction'" in dry
+    assert "selector=full search=" in dry and "~selector" not in dry  # full ignores fraction
     assert "scheduler=asha ~scheduler.bracket_order" in dry
     assert "-m automata.ranking" in dry and "-m automata.report" in dry

@@ -13,7 +13,10 @@ class FullSelector(Selector):
     online = False
     is_full = True
 
-    def __init__(self) -> None:
+    def __init__(self, fraction: float = 1.0, interval: int = 1, kappa: float = 0.0) -> None:
+        # The subset settings mean nothing here; they are accepted (and ignored) so that an
+        # experiment setting them for the subset selectors can switch to selector=full.
+        del fraction, interval, kappa
         super().__init__(fraction=1.0, interval=1, kappa=0.0)
 
     @property

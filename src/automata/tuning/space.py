@@ -94,3 +94,30 @@ def apply(cfg: DictConfig, space: DictConfig, params: dict[str, Any]) -> DictCon
     for name, value in params.items():
         OmegaConf.update(out, space[name].path, value, merge=False)
     return out
+
+
+def overridden_by_space(space: DictConfig, overrides: list[str]) -> list[str]:
+    """One warning per command-line setting that the search space samples for every trial.
+
+    ``optimizer.lr=0.01`` while the space has an entry at ``optimizer.lr`` does nothing: each
+    trial replaces the value with its own sample.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    by_path = {str(spec.path): str(name) for name, spec in space.items() if "path" in spec}
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return []
+    warnings = []
+    for override in parsed:
+        key = override.key_or_group
+        if override.is_delete() or key not in by_path:
+            continue
+        name = by_path[key]
+        warnings.append(
+            f"{override.input_line} has no effect: the search space samples {key} for every "
+            f"trial (space.{name}); remove space.{name} (~space.{name}) to fix the value"
+        )
+    return warnings
