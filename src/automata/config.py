@@ -80,6 +80,7 @@ class TuningConfig:
     worker: int = 0
     heartbeat_interval: int | None = None
     grace_period: int | None = None
+    allow_changed_settings: bool = False
 
 
 @dataclass

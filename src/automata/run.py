@@ -20,6 +20,7 @@ from automata.build import build
 from automata.config import validate
 from automata.data.base import build_dataset
 from automata.errors import AutomataError, ConfigError
+from automata.reporting.progress import EpochProgress
 from automata.reporting.summary import (
     cost_model,
     counts,
@@ -34,7 +35,8 @@ from automata.selection.full import FullSelector
 from automata.training.device import resolve_device, set_determinism
 from automata.training.trainer import Trainer, build_model
 from automata.tuning import space as search_space
-from automata.tuning.engine import StudyEngine
+from automata.tuning import study_info
+from automata.tuning.engine import StudyEngine, wait_for_running_trials
 from automata.tuning.schedulers.base import Scheduler
 from automata.tuning.storage import make_storage
 
@@ -101,12 +103,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = output_dir(cfg)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    data = build_dataset(cfg.dataset)
-    log.info("data %s: %s, %d classes", data.name, data.sizes(), data.num_classes)
-    for note in data.notes:
-        log.info("data note: %s", note)
-    build_model(cfg, data)  # fail fast on a bad model config, before the study starts
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage_url = str(cfg.tuning.storage or default_storage(run_dir))
     storage = make_storage(storage_url, cfg.tuning.heartbeat_interval, cfg.tuning.grace_period)
@@ -117,6 +113,25 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         pruner=scheduler.pruner(),
         direction="maximize",
         load_if_exists=True,
+    )
+    # A study continued with other settings would credit its trials to the new ones.
+    changed_settings = study_info.check_settings(study, cfg)
+
+    data = build_dataset(cfg.dataset)
+    log.info("data %s: %s, %d classes", data.name, data.sizes(), data.num_classes)
+    for note in data.notes:
+        log.info("data note: %s", note)
+    build_model(cfg, data)  # fail fast on a bad model config, before the study starts
+    study_info.describe(
+        study,
+        {
+            "dataset": data.name,
+            "model": str(cfg.model._target_).rsplit(".", 1)[-1],
+            "selector": selector.name,
+            "fraction": selector.fraction,
+            "scheduler": scheduler.name,
+            "search": type(sampler).__name__,
+        },
     )
     resumed_study = len(study.trials) > 0
     if resumed_study or int(cfg.tuning.worker) > 0:
@@ -131,6 +146,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 raise ConfigError(f"tuning.enqueue: each entry must be a mapping, got {fixed}")
             study.enqueue_trial({str(k): v for k, v in fixed.items()}, skip_if_exists=True)
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
+    progress = EpochProgress(
+        scheduler.planned_epochs(int(cfg.tuning.n_trials)),
+        initial=sum(t.last_step or 0 for t in study.trials if t.state.name != "FAIL"),
+    )
     engine = StudyEngine(
         cfg,
         data,
@@ -141,6 +160,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         tb,
         synchronous=scheduler.synchronous,
         decision_epochs=scheduler.decision_epochs(),
+        progress=progress,
     )
     if resumed_study:
         log.info(
@@ -162,11 +182,17 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
     t0 = time.perf_counter()
     try:
-        scheduler.run(engine)
+        with progress.logging():
+            scheduler.run(engine)
     finally:
         engine.close()
-    tuning_seconds = time.perf_counter() - t0
+        if engine.epochs_trained:  # a rerun of a finished study keeps the time it recorded
+            study_info.add_tuning_seconds(study, int(cfg.tuning.worker), time.perf_counter() - t0)
+    tuning_seconds = study_info.tuning_seconds(study)
 
+    if cfg.tuning.final_train:
+        # "Best" is the study's, read once every worker's trials are in the storage.
+        wait_for_running_trials(study, engine.host)
     try:
         best = study.best_trial
     except ValueError:
@@ -184,15 +210,20 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         epochs = int(cfg.train.epochs)
         every = cfg.train.get("eval_every")
         trainer = Trainer(best_cfg, data, FullSelector(), device, epochs)
-        for _ in range(epochs):
-            res = trainer.run_epoch(
-                validate=lambda _, after: after >= epochs or bool(every and after % every == 0)
-            )
-            tb.epoch(
-                "final",
-                res.epoch,
-                {"final/train_loss": res.train_loss, "final/val_accuracy": res.val_accuracy},
-            )
+        tb.reset("final")  # a rerun trains the final model again: one set of curves
+        bar = EpochProgress(epochs, desc="final training")
+        with bar.logging():
+            for _ in range(epochs):
+                res = trainer.run_epoch(
+                    validate=lambda _, after: after >= epochs or bool(every and after % every == 0)
+                )
+                bar.epoch()
+                tb.epoch(
+                    "final",
+                    res.epoch,
+                    {"final/train_loss": res.train_loss, "final/val_accuracy": res.val_accuracy},
+                )
+        bar.close()
         final_val = res.val_accuracy
         final_test = trainer.test_accuracy()
         final_seconds = time.perf_counter() - t1
@@ -225,6 +256,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "scheduler": scheduler.describe(),
         "seed": int(cfg.seed),
         "device": str(device),
+        # Final-training results depend on these too: the kernels (and so the rounding) that
+        # MKL and PyTorch pick for the CPU's vector instructions.
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "changed_settings": changed_settings,
         "storage": storage_url,
         "study_name": str(cfg.tuning.study_name),
         "run_dir": str(run_dir),

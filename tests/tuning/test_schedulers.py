@@ -220,3 +220,29 @@ def test_value_at_reads_the_first_epoch_at_or_past_a_rung():
     assert value_at(values, 9) == 0.85
     assert value_at(values, 10) is None
     assert value_at({}, 1) is None
+
+
+@pytest.mark.parametrize("n_trials", [1, 4, 9, 13, 27, 31])
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        SHA(eta=3, min_resource=1, max_resource=9),
+        SHA(eta=3, min_resource=1, max_resource=9, n=5),
+        SHA(eta=2, min_resource=2, max_resource=16),
+        Hyperband(eta=3, min_resource=1, max_resource=27),
+        Hyperband(eta=3, min_resource=1, max_resource=9, bracket_order="conservative_first"),
+        NoScheduler(max_resource=7),
+    ],
+    ids=["sha", "sha-n5", "sha-eta2", "hyperband", "hyperband-conservative", "none"],
+)
+def test_planned_epochs_equal_the_epochs_a_run_trains(scheduler, n_trials):
+    engine = FakeEngine([0.5 + 0.01 * ((7 * i) % 11) for i in range(n_trials)])
+    scheduler.run(engine)
+    assert scheduler.planned_epochs(n_trials) == sum(engine.epochs.values())
+
+
+def test_asha_plan_is_an_upper_bound():
+    asha = ASHA(eta=3, min_resource=1, max_resource=9)
+    engine = FakeEngine([0.5 + 0.01 * ((7 * i) % 11) for i in range(12)], pruner=asha.pruner())
+    asha.run(engine)
+    assert sum(engine.epochs.values()) <= asha.planned_epochs(12) == 12 * 9

@@ -134,3 +134,48 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
     )
     assert res.returncode == 0, res.stderr[-3000:]
     _check_shared(_load(storage, name), 10, workers=2)
+
+
+def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tmp_path):
+    """The process that retrains the best configuration reads "best" from the storage once no
+    other worker runs a trial: here another (live) process holds the study's only trial."""
+    import socket
+    import threading
+    import time
+
+    from automata.run import run
+    from automata.tuning import space as search_space
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    cfg = make_cfg(
+        [
+            "scheduler=asha",
+            "tuning.n_trials=1",
+            "train.epochs=2",
+            f"tuning.storage={storage}",
+            "tuning.study_name=shared",
+            "tuning.tensorboard=false",
+        ]
+    )
+    study = optuna.create_study(study_name="shared", storage=storage, direction="maximize")
+    trial = study.ask()
+    params = search_space.suggest(trial, cfg.space)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        trial.set_user_attr("owner", {"host": socket.gethostname(), "pid": other.pid})
+
+        def other_worker_finishes() -> None:
+            time.sleep(3)
+            optuna.load_study(study_name="shared", storage=storage).tell(trial.number, 0.75)
+
+        finisher = threading.Thread(target=other_worker_finishes)
+        finisher.start()
+        summary = run(cfg)
+        finisher.join()
+    finally:
+        other.kill()
+        other.wait()
+    assert summary["best_trial"] == 0 and summary["best_val_accuracy"] == 0.75
+    assert summary["best_params"] == params
+    assert summary["final_test_accuracy"] is not None
+

@@ -180,6 +180,12 @@ def write_report(path: Path, s: dict[str, Any]) -> None:
     ]
     for k, v in (s.get("best_params") or {}).items():
         lines.append(f"- `{k}` = {_fmt(v)}")
+    if s.get("changed_settings"):
+        lines += [
+            "",
+            "The study was continued with settings other than it started with "
+            "(tuning.allow_changed_settings): " + ", ".join(s["changed_settings"]) + ".",
+        ]
     failed = [t for t in s.get("trials", []) if t["state"] == "fail"]
     if failed:
         lines += ["", "Failed trials:", ""]

@@ -6,6 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+#: Trial states shown in the hparams view.
+STATES = ("complete", "pruned")
+
 
 class TensorBoardLog:
     """Writes ``<root>/trial_NNNN`` curves (``<root>/final`` for the final training) and
@@ -55,19 +58,40 @@ class TensorBoardLog:
         if w is not None:
             w.close()
 
-    def hparams(self, trial: int, params: dict[str, Any], metrics: dict[str, float]) -> None:
-        """One entry of the hparams dashboard (parameters against final metrics)."""
+    def hparams(
+        self, trial: int, params: dict[str, Any], metrics: dict[str, float], state: str
+    ) -> None:
+        """One entry of the hparams dashboard: parameters against final metrics, and the
+        trial's ``state`` (complete, pruned) as a column that can be filtered on.
+
+        Written straight into ``hparams/trial_NNNN``: ``SummaryWriter.add_hparams`` would also
+        leave an empty event file in ``hparams/`` at every call.
+        """
         if not self.enabled:
             return
         from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
 
-        clean = {
+        clean: dict[str, Any] = {
             k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in params.items()
         }
-        with SummaryWriter(str(self.root / "hparams")) as w:
-            w.add_hparams(
-                clean, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=f"trial_{trial:04d}"
-            )
+        clean["state"] = state
+        tagged = {f"hparam/{k}": v for k, v in metrics.items()}
+        exp, ssi, sei = hparams(clean, tagged, {"state": list(STATES)})
+        with SummaryWriter(str(self.root / "hparams" / f"trial_{trial:04d}")) as w:
+            for summary in (exp, ssi, sei):
+                w.file_writer.add_summary(summary)
+            for key, value in tagged.items():
+                w.add_scalar(key, value)
+
+    def reset(self, trial: int | str) -> None:
+        """Remove the curves of ``trial`` written by an earlier run (e.g. the final training of
+        a study that is run again), so TensorBoard does not draw two of them."""
+        self.close_trial(trial)
+        name = trial if isinstance(trial, str) else f"trial_{trial:04d}"
+        if self.enabled and (self.root / name).is_dir():
+            for path in (self.root / name).glob("events.out.tfevents.*"):
+                path.unlink()
 
     def close(self) -> None:
         for trial in list(self._pending) + list(self._writers):

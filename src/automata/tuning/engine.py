@@ -20,6 +20,7 @@ RUNNING trial whose owner process on this host is gone is an *orphan* of an inte
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
@@ -38,6 +39,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from automata.data.base import DataSplits
 from automata.errors import AutomataError, ConfigError
+from automata.reporting.progress import EpochProgress
 from automata.reporting.tensorboard import TensorBoardLog
 from automata.selection.base import Selector
 from automata.training.trainer import EpochResult, Trainer
@@ -97,6 +99,7 @@ class StudyEngine:
         decision_epochs: epochs at which the study's pruner decides (ASHA's rungs); trials are
             validated there, at the epoch each ``advance`` trains to, and every
             ``train.eval_every`` epochs if set.
+        progress: the bar over trained epochs (a disabled one when None).
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class StudyEngine:
         tb: TensorBoardLog,
         synchronous: bool = False,
         decision_epochs: list[int] | tuple[int, ...] = (),
+        progress: EpochProgress | None = None,
     ) -> None:
         self.cfg = cfg
         self.data = data
@@ -127,19 +131,23 @@ class StudyEngine:
         self._trainers: dict[int, Trainer] = {}
         self._cfgs: dict[int, DictConfig] = {}
         self._params: dict[int, dict[str, Any]] = {}
-        self._last: dict[int, EpochResult] = {}
         self._values: dict[int, float] = {}
+        self._epochs: dict[int, int] = {}  # epoch of each trial's last score
         self._frozen: dict[int, FrozenTrial] = {}
-        self._hparams: list[tuple[int, dict[str, Any], dict[str, float]]] = []
+        self._hparams: list[tuple[int, dict[str, Any], dict[str, float], str]] = []
         self._counted: int | None = None
         self.host = socket.gethostname()
         self.owner: dict[str, str | int] = {"host": self.host, "pid": os.getpid()}
         self.resumed = 0
+        #: epochs this process trained (a rerun of a finished study trains none)
+        self.epochs_trained = 0
         self.synchronous = synchronous
         self.decision_epochs = tuple(int(d) for d in decision_epochs)
         self.eval_every = cfg.train.get("eval_every")
         self.heartbeat_interval = cfg.tuning.get("heartbeat_interval")
         self._last_heartbeat: dict[int, float] = {}
+        self.max_resource = int(cfg.train.epochs)
+        self.progress = progress or EpochProgress(0, enabled=False)
         self._replay = self._resume_plan(synchronous)
 
     def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
@@ -218,7 +226,14 @@ class StudyEngine:
         if frozen.state == TrialState.RUNNING:
             trial.set_user_attr("owner", self.owner)
             self.resumed += 1
-            log.info("resuming trial %d (interrupted at epoch %s)", frozen.number, frozen.last_step)
+            if frozen.last_step is None:
+                log.info("resuming trial %d (interrupted during its first epoch)", frozen.number)
+            else:
+                log.info(
+                    "resuming trial %d (interrupted after epoch %d)",
+                    frozen.number,
+                    frozen.last_step,
+                )
         return trial
 
     def advance(self, trial: optuna.Trial, until: int, prune_check: bool = False) -> float | None:
@@ -230,6 +245,9 @@ class StudyEngine:
                 return None if frozen.state == TrialState.FAIL else recorded
             if recorded is not None:
                 self._values[trial.number] = recorded
+                self._epochs[trial.number] = min(
+                    s for s in frozen.intermediate_values if s >= until
+                )
                 return recorded
         try:
             trainer = self._trainer(trial)
@@ -244,13 +262,17 @@ class StudyEngine:
                 return bool(every) and after // every > before // every
 
             while trainer.epoch < until:
+                before = trainer.epoch
                 res = trainer.run_epoch(validate=decides)
+                self.epochs_trained += res.epoch - before
                 self._last[trial.number] = res
                 self._log_epoch(trial.number, res)
                 self._heartbeat(trial)
+                self.progress.epoch(f"trial {trial.number}, epoch {res.epoch}/{until}")
                 if res.val_accuracy is None:
                     continue
                 self._values[trial.number] = res.val_accuracy
+                self._epochs[trial.number] = res.epoch
                 if frozen is None or res.epoch not in frozen.intermediate_values:
                     trial.report(res.val_accuracy, res.epoch)
                 # A trial that has trained its last epoch is finished, not stopped early,
@@ -349,7 +371,6 @@ class StudyEngine:
     def _finish(self, trial: optuna.Trial, state: TrialState, value: float | None) -> None:
         number = trial.number
         cost, rounds = self._records(number)
-        res = self._last.get(number)
         if self.cfg.tuning.get("keep_checkpoints", False) and number in self._trainers:
             self.pause(trial)  # the final state, kept on disk
         trial.set_user_attr("cost", cost)
@@ -358,11 +379,13 @@ class StudyEngine:
         self.study.tell(trial, value, state=state)
         self._release(number)
         self.finished += 1
-        if res is not None and res.val_accuracy is not None:
+        score, epoch = self._values.get(number), self._epochs.get(number)
+        if score is not None and epoch is not None:
             # The hparams view is written once, at close(), off the hot path.
-            metrics = {"val_accuracy": res.val_accuracy, "epochs": float(res.epoch)}
-            self._hparams.append((number, self._params[number], metrics))
-        self._progress(number, state, res)
+            metrics = {"val_accuracy": score, "epochs": float(epoch)}
+            what = "complete" if state == TrialState.COMPLETE else "pruned"
+            self._hparams.append((number, self._params[number], metrics, what))
+        self._progress(number, state, score, epoch)
 
     def _fail(self, trial: optuna.Trial, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
@@ -390,33 +413,90 @@ class StudyEngine:
         if path.exists() and not self.cfg.tuning.get("keep_checkpoints", False):
             path.unlink()
 
-    def _progress(self, number: int, state: TrialState, res: EpochResult | None) -> None:
-        try:
-            best = self.study.best_trial
+    def _progress(
+        self, number: int, state: TrialState, score: float | None, epoch: int | None
+    ) -> None:
+        """The log line of a finished trial: finished trials of the whole study (all workers,
+        earlier sessions) of ``tuning.n_trials``, its score, and the study's best so far."""
+        trials = self.study.get_trials(deepcopy=False)
+        done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+        complete = [t for t in done if t.state == TrialState.COMPLETE and t.value is not None]
+        if complete:
+            best = max(complete, key=lambda t: (t.value, -t.number))
             best_txt = f"best {best.value:.4f} (trial {best.number})"
-        except ValueError:
+        else:
             best_txt = "no completed trial yet"
         what = "completed" if state == TrialState.COMPLETE else "pruned"
-        score = (
-            f"val {res.val_accuracy:.4f} at epoch {res.epoch}"
-            if res is not None and res.val_accuracy is not None
-            else ""
-        )
+        result = f"val {score:.4f} at epoch {epoch}" if score is not None else "no score"
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",
-            self.finished,
+            len(done),
             self.n_trials,
             number,
             what,
-            score,
+            result,
             best_txt,
             time.perf_counter() - self.started,
         )
+        if not self.synchronous:
+            # Other workers train too, and pruned trials stop short of the plan: take both
+            # from the study.
+            self.progress.sync(*study_epochs(trials, self.max_resource, self.n_trials))
 
     def close(self) -> None:
-        """Drop trainers and close logs. Checkpoints stay: an interrupted study resumes."""
+        """Drop trainers and close logs. Checkpoints stay: an interrupted study resumes (an
+        empty checkpoint folder is removed)."""
+        self.progress.close()
         self._trainers.clear()
-        for number, params, metrics in self._hparams:  # written once, not in the tuning loop
-            self.tb.hparams(number, params, metrics)
+        for number, params, metrics, state in self._hparams:  # written once, off the loop
+            self.tb.hparams(number, params, metrics, state)
         self._hparams.clear()
         self.tb.close()
+        with contextlib.suppress(OSError):  # not empty, or not there
+            self.checkpoint_dir.rmdir()
+
+
+def study_epochs(trials: list[FrozenTrial], max_resource: int, n_trials: int) -> tuple[int, int]:
+    """``(epochs trained, epochs planned)`` of a study run without a fixed plan (ASHA, none):
+    trained is the last reported epoch of every trial that counts; planned gives every
+    configuration not yet stopped ``max_resource`` epochs."""
+    counted = [t for t in trials if t.state in COUNTED]
+    done = sum(t.last_step or 0 for t in counted)
+    stopped = sum(
+        max_resource - (t.last_step or 0) for t in counted if t.state == TrialState.PRUNED
+    )
+    return done, max(n_trials, len(counted)) * max_resource - stopped
+
+
+#: A RUNNING trial without owner this old was left by a process killed between ask and tag.
+_UNTAGGED_GRACE = datetime.timedelta(seconds=60)
+
+
+def wait_for_running_trials(study: optuna.Study, host: str, poll_seconds: float = 2.0) -> None:
+    """Return once no other live process runs a trial of ``study``.
+
+    The final training must see the whole study: another worker's trial that completes later
+    may be the best. Trials of dead processes on this host are not waited for, and with
+    heartbeats (``tuning.heartbeat_interval``) neither are those of dead workers elsewhere.
+    """
+    last_log = 0.0
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        now = datetime.datetime.now()
+        running = [
+            t.number
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if not is_orphan(t, host)
+            and (t.user_attrs.get("owner") or now - (t.datetime_start or now) < _UNTAGGED_GRACE)
+        ]
+        if not running:
+            return
+        if time.monotonic() - last_log > 60:
+            log.info(
+                "waiting for trial(s) %s, running in other processes, before the final training",
+                running,
+            )
+            last_log = time.monotonic()
+        time.sleep(poll_seconds)

@@ -82,6 +82,12 @@ class Scheduler(ABC):
     def run(self, engine: Engine) -> None:
         """Evaluate configurations until ``engine.ask()`` returns None."""
 
+    def planned_epochs(self, n_trials: int) -> int:
+        """Epochs ``n_trials`` configurations train under this scheduler (for progress and
+        time estimates). Here: all of them to ``max_resource``, an upper bound for schedulers
+        that stop trials early without a fixed plan (ASHA)."""
+        return n_trials * self.max_resource
+
     def describe(self) -> dict[str, int | str]:
         return {
             "scheduler": self.name,

@@ -77,6 +77,15 @@ def hyperband_brackets(
     return out
 
 
+def bracket_epochs(n: int, r: int, max_resource: int, eta: int) -> int:
+    """Epochs one SHA bracket of ``n`` configurations trains (trials resume between rungs)."""
+    total, before = 0, 0
+    for configs, epochs in sha_rungs(n, r, max_resource, eta):
+        total += configs * (epochs - before)
+        before = epochs
+    return total
+
+
 def run_bracket(
     engine: Engine,
     trials: list[optuna.Trial],
@@ -148,6 +157,14 @@ class SHA(Scheduler):
                 return
             run_bracket(engine, trials, self.min_resource, self.max_resource, self.eta)
 
+    def planned_epochs(self, n_trials: int) -> int:
+        total, left = 0, n_trials
+        while left > 0:
+            n = min(self.n or left, left)
+            total += bracket_epochs(n, self.min_resource, self.max_resource, self.eta)
+            left -= n
+        return total
+
 
 BRACKET_ORDERS = ("aggressive_first", "conservative_first")
 
@@ -210,6 +227,17 @@ class Hyperband(Scheduler):
                 if not trials:
                     return
                 run_bracket(engine, trials, r, self.max_resource, self.eta, keep)
+
+    def planned_epochs(self, n_trials: int) -> int:
+        total, left = 0, n_trials
+        while left > 0:
+            for n, r in self.brackets():
+                if left <= 0:
+                    break
+                k = min(n, left)  # the last bracket holds what is left of n_trials
+                total += bracket_epochs(k, r, self.max_resource, self.eta)
+                left -= k
+        return total
 
     def describe(self) -> dict[str, int | str]:
         return {**super().describe(), "bracket_order": self.bracket_order}

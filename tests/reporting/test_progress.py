@@ -1,0 +1,78 @@
+"""The progress bar within trials: drawn only on a terminal, epochs done of the plan, ETA."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import torch
+
+from automata.build import build
+from automata.reporting.progress import EpochProgress
+from automata.reporting.tensorboard import TensorBoardLog
+from automata.run import build_components
+from automata.tuning.engine import StudyEngine
+
+from ..conftest import compose_config
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_drawn_on_a_terminal_with_done_total_elapsed_and_eta():
+    screen = Terminal()
+    bar = EpochProgress(12, initial=2, desc="tuning", stream=screen)
+    for epoch in range(1, 4):
+        time.sleep(0.11)  # tqdm redraws at most every 0.1 s
+        bar.epoch(f"trial 4, epoch {epoch}/9")
+    assert (bar.done, bar.total) == (5, 12)
+    bar.close()
+    text = screen.getvalue()
+    assert "tuning:" in text and "5/12 epochs" in text
+    assert re.search(r"\d\d:\d\d elapsed, (\d\d:\d\d|\?) left", text)
+    assert "trial 4, epoch 3/9" in text
+
+
+def test_silent_when_not_a_terminal():
+    log = io.StringIO()
+    bar = EpochProgress(12, stream=log)
+    bar.epoch("trial 0, epoch 1/9")
+    bar.sync(5, 20)
+    bar.close()
+    assert log.getvalue() == ""
+
+
+def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
+    """SHA's plan is exact when no trial fails: the bar ends at its total."""
+    import optuna
+
+    cfg = compose_config(
+        ["device=cpu", "scheduler=sha", "tuning.n_trials=5", "train.epochs=3", "selector=full"]
+    )
+    _, scheduler, sampler = build_components(cfg)
+    data = build("dataset", cfg.dataset)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    screen = Terminal()
+    progress = EpochProgress(scheduler.planned_epochs(5), stream=screen)
+    tb = TensorBoardLog(tmp_path / "tb", enabled=False)
+    engine = StudyEngine(
+        cfg,
+        data,
+        build("selector", cfg.selector),
+        study,
+        torch.device("cpu"),
+        tmp_path,
+        tb,
+        synchronous=True,
+        progress=progress,
+    )
+    scheduler.run(engine)
+    engine.close()
+    # SHA, 5 configurations, eta 3, epochs 1 -> 3: 5 x 1 + 1 x 2 = 7 epochs.
+    assert scheduler.planned_epochs(5) == 7 == engine.epochs_trained
+    assert (progress.done, progress.total) == (7, 7)
+    assert "/7 epochs" in screen.getvalue()
+    assert not (tmp_path / "checkpoints").exists(), "no empty checkpoint folder left"
