@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
@@ -191,8 +196,8 @@ def test_multirun_goes_on_after_a_failed_job(tmp_path):
         text=True,
         timeout=600,
     )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "selector.fraction must be in (0, 1], got 1.5" in res.stderr
+    # The other job ran; then the sweep lists the failed one and exits non-zero.
+    assert res.returncode == 1, res.stderr[-2000:]
     assert len(list(tmp_path.rglob("summary.json"))) == 1
 
 
@@ -293,3 +298,118 @@ def test_cost_model_in_summary_and_report(make_cfg, tmp_path):
     assert 0 < cm["speedup_limit"] < 1 / cm["f"]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "speedup limit S*" in report and f"{cm['speedup_limit']:.3g}x" in report
+
+
+    lines = res.stderr.strip().splitlines()
+    assert lines[-2] == "error: 1 of 2 jobs of this sweep failed:"
+    assert lines[-1].startswith("  0_") and lines[-1].endswith(
+        ": selector.fraction must be in (0, 1], got 1.5"
+    )
+    assert (tmp_path / lines[-1].strip().split(":")[0] / "failed.txt").exists()
+
+
+def test_a_sweep_invalid_for_every_job_is_refused_before_any_job(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "automata", "-m", "selector.fraction=1.5", "seed=0,1"]
+        + [f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: every job of this sweep has invalid settings: "
+        "selector.fraction must be in (0, 1], got 1.5"
+    ]
+    assert not (tmp_path / "sweep").exists(), "no job ran"
+
+
+INTERRUPTED = "interrupted: rerun the same command to continue"
+
+
+@pytest.mark.slow
+def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "automata",
+        "scheduler=none",
+        "train.epochs=30",
+        "tuning.n_trials=4",
+        "selector=full",
+        "train.batch_size=16",
+        "~space.batch_size",
+        "tuning.final_train=false",
+        "device=cpu",
+        f"hydra.run.dir={run_dir}",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    db = run_dir / "study.db"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        # Interrupt mid-trial: a trial has reported epochs and is still running.
+        if db.exists() and _running_with_epochs(db):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert err.strip().splitlines() == [INTERRUPTED]  # no traceback, nothing else
+    assert "Traceback" not in out
+
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    assert re.search(r"resuming trial \d+ \(interrupted after epoch \d+\)", log)
+    assert "None" not in log and "no score" not in log
+    study = optuna.load_study(study_name="automata", storage=f"sqlite:///{db}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
+
+
+def _running_with_epochs(db) -> bool:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = con.execute(
+            "SELECT COUNT(*) FROM trials t JOIN trial_intermediate_values v "
+            "ON v.trial_id = t.trial_id WHERE t.state = 'RUNNING'"
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        con.close()
+    return bool(rows and rows[0])
+
+
+@pytest.mark.slow
+def test_a_value_the_search_space_samples_is_warned_about(tmp_path):
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "optimizer.lr=0.01",
+            "tuning.n_trials=1",
+            "train.epochs=1",
+            "scheduler=none",
+            "tuning.final_train=false",
+            "tuning.tensorboard=false",
+            "device=cpu",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    warnings = [line for line in res.stdout.splitlines() if "optimizer.lr=0.01" in line]
+    assert len(warnings) == 1
+    assert "the search space samples optimizer.lr for every trial (space.lr)" in warnings[0]
+    trial_lr = json.loads((tmp_path / "summary.json").read_text())["trials"][0]["params"]["lr"]
+    assert trial_lr != 0.01  # indeed replaced: the warning is true

@@ -179,3 +179,28 @@ def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tm
     assert summary["best_params"] == params
     assert summary["final_test_accuracy"] is not None
 
+
+def test_a_sweep_of_workers_that_each_retrain_the_final_model_is_refused(tmp_path):
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automata",
+            "-m",
+            "tuning.worker=0,1",
+            "scheduler=asha",
+            f"tuning.storage=journal://{tmp_path / 'study.log'}",
+            "tuning.study_name=workers",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "share study 'workers'" in lines[0]
+    assert "tuning.final_train=false" in lines[0]
+    assert not (tmp_path / "sweep").exists() and not (tmp_path / "study.log").exists()
+
