@@ -479,7 +479,8 @@ def wait_for_running_trials(study: optuna.Study, host: str, poll_seconds: float 
     may be the best. Trials of dead processes on this host are not waited for, and with
     heartbeats (``tuning.heartbeat_interval``) neither are those of dead workers elsewhere.
     """
-    last_log = 0.0
+    me = {"host": host, "pid": os.getpid()}
+    last_log: float | None = None
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -489,11 +490,12 @@ def wait_for_running_trials(study: optuna.Study, host: str, poll_seconds: float 
             t.number
             for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if not is_orphan(t, host)
+            and t.user_attrs.get("owner") != me  # never wait for this process itself
             and (t.user_attrs.get("owner") or now - (t.datetime_start or now) < _UNTAGGED_GRACE)
         ]
         if not running:
             return
-        if time.monotonic() - last_log > 60:
+        if last_log is None or time.monotonic() - last_log > 60:
             log.info(
                 "waiting for trial(s) %s, running in other processes, before the final training",
                 running,
