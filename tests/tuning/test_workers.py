@@ -6,7 +6,9 @@ PostgreSQL when ``AUTOMATA_TEST_POSTGRES_URL`` is set (``.ci/run`` starts a serv
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -204,3 +206,58 @@ def test_a_sweep_of_workers_that_each_retrain_the_final_model_is_refused(tmp_pat
     assert "tuning.final_train=false" in lines[0]
     assert not (tmp_path / "sweep").exists() and not (tmp_path / "study.log").exists()
 
+
+@pytest.mark.slow
+def test_submitit_local_workers_then_one_final_training(tmp_path):
+    """Hydra's submitit launcher (its local executor runs the jobs as processes, as on Slurm):
+    two workers on one journal-file study, then one final training."""
+    storage = f"journal://{tmp_path / 'study.log'}"
+    name = "submitit-workers"
+    common = [
+        "scheduler=asha",
+        "tuning.n_trials=8",
+        "train.epochs=8",
+        "selector=full",
+        "~space.batch_size",
+        "train.batch_size=16",
+        f"tuning.storage={storage}",
+        f"tuning.study_name={name}",
+        "device=cpu",
+        "threads=1",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    sweep = subprocess.run(
+        [sys.executable, "-m", "automata", "-m", "hydra/launcher=submitit_local"]
+        + ["hydra.launcher.timeout_min=10", "tuning.worker=0,1", "tuning.final_train=false"]
+        + common
+        + ["tuning.tensorboard=false", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    final = subprocess.run(
+        [sys.executable, "-m", "automata", *common, f"hydra.run.dir={tmp_path / 'final'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert final.returncode == 0, final.stderr[-3000:]
+
+    study = _load(storage, name)
+    _check_shared(study, 8, workers=2)  # complete, every worker ran trials, nothing twice
+    workers = sorted((tmp_path / "sweep").rglob("summary.json"))
+    assert len(workers) == 2
+    for path in workers:
+        assert json.loads(path.read_text())["final_test_accuracy"] is None
+    summary = json.loads((tmp_path / "final" / "summary.json").read_text())
+    assert summary["best_val_accuracy"] == study.best_value
+    assert summary["n_trials"]["total"] == len(study.trials)
+    # The final process trained no trial of its own, only the final model.
+    assert not re.search(r"\[\d+/\d+\] trial", final.stdout + final.stderr)
+    finals = list(tmp_path.rglob("final/events.out.tfevents.*"))
+    assert len(finals) == 1, "one final training, in the final run's folder"
