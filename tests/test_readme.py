@@ -1,0 +1,60 @@
+"""The README's command lines are valid: each composes and passes the checks a run or a sweep
+does before training (sweeps: every job, and no two jobs retraining one shared study)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from automata.run import build_components
+from automata.sweep import check_jobs, expand
+
+from .conftest import ROOT, compose_config
+
+README = (ROOT / "README.md").read_text()
+
+
+def _commands() -> list[list[str]]:
+    """Arguments of every ``python -m automata`` / ``automata`` line in the README's shell
+    blocks (continuation lines joined, comments dropped)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+        text = block.replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if not line.startswith(("python -m automata ", "automata ")):
+                continue
+            words = shlex.split(line.replace("$RANK", "0").replace("$PWD", "/tmp"))
+            if words[:3] == ["python", "-m", "automata"]:
+                commands.append(words[3:])
+            elif words[:1] == ["automata"]:
+                commands.append(words[1:])
+    return commands
+
+
+COMMANDS = _commands()
+
+
+def test_the_readme_documents_the_installed_command_and_the_report():
+    assert "\nautomata --cfg job " in README  # the installed command
+    assert "python -m automata.report <sweep folder>" in README
+    assert len(COMMANDS) >= 20
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c)[:60] for c in COMMANDS])
+def test_readme_command_is_valid(args, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the GPU recipes too
+    flags = [a for a in args if a.startswith("-")]
+    if set(flags) & {"--help", "--cfg"}:
+        return
+    overrides = [a for a in args if not a.startswith("-") and not a.startswith("hydra")]
+    if "-m" not in flags:
+        build_components(compose_config(overrides))
+        return
+    jobs = expand(overrides)
+    assert jobs and len(jobs) > 1
+    check_jobs([compose_config(job) for job in jobs])
