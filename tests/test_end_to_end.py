@@ -199,6 +199,12 @@ def test_multirun_goes_on_after_a_failed_job(tmp_path):
     # The other job ran; then the sweep lists the failed one and exits non-zero.
     assert res.returncode == 1, res.stderr[-2000:]
     assert len(list(tmp_path.rglob("summary.json"))) == 1
+    lines = res.stderr.strip().splitlines()
+    assert lines[-2] == "error: 1 of 2 jobs of this sweep failed:"
+    assert lines[-1].startswith("  0_") and lines[-1].endswith(
+        ": selector.fraction must be in (0, 1], got 1.5"
+    )
+    assert (tmp_path / lines[-1].strip().split(":")[0] / "failed.txt").exists()
 
 
 def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
@@ -298,14 +304,6 @@ def test_cost_model_in_summary_and_report(make_cfg, tmp_path):
     assert 0 < cm["speedup_limit"] < 1 / cm["f"]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "speedup limit S*" in report and f"{cm['speedup_limit']:.3g}x" in report
-
-
-    lines = res.stderr.strip().splitlines()
-    assert lines[-2] == "error: 1 of 2 jobs of this sweep failed:"
-    assert lines[-1].startswith("  0_") and lines[-1].endswith(
-        ": selector.fraction must be in (0, 1], got 1.5"
-    )
-    assert (tmp_path / lines[-1].strip().split(":")[0] / "failed.txt").exists()
 
 
 def test_a_sweep_invalid_for_every_job_is_refused_before_any_job(tmp_path):

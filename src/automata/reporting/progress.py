@@ -56,13 +56,14 @@ class EpochProgress:
             leave=False,
         )
 
-    def epoch(self, note: str = "") -> None:
-        """One more epoch trained; ``note`` (e.g. "trial 7, epoch 3/9") is shown after the bar."""
+    def epoch(self, note: str = "", epochs: int = 1) -> None:
+        """``epochs`` more epochs of the schedule trained (a warm-start epoch can stand in for
+        several); ``note`` (e.g. "trial 7, epoch 3/9") is shown after the bar."""
         if not self.enabled:
             return
         if note:
             self._bar.set_postfix_str(note, refresh=False)
-        self._bar.update(1)
+        self._bar.update(epochs)
 
     def sync(self, done: int, total: int) -> None:
         """Set the epochs done and the planned total (e.g. from the study, with many workers)."""

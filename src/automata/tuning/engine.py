@@ -265,10 +265,11 @@ class StudyEngine:
                 before = trainer.epoch
                 res = trainer.run_epoch(validate=decides)
                 self.epochs_trained += res.epoch - before
-                self._last[trial.number] = res
                 self._log_epoch(trial.number, res)
                 self._heartbeat(trial)
-                self.progress.epoch(f"trial {trial.number}, epoch {res.epoch}/{until}")
+                self.progress.epoch(
+                    f"trial {trial.number}, epoch {res.epoch}/{until}", res.epoch - before
+                )
                 if res.val_accuracy is None:
                     continue
                 self._values[trial.number] = res.val_accuracy

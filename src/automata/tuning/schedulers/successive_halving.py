@@ -77,10 +77,10 @@ def hyperband_brackets(
     return out
 
 
-def bracket_epochs(n: int, r: int, max_resource: int, eta: int) -> int:
+def bracket_epochs(n: int, r: float, max_resource: int, eta: int, keep: str = "floor") -> int:
     """Epochs one SHA bracket of ``n`` configurations trains (trials resume between rungs)."""
     total, before = 0, 0
-    for configs, epochs in sha_rungs(n, r, max_resource, eta):
+    for configs, epochs in sha_rungs(n, r, max_resource, eta, keep):
         total += configs * (epochs - before)
         before = epochs
     return total
@@ -235,7 +235,8 @@ class Hyperband(Scheduler):
                 if left <= 0:
                     break
                 k = min(n, left)  # the last bracket holds what is left of n_trials
-                total += bracket_epochs(k, r, self.max_resource, self.eta)
+                keep = "ceil" if self._ray else "floor"
+                total += bracket_epochs(k, r, self.max_resource, self.eta, keep)
                 left -= k
         return total
 
