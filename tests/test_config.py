@@ -168,11 +168,11 @@ def test_mixed_precision_without_a_gpu_is_refused(monkeypatch):
     [
         (
             ["model=lstm_glove", "dataset=dna"],
-            "model LSTMClassifier is for text data, but dataset dna is tabular data",
+            r"model LSTMClassifier needs vocab \(text data\), but dataset dna is tabular data",
         ),
         (
             ["model=mlp", "dataset=trec6"],
-            "model MLP is for tabular data, but dataset trec6 is text",
+            r"model MLP needs input_dim \(tabular data\), but dataset trec6 is text data",
         ),
     ],
 )
