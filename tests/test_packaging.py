@@ -24,7 +24,7 @@ def test_automata_command_runs_from_any_folder(tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     cfg = OmegaConf.create(res.stdout)
-    assert cfg.dataset._target_ == "automata.data.tabular.load_dna"
+    assert cfg.dataset.name == "dna"
     assert cfg.selector._target_ == "automata.selection.gradmatch.GradMatchPB"
 
 

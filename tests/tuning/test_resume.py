@@ -51,6 +51,22 @@ def test_trainer_resumes_bit_identically(make_cfg, tmp_path):
     assert straight.cost.epochs == resumed.cost.epochs == 5
 
 
+def _running_sampled(db) -> bool:
+    """Whether a RUNNING trial has its configuration (a kill between Optuna's ask and the
+    sampling is another case, tested by its own assertion below)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = con.execute(
+            "SELECT COUNT(*) FROM trials t JOIN trial_params p ON p.trial_id = t.trial_id "
+            "WHERE t.state = 'RUNNING'"
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        con.close()
+    return bool(rows and rows[0])
+
+
 def _states(db) -> dict[int, tuple[str, float | None]]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
@@ -94,8 +110,8 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
         if db.exists():
             before = _states(db)
             states = [s for s, _ in before.values()]
-            # Kill mid-trial: a trial has completed and another one is running now.
-            if "COMPLETE" in states and "RUNNING" in states:
+            # Kill mid-trial: a trial has completed and another one is running (sampled) now.
+            if "COMPLETE" in states and "RUNNING" in states and _running_sampled(db):
                 break
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be killed:\n" + proc.stdout.read()

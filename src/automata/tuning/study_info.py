@@ -43,6 +43,7 @@ _NOT_MEANING = frozenset(
         "train.eval_batch_size",
         "train.num_workers",
         "train.pin_memory",
+        "train.eval_every",  # validation where nothing is decided changes no result
     }
 )
 _ABSENT = "(absent)"
