@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -69,6 +70,8 @@ class SelectionContext:
     device: torch.device
     generator: torch.Generator
     batch_size: int = 1024  # forward-pass chunk size for gradient computation
+    epoch: int = 0  # the schedule epoch about to be trained (0-based)
+    total_epochs: int = 0  # T, the epochs the configuration's schedule is planned for
 
 
 class Selector(ABC):
@@ -133,6 +136,22 @@ class Selector(ABC):
         if not has_subset:
             return True
         return self.online and (epoch - warm) % self.interval == 0
+
+    def prepare(
+        self,
+        data: DataSplits,
+        cache_dir: Path | None = None,
+        seed: int = 0,
+        device: torch.device | None = None,
+    ) -> dict[str, float | str]:
+        """Work shared by every trial, done once per run before the study starts (e.g. MILO's
+        features and orderings), kept in ``cache_dir`` for the other processes of the study.
+
+        Returns what was done, for the summary. The default does nothing: selectors that look
+        at the trained model have nothing to share.
+        """
+        del data, cache_dir, seed, device
+        return {}
 
     @abstractmethod
     def select(self, ctx: SelectionContext) -> Subset:
@@ -260,3 +279,17 @@ def class_budgets(labels: torch.Tensor, budget: int) -> list[tuple[torch.Tensor,
     for i in sorted(range(len(sizes)), key=lambda i: (-rem[i], i))[:left]:
         base[i] += 1
     return [(m, min(b, int(m.numel()))) for m, b in zip(members, base)]
+
+
+def setup_dir(storage_url: str, run_dir: Path) -> Path:
+    """Where selectors keep set-up shared by every process of a study (:meth:`Selector.prepare`):
+    ``selection-cache/`` beside a file storage (``sqlite:///``, ``journal://``), so a resumed
+    run and every worker on the same storage find it; in the run directory for a database
+    server (each machine then computes it once).
+    """
+    for prefix in ("sqlite:///", "journal://"):
+        if storage_url.startswith(prefix) and storage_url != "sqlite:///:memory:":
+            return (
+                Path(storage_url[len(prefix) :]).expanduser().resolve().parent / "selection-cache"
+            )
+    return run_dir / "selection-cache"

@@ -162,6 +162,8 @@ class Trainer:
             device=self.device,
             generator=self.generator,
             batch_size=int(self.cfg.train.eval_batch_size),
+            epoch=self.epoch,
+            total_epochs=self.total_epochs,
         )
         untrained = self.epoch == 0 and self.subset is None
         if self.selector.adaptive and untrained:
