@@ -34,7 +34,7 @@ from ..conftest import CONF, compose_config
 
 SELECTORS = sorted(p.stem for p in (CONF / "selector").glob("*.yaml"))
 # Selectors whose subset depends on the generator (random draws or a seeded batch shuffle).
-RANDOM_BASED = {"random", "random_online", "gradmatchpb", "craigpb"}
+RANDOM_BASED = {"random", "random_online", "gradmatchpb", "craigpb", "milo"}
 FRACTIONS = [0.01, 0.1, 0.5, 1.0]
 N_PER_CLASS, DIM, CLASSES = 100, 8, 3
 N = N_PER_CLASS * CLASSES
