@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers clean tune-workers
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -58,6 +58,9 @@ bench-peers: venv $(VENV)/.peers ## Benchmark: TPE+Hyperband full/random vs AUTO
 
 test-peers: venv $(VENV)/.peers ## Run the bench-peers tests with the peers extra (DEHB) installed; make test skips them
 	$(PY) -m pytest -q tests/test_bench_peers.py $(PYTEST_ARGS)
+
+bench-milo: venv ## Benchmark: time and peak memory of MILO's shared orderings at N = 1e4, 1e5, 1e6 (ARGS="--sizes ...")
+	$(PY) scripts/bench_milo.py $(ARGS)
 
 # Paper-reproduction targets live in mk/ (included here, listed by `make help`).
 -include mk/*.mk

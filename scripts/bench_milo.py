@@ -1,0 +1,113 @@
+"""Benchmark (not a test): time and peak memory of MILO's shared orderings at scale.
+
+For each N, a fresh subprocess generates N rows of clustered Gaussian features (50 features,
+10 classes by default), then runs :func:`automata.selection.milo.build_orderings` (per class:
+facility-location greedy ordering and the pool of stochastic-greedy graph-cut subsets) with the
+selector's default settings, and reports its wall time and the process's peak resident memory
+(``resource.getrusage`` max RSS) before and after, against the ``N x N`` float32 matrix a dense
+formulation would need. Timing needs a quiet machine.
+
+Usage::
+
+    python scripts/bench_milo.py                              # N = 1e4, 1e5, 1e6
+    python scripts/bench_milo.py --sizes 10000 100000 --threads 1
+    python scripts/bench_milo.py --sizes 1000000 --partition-size 2048 --gc-subsets 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _max_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
+
+
+def one(args: argparse.Namespace) -> dict[str, float]:
+    """Run in the child process: generate, order, measure."""
+    import torch
+
+    from automata.selection.milo import build_orderings
+
+    torch.set_num_threads(args.threads)
+    n, d, c = args.one, args.dim, args.classes
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, c, (n,), generator=gen)
+    centers = 3.0 * torch.randn(4 * c, d, generator=gen)  # 4 clusters per class
+    cluster = labels * 4 + torch.randint(0, 4, (n,), generator=gen)
+    features = centers[cluster] + torch.randn(n, d, generator=gen)
+    budget = max(1, int(math.floor(args.fraction * n + 1e-9)))
+    rss_before = _max_rss_mb()
+    t0 = time.perf_counter()
+    setup = build_orderings(
+        features,
+        labels,
+        budget,
+        gc_subsets=args.gc_subsets,
+        partition_size=args.partition_size,
+        seed=0,
+    )
+    seconds = time.perf_counter() - t0
+    assert setup.gains.shape == (n,) and setup.pool.shape == (args.gc_subsets, budget)
+    return {
+        "n": n,
+        "seconds": seconds,
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": _max_rss_mb(),
+        "features_mb": features.numel() * 4 / 2**20,
+        "pool_mb": setup.pool.numel() * setup.pool.element_size() / 2**20,
+        "dense_gb": n * n * 4 / 2**30,
+        "parts": sum(math.ceil(int((labels == k).sum()) / args.partition_size) for k in range(c)),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--dim", type=int, default=50)
+    ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--fraction", type=float, default=0.1)
+    ap.add_argument("--gc-subsets", type=int, default=100)
+    ap.add_argument("--partition-size", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of the child process")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one is not None:
+        print(json.dumps(one(args)))
+        return
+    print(
+        f"MILO orderings: {args.dim} features, {args.classes} classes, fraction {args.fraction}, "
+        f"gc_subsets {args.gc_subsets}, partition_size {args.partition_size}, "
+        f"{args.threads} thread(s)"
+    )
+    print(
+        "| N | parts | time (s) | peak RSS (MB) | RSS before (MB) | features (MB) | "
+        "pool (MB) | dense N x N (GB) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.sizes:
+        cmd = [sys.executable, __file__, "--one", str(n)]
+        for flag in ("dim", "classes", "fraction", "gc_subsets", "partition_size", "threads"):
+            cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"| {r['n']:,} | {r['parts']} | {r['seconds']:.1f} | {r['rss_peak_mb']:.0f} | "
+            f"{r['rss_before_mb']:.0f} | {r['features_mb']:.0f} | {r['pool_mb']:.0f} | "
+            f"{r['dense_gb']:,.1f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
