@@ -459,6 +459,9 @@ def test_setup_is_computed_once_and_loaded_from_the_cache(tmp_path, spies):
     assert (first["features"], first["orderings"]) == ("computed", "computed")
     # Another selector of the same process: nothing computed, nothing read.
     assert _selector().prepare(data, cache, seed=0)["orderings"] == "memory"
+    # ... and a study with another storage folder gets the file from memory.
+    elsewhere = _selector().prepare(data, tmp_path / "elsewhere", seed=0)
+    assert elsewhere["orderings"] == "memory" and Path(str(elsewhere["cache_file"])).is_file()
     milo._MEMORY.clear()  # as a new process: read from the file, nothing computed
     again = _selector().prepare(data, cache, seed=0)
     assert (again["features"], again["orderings"]) == ("skipped", "loaded")

@@ -69,6 +69,7 @@ import io
 import logging
 import math
 import os
+import pickle
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -488,7 +489,7 @@ class TorchvisionEncoder:
                 Path(self.weights).expanduser(), map_location="cpu", weights_only=True
             )
             net.load_state_dict(state)
-        except (RuntimeError, OSError, KeyError) as exc:
+        except (RuntimeError, OSError, KeyError, ValueError, pickle.UnpicklingError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise ConfigError(f"selector.encoder.weights: {self.weights}: {first}") from None
         if not hasattr(net, self.head):
@@ -812,34 +813,41 @@ class MILO(Selector):
         ``loaded`` or ``memory`` per part) and the seconds of each part.
         """
         device = device or torch.device("cpu")
+        seed = int(seed)
         t0 = time.perf_counter()
         encoder = self.encoder or default_encoder(data, self.glove_path)
         n = len(data.train_eval)
         feature_key = _key(data_fingerprint(data), encoder.describe())
-        order_key = _key(feature_key, self._settings(self.budget(n)), int(seed))
+        order_key = _key(feature_key, self._settings(self.budget(n)), seed)
         info: dict[str, float | str] = {"encoder": encoder.describe(), "key": order_key}
         t1 = time.perf_counter()
         info["fingerprint_seconds"] = t1 - t0
         setup = _MEMORY.get(order_key)
         if setup is not None:
             info.update(features="skipped", orderings="memory")
-        elif cache_dir is None:
-            setup = self._compute(encoder, data, device, None, int(seed), info)
-        else:
+        if cache_dir is not None:
             cache_dir = Path(cache_dir)
             cache_dir.mkdir(parents=True, exist_ok=True)
             path = cache_dir / f"milo-{order_key}.pt"
             info["cache_file"] = str(path)
-            setup = self._load(path)
             if setup is None:
+                setup = self._load(path)
+                if setup is not None:
+                    info.update(features="skipped", orderings="loaded")
+            if setup is None or not path.exists():
                 with _locked(path):
-                    setup = self._load(path)  # written by another process while we waited
+                    if setup is None:
+                        setup = self._load(path)  # written by another process while we waited
+                        if setup is not None:
+                            info.update(features="skipped", orderings="loaded")
                     if setup is None:
                         feature_path = cache_dir / f"milo-features-{feature_key}.pt"
                         setup = self._compute(encoder, data, device, feature_path, seed, info)
+                    # Computed here (the file is missing or corrupt), or held in memory only.
+                    if info["orderings"] == "computed" or not path.exists():
                         _write(path, {"gains": setup.gains, "pool": setup.pool})
-            if "orderings" not in info:
-                info.update(features="skipped", orderings="loaded")
+        elif setup is None:
+            setup = self._compute(encoder, data, device, None, seed, info)
         _remember(order_key, setup)
         self._use(setup, data)
         info["seconds"] = time.perf_counter() - t0
