@@ -4,7 +4,8 @@ For each N, a fresh subprocess generates N rows of clustered Gaussian features (
 10 classes by default), then runs :func:`automata.selection.milo.build_orderings` (per class:
 facility-location greedy ordering and the pool of stochastic-greedy graph-cut subsets) with the
 selector's default settings, and reports its wall time and the process's peak resident memory
-(``resource.getrusage`` max RSS) before and after, against the ``N x N`` float32 matrix a dense
+(``resource.getrusage`` max RSS) before and after (the features are generated in chunks, so
+"before" is the imports plus the features), against the ``N x N`` float32 matrix a dense
 formulation would need. Timing needs a quiet machine.
 
 Usage::
@@ -44,8 +45,11 @@ def one(args: argparse.Namespace) -> dict[str, float]:
     gen = torch.Generator().manual_seed(0)
     labels = torch.randint(0, c, (n,), generator=gen)
     centers = 3.0 * torch.randn(4 * c, d, generator=gen)  # 4 clusters per class
-    cluster = labels * 4 + torch.randint(0, 4, (n,), generator=gen)
-    features = centers[cluster] + torch.randn(n, d, generator=gen)
+    features = torch.empty(n, d)
+    for lo in range(0, n, 1 << 16):  # in chunks: no temporary copy of the features
+        hi = min(n, lo + (1 << 16))
+        cluster = labels[lo:hi] * 4 + torch.randint(0, 4, (hi - lo,), generator=gen)
+        features[lo:hi] = centers[cluster] + torch.randn(hi - lo, d, generator=gen)
     budget = max(1, int(math.floor(args.fraction * n + 1e-9)))
     rss_before = _max_rss_mb()
     t0 = time.perf_counter()
