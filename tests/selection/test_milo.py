@@ -15,7 +15,7 @@ import torch
 
 from automata.build import build
 from automata.data.base import DataSplits, TensorBatchDataset
-from automata.data.images import CIFAR10_MEAN, CIFAR10_STD, ImageDataset
+from automata.data.images import ImageDataset
 from automata.data.text import TextDataset
 from automata.errors import ConfigError
 from automata.selection import milo
@@ -377,7 +377,7 @@ def _images(n: int = 24, classes: int = 3) -> DataSplits:
     g = torch.Generator().manual_seed(0)
     imgs = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
     labels = torch.arange(n) % classes
-    ds = ImageDataset(imgs, labels, CIFAR10_MEAN, CIFAR10_STD)
+    ds = ImageDataset(imgs, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
     return DataSplits("imgs", ds, ds, ds, classes, {"in_channels": 3})
 
 

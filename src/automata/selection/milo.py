@@ -371,12 +371,13 @@ class MeanWordVectors:
         self.batch_size = int(batch_size)
 
     def _source(self) -> str:
-        from automata.data.text import resolve_glove_path
+        from automata.data.glove import resolve_glove_path
 
         return resolve_glove_path(self.glove_path)
 
     def encode(self, data: DataSplits, device: torch.device) -> torch.Tensor:
-        from automata.data.text import PAD_ID, UNK_ID, load_glove
+        from automata.data.glove import load_glove
+        from automata.data.text import PAD_ID, UNK_ID
 
         vocab = data.model_kwargs.get("vocab")
         if vocab is None:
