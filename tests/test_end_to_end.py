@@ -335,6 +335,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
         "automata",
         "scheduler=none",
         "train.epochs=30",
+        "train.eval_every=1",  # scores along the way, so the kill lands mid-trial
         "tuning.n_trials=4",
         "selector=full",
         "train.batch_size=16",
