@@ -94,6 +94,20 @@ def per_example_gradients(
     return out
 
 
+def _equal_size_runs(sizes: list[int], chunk_size: int) -> Iterator[tuple[int, int]]:
+    """``(first, stop)`` ranges of consecutive batches of one size, each holding at most
+    ``max(1, chunk_size // size)`` batches: the forward chunks of :func:`per_batch_gradients`."""
+    first = 0
+    while first < len(sizes):
+        size = sizes[first]
+        stop = first + 1
+        per_chunk = max(1, chunk_size // max(1, size))
+        while stop < len(sizes) and sizes[stop] == size and stop - first < per_chunk:
+            stop += 1
+        yield first, stop
+        first = stop
+
+
 @torch.no_grad()
 def per_batch_gradients(
     model: nn.Module,
@@ -104,16 +118,36 @@ def per_batch_gradients(
 ) -> torch.Tensor:
     """``len(batches) x d`` matrix: row ``i`` is the mean gradient of the examples of batch ``i``.
 
-    The per-example rows of one chunk are summed into their batch's row at once
-    (``index_add_``), so the per-example matrix is never held for the whole dataset.
+    A forward chunk holds whole batches of one size (about ``chunk_size`` examples; the
+    batches of a shuffle all have the same size but the last). For a batch with errors ``E``
+    (``B x C``) and features ``H`` (``B x D``) the mean ``W`` gradient is ``E^T H / B``: one
+    batched matrix product per chunk, so the ``B x C x D`` per-example outer products are
+    never formed (they cost more memory traffic than the network's forward pass).
     """
-    order = torch.cat(batches)
-    sizes = torch.tensor([b.numel() for b in batches], dtype=torch.float32)
-    batch_of = torch.repeat_interleave(torch.arange(len(batches)), sizes.long()).to(device)
-    out = torch.zeros(len(batches), gradient_dim(model), device=device)
-    for start, p, y, h in forward_outputs(model, dataset, order, device, chunk_size):
-        out.index_add_(0, batch_of[start : start + p.shape[0]], gradient_rows(p, y, h))
-    return out / sizes.to(device).unsqueeze(1)
+    sizes = [int(b.numel()) for b in batches]
+    classifier = model.classifier
+    assert isinstance(classifier, nn.Linear), "models expose their last layer as `classifier`"
+    c = classifier.out_features
+    out = torch.empty(len(batches), gradient_dim(model), device=device)
+    was_training = model.training
+    model.eval()
+    try:
+        for first, stop in _equal_size_runs(sizes, chunk_size):
+            q, size = stop - first, sizes[first]
+            x, y = dataset[torch.cat(batches[first:stop])]
+            logits, feats = model(move_to(x, device))
+            err = torch.softmax(logits.float(), dim=1)
+            y = y.to(device)
+            err[torch.arange(y.numel(), device=device), y] -= 1.0
+            err = err.view(q, size, c)
+            h = feats.float().view(q, size, -1)
+            rows = out[first:stop]
+            rows[:, :c] = err.mean(1)
+            torch.bmm(err.transpose(1, 2), h, out=rows[:, c:].view(q, c, -1))
+            rows[:, c:] /= size
+    finally:
+        model.train(was_training)
+    return out
 
 
 @torch.no_grad()
