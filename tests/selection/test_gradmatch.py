@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from automata.data.base import DataSplits, TensorBatchDataset
+from automata.errors import ConfigError
 from automata.models.mlp import MLP
 from automata.selection import gradmatch as gm
 from automata.selection.base import SelectionContext
@@ -163,3 +164,155 @@ def test_per_class_validation_target_is_the_class_own_validation_gradient(monkey
         mask = yv == c
         expected = _autograd_last_layer_grads(model, xv[mask], yv[mask]).mean(0) * train_sizes[c]
         torch.testing.assert_close(seen[c], expected, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- candidate pools and groups
+
+POOL_N, POOL_B = 480, 8  # 60 candidate batches of 8; budgets below are multiples of 8
+
+
+def _pool_data() -> DataSplits:
+    """Four overlapping Gaussian classes (heterogeneous gradients), N divisible by B."""
+    g = torch.Generator().manual_seed(1)
+    centers = 1.5 * torch.randn(4, 6, generator=g)
+
+    def make(n: int) -> TensorBatchDataset:
+        y = torch.randint(4, (n,), generator=g)
+        return TensorBatchDataset(centers[y] + torch.randn(n, 6, generator=g), y)
+
+    return DataSplits(
+        name="pool",
+        train=make(POOL_N),
+        val=make(100),
+        test=make(20),
+        num_classes=4,
+        model_kwargs={"input_dim": 6},
+    )
+
+
+@pytest.fixture(scope="module")
+def pool_problem() -> tuple[DataSplits, MLP, torch.Tensor]:
+    """Data, a briefly trained model, and the exact full-data target in batch-mean units:
+    the sum of all per-example gradients (autograd) over B."""
+    data = _pool_data()
+    torch.manual_seed(0)
+    model = MLP(input_dim=6, num_classes=4, hidden_dim=8)
+    x, y = data.train[torch.arange(POOL_N)]
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(5):
+        opt.zero_grad()
+        F.cross_entropy(model(x)[0], y).backward()
+        opt.step()
+    exact = _autograd_last_layer_grads(model, x, y).sum(0) / POOL_B
+    return data, model, exact
+
+
+def _targets_seen(monkeypatch, selector: GradMatchPB, data, model, seed: int = 0):
+    seen: list[torch.Tensor] = []
+    real = gm.orthogonal_matching_pursuit
+
+    def spy(A, b, *args, **kwargs):
+        seen.append(b.detach().clone())
+        return real(A, b, *args, **kwargs)
+
+    monkeypatch.setattr(gm, "orthogonal_matching_pursuit", spy)
+    ctx = SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed), batch_size=50)
+    return selector.select(ctx), seen
+
+
+def test_all_candidates_match_the_exact_target(monkeypatch, pool_problem):
+    data, model, exact = pool_problem
+    sub, seen = _targets_seen(
+        monkeypatch, GradMatchPB(fraction=0.1, batch_size=POOL_B), data, model
+    )
+    assert len(seen) == 1 and sub.stats["candidates"] == POOL_N // POOL_B
+    assert sub.stats["examples_forwarded"] == POOL_N
+    torch.testing.assert_close(seen[0], exact, rtol=1e-4, atol=1e-6)
+
+
+def test_pool_target_is_an_unbiased_estimate_of_the_exact_target(monkeypatch, pool_problem):
+    """Each round's pool is a fresh uniform sample of batches; the target scaled to N is
+    right on average (mean over seeds within 3 standard errors of the exact target) though
+    any single estimate is off. The exact target is in batch-mean units (all N gradients
+    over B), as the matrix of candidate rows gives it without a pool."""
+    data, model, exact = pool_problem
+    sel = GradMatchPB(fraction=0.1, batch_size=POOL_B, pool=2.0)  # K = 6 of 60: 12 candidates
+    estimates = []
+    for seed in range(300):
+        sub, seen = _targets_seen(monkeypatch, sel, data, model, seed)
+        assert len(seen) == 1
+        estimates.append(seen[0])
+    assert sub.stats["candidates"] == 12 and sub.stats["examples_forwarded"] == 12 * POOL_B
+    est = torch.stack(estimates).double()
+    spread = float((est - est.mean(0)).pow(2).sum(1).mean())  # trace of the covariance
+    stderr = (spread / len(estimates)) ** 0.5
+    bias = float((est.mean(0) - exact.double()).norm())
+    assert bias < 3 * stderr
+    # Not trivially true: a single estimate is typically off by far more than the mean is,
+    # and the bound is tight enough to catch a target scaled 10% wrong.
+    assert spread**0.5 > 5 * bias
+    assert 3 * stderr < 0.1 * float(exact.norm())
+
+
+def test_pool_draws_fresh_candidates_each_seed_and_repeats_per_seed(pool_problem):
+    data, model, _ = pool_problem
+    sel = GradMatchPB(fraction=0.1, batch_size=POOL_B, pool=2.0)
+
+    def run(seed: int):
+        ctx = SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed))
+        return sel.select(ctx)
+
+    a, b, c = run(5), run(5), run(6)
+    assert torch.equal(a.indices, b.indices) and torch.equal(a.weights, b.weights)
+    assert not torch.equal(a.indices, c.indices)
+    # Candidates are the first batches of the round's seeded shuffle.
+    pool = torch.randperm(POOL_N, generator=torch.Generator().manual_seed(5)).split(POOL_B)[:12]
+    members = {int(i) for batch in pool for i in batch}
+    chosen = a.indices[: len(a) - int(a.stats["shortfall"])]
+    assert chosen.numel() > 0 and {int(i) for i in chosen} <= members
+
+
+def test_groups_split_the_target_and_the_reported_error_is_the_combined_one(
+    monkeypatch, pool_problem
+):
+    """max_atoms=2 with K = 6 batches: three OMP problems over 20 candidates each, with two
+    picks each; their targets (each group's own gradient sum) add up to the exact target, and
+    the matching error reported is that of the whole weighted subset against it, recomputed
+    here from autograd gradients of the selected examples."""
+    data, model, exact = pool_problem
+    sel = GradMatchPB(fraction=0.1, batch_size=POOL_B, max_atoms=2, tol=0.0)
+    sub, seen = _targets_seen(monkeypatch, sel, data, model)
+    assert len(seen) == 3 and sub.stats["omp_problems"] == 3
+    assert sub.stats["omp_scores"] == 3 * 2 * 20
+    torch.testing.assert_close(torch.stack(seen).sum(0), exact, rtol=1e-4, atol=1e-6)
+    assert sub.stats["shortfall"] == 0 and len(sub) == 6 * POOL_B
+    x, y = data.train[sub.indices]
+    approx = (_autograd_last_layer_grads(model, x, y) * sub.weights[:, None]).sum(0) / POOL_B
+    err = float((approx - exact).norm() / exact.norm())
+    assert sub.stats["matching_error"] == pytest.approx(err, rel=1e-3, abs=1e-6)
+    # Each group picks only among its own candidates (consecutive thirds of the shuffle).
+    perm = torch.randperm(POOL_N, generator=torch.Generator().manual_seed(0)).split(POOL_B)
+    position = {int(i): k // 20 for k, batch in enumerate(perm) for i in batch}
+    groups = [position[int(i)] for i in sub.indices[::POOL_B]]
+    assert sorted(groups) == [0, 0, 1, 1, 2, 2]
+
+
+def test_one_group_when_max_atoms_covers_the_budget(pool_problem):
+    data, model, _ = pool_problem
+
+    def run(**options):
+        sel = GradMatchPB(fraction=0.1, batch_size=POOL_B, **options)
+        return sel.select(SelectionContext(model, data, CPU, torch.Generator().manual_seed(2)))
+
+    a, b = run(), run(max_atoms=6)
+    assert torch.equal(a.indices, b.indices) and torch.equal(a.weights, b.weights)
+    assert b.stats["omp_problems"] == 1
+    assert run(pool=100.0).stats["candidates"] == POOL_N // POOL_B  # capped at every batch
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("pool", 0.5), ("pool", float("nan")), ("max_atoms", 0)]
+)
+def test_pool_and_group_options_are_checked(option, value):
+    with pytest.raises(ConfigError, match=f"selector.{option}"):
+        GradMatchPB(**{option: value})

@@ -6,7 +6,11 @@ Both variants solve ``min_{w >= 0, |S| <= k} || sum_{l in S} w_l g_l - g_target 
 
 - :class:`GradMatchPB` (per batch): ``g_l`` is the mean gradient of mini-batch ``l`` of a seeded
   shuffle of the training set (never consecutive ranges of a possibly label-sorted file), and
-  ``k / B`` batches are chosen. Far fewer candidates than examples: the fast default.
+  ``k / B`` batches are chosen. Far fewer candidates than examples: the fast default. Two
+  options bound its cost per round (``docs/performance.md``): a fresh random ``pool`` of
+  candidate batches instead of all of them (fewer examples forwarded; the target is estimated
+  from the pool), and ``max_atoms``, the most batches one OMP problem picks (the candidates
+  split into independent groups, so the solver's work grows linearly in N, not as N^2).
 - :class:`GradMatch` (per example), optionally per class with class-proportional budgets that
   sum to the budget exactly (largest remainder), each class matching its own target.
 
@@ -18,6 +22,7 @@ with random examples of weight 1 and the shortfall is recorded in the subset's s
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -128,6 +133,18 @@ class GradMatchPB(_GradientMatching):
         lam_relative: read ``lam`` as a fraction of the mean squared candidate-gradient norm.
         tol, target: see the module docstring; ``tol`` stops OMP once the relative residual
             is under it.
+        pool: candidate batches per round as a multiple of the ``K`` batches to select:
+            gradients are computed only for ``ceil(pool * K)`` batches drawn afresh each round
+            (the first ones of the round's shuffle, a uniform sample), and the training target
+            is their gradient sum times ``N / (examples in the pool)``, an unbiased estimate of
+            the full sum. ``None``: every batch (the reference's behaviour).
+        max_atoms: the most batches one OMP problem selects. With more to select, the
+            candidates are split into ``ceil(K / max_atoms)`` random groups of (almost) equal
+            size, each choosing its equal share of the ``K`` batches to match its own share of
+            the target (its gradient sum, scaled like the pool's; with ``target=val`` its share
+            of the validation target). A single problem over ``m`` candidates costs
+            ``O(K m d)``, quadratic in N since both ``K`` and ``m`` grow with N; groups make it
+            ``O(K (m / groups) d)``, linear. ``None``: one problem.
     """
 
     def __init__(
@@ -141,31 +158,80 @@ class GradMatchPB(_GradientMatching):
         batch_size: int = 32,
         lam_relative: bool = False,
         weight_scale: str = "batch",
+        pool: float | None = None,
+        max_atoms: int | None = None,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         if batch_size < 1:
             raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
+        if pool is not None and not (math.isfinite(pool) and pool >= 1.0):
+            raise ConfigError(f"selector.pool must be >= 1 (or null: every batch), got {pool}")
+        if max_atoms is not None and max_atoms < 1:
+            raise ConfigError(
+                f"selector.max_atoms must be >= 1 (or null: one problem), got {max_atoms}"
+            )
         self.batch_size = int(batch_size)
+        self.pool = None if pool is None else float(pool)
+        self.max_atoms = None if max_atoms is None else int(max_atoms)
 
     @property
     def name(self) -> str:
         return "gradmatchpb"
+
+    def candidate_count(self, n_batches: int, k_batches: int) -> int:
+        """How many of the round's ``n_batches`` shuffled batches are candidates."""
+        if self.pool is None:
+            return n_batches
+        return min(n_batches, max(k_batches, math.ceil(self.pool * k_batches - 1e-9)))
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
         budget = self.budget(n)
         t0 = time.perf_counter()
         batches = shuffled_batches(n, self.batch_size, ctx.generator)
-        rows = per_batch_gradients(
-            ctx.model, ctx.data.train_eval, batches, ctx.device, ctx.batch_size
-        )
-        target = self._target(ctx, rows)
+        k_batches = max(1, budget // self.batch_size)
+        pool = batches[: self.candidate_count(len(batches), k_batches)]
+        rows = per_batch_gradients(ctx.model, ctx.data.train_eval, pool, ctx.device, ctx.batch_size)
+        pool_examples = sum(int(b.numel()) for b in pool)
+        # Every candidate's gradient times the examples it stands for per pool example.
+        scale = n / pool_examples
+        val = None
+        if self.target == "val":
+            val = mean_gradient(ctx.model, ctx.data.val, ctx.device, ctx.batch_size)
         synchronize(ctx.device)
         t1 = time.perf_counter()
-        k_batches = max(1, budget // self.batch_size)
-        bidx, bw, err = self._solve(rows, target, k_batches)
+        groups = max(1, math.ceil(k_batches / self.max_atoms)) if self.max_atoms else 1
+        groups = min(groups, len(pool))
+        chosen, weights, residual = [], [], None
+        total = torch.zeros_like(rows[0])
+        scores = 0
+        for g, members in enumerate(torch.arange(len(pool)).tensor_split(groups)):
+            k_g = k_batches // groups + int(g < k_batches % groups)
+            block = rows[members.to(rows.device)] if groups > 1 else rows
+            if val is None:
+                target = block.sum(0) * scale
+            else:
+                # The validation gradient in the same units: one mean gradient per batch
+                # represented, this group's share of them.
+                examples = sum(int(pool[int(i)].numel()) for i in members)
+                target = val * (len(batches) * examples / pool_examples)
+            idx, w = orthogonal_matching_pursuit(
+                block.T, target, k_g, lam=self.ridge(block), positive=True, tol=self.tol
+            )
+            keep = w > 0
+            idx, w = idx[keep], w[keep]
+            approx = block[idx].T @ w.to(block.dtype) if idx.numel() else torch.zeros_like(target)
+            residual = approx - target if residual is None else residual + approx - target
+            total += target
+            chosen.append(members[idx.cpu()])
+            weights.append(w.float().cpu())
+            scores += k_g * int(members.numel())
+        assert residual is not None
+        err = float(residual.norm() / total.norm().clamp_min(1e-12))
         t2 = time.perf_counter()
-        idx, w, shortfall = expand_batches(batches, bidx, bw, n, budget, ctx.generator)
+        idx, w, shortfall = expand_batches(
+            batches, torch.cat(chosen), torch.cat(weights), n, budget, ctx.generator
+        )
         return Subset(
             idx,
             w,
@@ -175,13 +241,27 @@ class GradMatchPB(_GradientMatching):
                 "solver_seconds": t2 - t1,
                 "matching_error": err,
                 "shortfall": float(shortfall),
-                "candidates": float(len(batches)),
+                "candidates": float(len(pool)),
+                # Operation counts (machine-independent cost): examples through the network,
+                # and the OMP's candidate scores, sum of budget x candidates over its problems
+                # (its A^T r work when every step adds a column for good; a column dropped by
+                # the non-negative solve costs one step more).
+                "examples_forwarded": float(
+                    pool_examples + (len(ctx.data.val) if val is not None else 0)
+                ),
+                "omp_problems": float(groups),
+                "omp_scores": float(scores),
             },
             scale=float(n),
         )
 
     def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "batch_size": self.batch_size}
+        return {
+            **super().describe(),
+            "batch_size": self.batch_size,
+            "pool": "all" if self.pool is None else self.pool,
+            "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
+        }
 
 
 class GradMatch(_GradientMatching):
