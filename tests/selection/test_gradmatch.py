@@ -316,3 +316,20 @@ def test_one_group_when_max_atoms_covers_the_budget(pool_problem):
 def test_pool_and_group_options_are_checked(option, value):
     with pytest.raises(ConfigError, match=f"selector.{option}"):
         GradMatchPB(**{option: value})
+
+
+@pytest.mark.parametrize("fit_budget", [False, True])
+def test_budget_below_the_batch_size(fit_budget, pool_problem):
+    """Budget 4 < B = 8. fit_budget: one whole candidate batch of 4 examples from a shuffle
+    cut into batches of 4; otherwise a batch of 8 from the B-shuffle, cut to 4."""
+    data, model, _ = pool_problem
+    sel = GradMatchPB(fraction=4 / POOL_N, batch_size=POOL_B, fit_budget=fit_budget)
+    sub = sel.select(SelectionContext(model, data, CPU, torch.Generator().manual_seed(3)))
+    size = 4 if fit_budget else POOL_B
+    assert len(sub) == 4 and sub.stats["shortfall"] == 0
+    assert sub.stats["candidate_batch_size"] == size
+    assert sub.stats["candidates"] == POOL_N // size
+    perm = torch.randperm(POOL_N, generator=torch.Generator().manual_seed(3))
+    batches = [set(b.tolist()) for b in perm.split(size)]
+    chosen = set(sub.indices.tolist())
+    assert any(chosen == b if fit_budget else chosen < b for b in batches)

@@ -145,6 +145,10 @@ class GradMatchPB(_GradientMatching):
             of the validation target). A single problem over ``m`` candidates costs
             ``O(K m d)``, quadratic in N since both ``K`` and ``m`` grow with N; groups make it
             ``O(K (m / groups) d)``, linear. ``None``: one problem.
+        fit_budget: when the budget ``k`` is below ``B``, candidate batches of ``k`` examples
+            (one is selected, whole); ``False``: ``B``-example batches, the selected one cut
+            to ``k`` examples after matching (the reference), so the examples trained on are
+            not the batch whose gradient was matched.
     """
 
     def __init__(
@@ -160,6 +164,7 @@ class GradMatchPB(_GradientMatching):
         weight_scale: str = "batch",
         pool: float | None = None,
         max_atoms: int | None = None,
+        fit_budget: bool = False,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         if batch_size < 1:
@@ -173,6 +178,7 @@ class GradMatchPB(_GradientMatching):
         self.batch_size = int(batch_size)
         self.pool = None if pool is None else float(pool)
         self.max_atoms = None if max_atoms is None else int(max_atoms)
+        self.fit_budget = bool(fit_budget)
 
     @property
     def name(self) -> str:
@@ -188,8 +194,9 @@ class GradMatchPB(_GradientMatching):
         n = len(ctx.data.train)
         budget = self.budget(n)
         t0 = time.perf_counter()
-        batches = shuffled_batches(n, self.batch_size, ctx.generator)
-        k_batches = max(1, budget // self.batch_size)
+        size = min(self.batch_size, budget) if self.fit_budget else self.batch_size
+        batches = shuffled_batches(n, size, ctx.generator)
+        k_batches = max(1, budget // size)
         pool = batches[: self.candidate_count(len(batches), k_batches)]
         rows = per_batch_gradients(ctx.model, ctx.data.train_eval, pool, ctx.device, ctx.batch_size)
         pool_examples = sum(int(b.numel()) for b in pool)
@@ -251,6 +258,7 @@ class GradMatchPB(_GradientMatching):
                 ),
                 "omp_problems": float(groups),
                 "omp_scores": float(scores),
+                "candidate_batch_size": float(size),
             },
             scale=float(n),
         )
@@ -261,6 +269,7 @@ class GradMatchPB(_GradientMatching):
             "batch_size": self.batch_size,
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
+            "fit_budget": str(self.fit_budget),
         }
 
 
