@@ -11,7 +11,7 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.errors import ConfigError
 from automata.models.mlp import MLP
 from automata.selection import gradmatch as gm
-from automata.selection.base import SelectionContext
+from automata.selection.base import SelectionContext, Subset
 from automata.selection.gradmatch import GradMatch, GradMatchPB
 
 from ..conftest import compose_config
@@ -207,16 +207,21 @@ def pool_problem() -> tuple[DataSplits, MLP, torch.Tensor]:
     return data, model, exact
 
 
-def _targets_seen(monkeypatch, selector: GradMatchPB, data, model, seed: int = 0):
+_REAL_OMP = gm.orthogonal_matching_pursuit
+
+
+def _targets_seen(
+    monkeypatch, selector: GradMatchPB, data, model, seed: int = 0, chunk: int = 50
+) -> tuple[Subset, list[torch.Tensor]]:
+    """Select with the given seed and forward chunk; also return the targets OMP was given."""
     seen: list[torch.Tensor] = []
-    real = gm.orthogonal_matching_pursuit
 
     def spy(A, b, *args, **kwargs):
         seen.append(b.detach().clone())
-        return real(A, b, *args, **kwargs)
+        return _REAL_OMP(A, b, *args, **kwargs)
 
     monkeypatch.setattr(gm, "orthogonal_matching_pursuit", spy)
-    ctx = SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed), batch_size=50)
+    ctx = SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed), batch_size=chunk)
     return selector.select(ctx), seen
 
 
@@ -333,3 +338,36 @@ def test_budget_below_the_batch_size(fit_budget, pool_problem):
     batches = [set(b.tolist()) for b in perm.split(size)]
     chosen = set(sub.indices.tolist())
     assert any(chosen == b if fit_budget else chosen < b for b in batches)
+
+
+def test_pool_error_grows_the_pool_until_the_target_estimate_is_good_enough(
+    monkeypatch, pool_problem
+):
+    """pool_error: the pool grows (two batches per forward chunk here) until the estimated
+    relative standard error of the target is under the tolerance; that estimate is honest:
+    over seeds, the actual error against the exact target has about that size."""
+    data, model, exact = pool_problem
+    tol = 0.15
+    sel = GradMatchPB(fraction=0.1, batch_size=POOL_B, pool=1.0, pool_error=tol)
+    actual, estimated, sizes = [], [], []
+    for seed in range(60):
+        sub, seen = _targets_seen(monkeypatch, sel, data, model, seed, chunk=2 * POOL_B)
+        m = int(sub.stats["candidates"])
+        assert 6 <= m <= POOL_N // POOL_B and sub.stats["examples_forwarded"] == m * POOL_B
+        if m < POOL_N // POOL_B:
+            assert sub.stats["target_standard_error"] <= tol
+        actual.append(float((seen[0] - exact).norm() / exact.norm()))
+        estimated.append(sub.stats["target_standard_error"])
+        sizes.append(m)
+    # The tolerance is not met by the minimum pool of 6 batches: the rule did grow it.
+    assert min(sizes) > 6 and max(sizes) < POOL_N // POOL_B
+    rms = (sum(a * a for a in actual) / len(actual)) ** 0.5
+    # Stopping when the estimate dips under tol makes it a little optimistic, not more.
+    assert 0.7 * tol < rms < 1.5 * tol
+    # Without the rule, the 6-batch pool misses by far more.
+    fixed = GradMatchPB(fraction=0.1, batch_size=POOL_B, pool=1.0)
+    misses = []
+    for seed in range(60):
+        _, seen = _targets_seen(monkeypatch, fixed, data, model, seed)
+        misses.append(float((seen[-1] - exact).norm() / exact.norm()))
+    assert (sum(a * a for a in misses) / len(misses)) ** 0.5 > 2 * rms

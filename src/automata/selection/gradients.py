@@ -13,7 +13,7 @@ output (``m x d``) plus one chunk, whatever the dataset size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -115,6 +115,7 @@ def per_batch_gradients(
     batches: list[torch.Tensor],
     device: torch.device,
     chunk_size: int = 1024,
+    enough: Callable[[torch.Tensor], bool] | None = None,
 ) -> torch.Tensor:
     """``len(batches) x d`` matrix: row ``i`` is the mean gradient of the examples of batch ``i``.
 
@@ -123,6 +124,10 @@ def per_batch_gradients(
     (``B x C``) and features ``H`` (``B x D``) the mean ``W`` gradient is ``E^T H / B``: one
     batched matrix product per chunk, so the ``B x C x D`` per-example outer products are
     never formed (they cost more memory traffic than the network's forward pass).
+
+    ``enough(new_rows)``, if given, sees the rows of each chunk as they are computed; once it
+    returns True no further batch is forwarded, and only the rows computed so far (the
+    first batches) are returned.
     """
     sizes = [int(b.numel()) for b in batches]
     classifier = model.classifier
@@ -145,6 +150,8 @@ def per_batch_gradients(
             rows[:, :c] = err.mean(1)
             torch.bmm(err.transpose(1, 2), h, out=rows[:, c:].view(q, c, -1))
             rows[:, c:] /= size
+            if enough is not None and stop < len(batches) and enough(rows):
+                return out[:stop]
     finally:
         model.train(was_training)
     return out

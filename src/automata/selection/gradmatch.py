@@ -120,6 +120,45 @@ class _GradientMatching(Selector):
         }
 
 
+class TargetError:
+    """Stopping rule of a growing candidate pool: True once at least ``first`` rows are in
+    and the estimated relative standard error of the target estimate is at most ``tol``.
+
+    The pool is a uniform sample without replacement of ``P`` of the ``M`` batch gradients
+    (rows); the target estimate is proportional to their mean, whose standard error is
+    ``sqrt((1 - P/M) s^2 / P)`` (``s^2`` the rows' summed sample variance, finite-population
+    corrected). Running sums in float64 keep every check O(chunk x d)."""
+
+    def __init__(self, first: int, total: int, tol: float) -> None:
+        self.first, self.total, self.tol = first, total, tol
+        self.count = 0
+        self.sum: torch.Tensor | None = None
+        self.sq = 0.0
+
+    def __call__(self, new_rows: torch.Tensor) -> bool:
+        rows = new_rows.double()
+        total = rows.sum(0)
+        self.sum = total if self.sum is None else self.sum + total
+        self.sq += float(rows.pow(2).sum())
+        self.count += rows.shape[0]
+        if self.count < max(2, self.first):
+            return False
+        return self.relative(self.count, self.sum, self.sq, self.total) <= self.tol
+
+    @staticmethod
+    def relative(count: int, row_sum: torch.Tensor, sq: float, total: int) -> float:
+        mean = row_sum / count
+        var = max(0.0, sq - count * float(mean @ mean)) / max(1, count - 1)
+        se = math.sqrt(max(0.0, 1.0 - count / total) * var / count)
+        return se / max(float(mean.norm()), 1e-30)
+
+    @classmethod
+    def of(cls, rows: torch.Tensor, total: int) -> float:
+        """The estimate's relative standard error for a pool of ``rows`` out of ``total``."""
+        r = rows.double()
+        return cls.relative(r.shape[0], r.sum(0), float(r.pow(2).sum()), total)
+
+
 class GradMatchPB(_GradientMatching):
     """Per-batch GRAD-MATCH (``gradmatchpb``).
 
@@ -138,6 +177,15 @@ class GradMatchPB(_GradientMatching):
             (the first ones of the round's shuffle, a uniform sample), and the training target
             is their gradient sum times ``N / (examples in the pool)``, an unbiased estimate of
             the full sum. ``None``: every batch (the reference's behaviour).
+        pool_error: with a pool and ``target=train``, keep forwarding batches of the shuffle
+            (one forward chunk at a time) until the estimated relative standard error of the
+            target estimate, ``sqrt((1 - P/M) s^2 / P) / ||mean row||`` over the ``P`` pool
+            rows (``s^2`` their summed variance, ``M`` all batches), is at most this. The
+            per-example gradients of a trained model are often tens of times larger than
+            their mean, so a small pool can miss the target by more than OMP's own error;
+            this bounds that error whatever the data, and forwards every batch when the
+            data are too few or too noisy for a sample to estimate the target. 0: the pool
+            is ``ceil(pool * K)`` batches, however noisy.
         max_atoms: the most batches one OMP problem selects. With more to select, the
             candidates are split into ``ceil(K / max_atoms)`` random groups of (almost) equal
             size, each choosing its equal share of the ``K`` batches to match its own share of
@@ -165,6 +213,7 @@ class GradMatchPB(_GradientMatching):
         pool: float | None = None,
         max_atoms: int | None = None,
         fit_budget: bool = False,
+        pool_error: float = 0.0,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         if batch_size < 1:
@@ -179,6 +228,9 @@ class GradMatchPB(_GradientMatching):
         self.pool = None if pool is None else float(pool)
         self.max_atoms = None if max_atoms is None else int(max_atoms)
         self.fit_budget = bool(fit_budget)
+        if not (math.isfinite(pool_error) and pool_error >= 0):
+            raise ConfigError(f"selector.pool_error must be >= 0, got {pool_error}")
+        self.pool_error = float(pool_error)
 
     @property
     def name(self) -> str:
@@ -197,8 +249,17 @@ class GradMatchPB(_GradientMatching):
         size = min(self.batch_size, budget) if self.fit_budget else self.batch_size
         batches = shuffled_batches(n, size, ctx.generator)
         k_batches = max(1, budget // size)
-        pool = batches[: self.candidate_count(len(batches), k_batches)]
-        rows = per_batch_gradients(ctx.model, ctx.data.train_eval, pool, ctx.device, ctx.batch_size)
+        first = self.candidate_count(len(batches), k_batches)
+        enough = None
+        if first < len(batches) and self.pool_error > 0 and self.target == "train":
+            enough = TargetError(first, len(batches), self.pool_error)
+            candidates = batches  # forwarded until the estimate is good enough
+        else:
+            candidates = batches[:first]
+        rows = per_batch_gradients(
+            ctx.model, ctx.data.train_eval, candidates, ctx.device, ctx.batch_size, enough
+        )
+        pool = batches[: rows.shape[0]]
         pool_examples = sum(int(b.numel()) for b in pool)
         # Every candidate's gradient times the examples it stands for per pool example.
         scale = n / pool_examples
@@ -259,6 +320,9 @@ class GradMatchPB(_GradientMatching):
                 "omp_problems": float(groups),
                 "omp_scores": float(scores),
                 "candidate_batch_size": float(size),
+                "target_standard_error": 0.0
+                if len(pool) == len(batches)
+                else TargetError.of(rows, len(batches)),
             },
             scale=float(n),
         )
@@ -270,6 +334,7 @@ class GradMatchPB(_GradientMatching):
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
             "fit_budget": str(self.fit_budget),
+            "pool_error": self.pool_error,
         }
 
 
