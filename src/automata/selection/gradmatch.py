@@ -10,7 +10,8 @@ Both variants solve ``min_{w >= 0, |S| <= k} || sum_{l in S} w_l g_l - g_target 
   options bound its cost per round (``docs/performance.md``): a fresh random ``pool`` of
   candidate batches instead of all of them (fewer examples forwarded; the target is estimated
   from the pool), and ``max_atoms``, the most batches one OMP problem picks (the candidates
-  split into independent groups, so the solver's work grows linearly in N, not as N^2).
+  split into groups that each match a share of the target, so the solver's work grows
+  linearly in N, not as N^2).
 - :class:`GradMatch` (per example), optionally per class with class-proportional budgets that
   sum to the budget exactly (largest remainder), each class matching its own target.
 
@@ -188,11 +189,13 @@ class GradMatchPB(_GradientMatching):
             is ``ceil(pool * K)`` batches, however noisy.
         max_atoms: the most batches one OMP problem selects. With more to select, the
             candidates are split into ``ceil(K / max_atoms)`` random groups of (almost) equal
-            size, each choosing its equal share of the ``K`` batches to match its own share of
-            the target (its gradient sum, scaled like the pool's; with ``target=val`` its share
-            of the validation target). A single problem over ``m`` candidates costs
-            ``O(K m d)``, quadratic in N since both ``K`` and ``m`` grow with N; groups make it
-            ``O(K (m / groups) d)``, linear. ``None``: one problem.
+            size, each choosing its equal share of the ``K`` batches to match its share of the
+            whole target (the target times the group's share of the candidate examples). The
+            groups' residuals are independent and partly cancel in the sum; matching each
+            group's own gradient sum instead would add every group's sampling noise to the
+            error (measured: three times the error at N = 10^5). A single problem over ``m``
+            candidates costs ``O(K m d)``, quadratic in N since both ``K`` and ``m`` grow with
+            N; groups make it ``O(K (m / groups) d)``, linear. ``None``: one problem.
         fit_budget: when the budget ``k`` is below ``B``, candidate batches of ``k`` examples
             (one is selected, whole); ``False``: ``B``-example batches, the selected one cut
             to ``k`` examples after matching (the reference), so the examples trained on are
@@ -268,6 +271,11 @@ class GradMatchPB(_GradientMatching):
             val = mean_gradient(ctx.model, ctx.data.val, ctx.device, ctx.batch_size)
         synchronize(ctx.device)
         t1 = time.perf_counter()
+        if val is None:
+            whole = rows.sum(0) * scale
+        else:
+            # The validation gradient in the same units: one mean gradient per batch.
+            whole = val * len(batches)
         groups = max(1, math.ceil(k_batches / self.max_atoms)) if self.max_atoms else 1
         groups = min(groups, len(pool))
         chosen, weights, residual = [], [], None
@@ -276,13 +284,8 @@ class GradMatchPB(_GradientMatching):
         for g, members in enumerate(torch.arange(len(pool)).tensor_split(groups)):
             k_g = k_batches // groups + int(g < k_batches % groups)
             block = rows[members.to(rows.device)] if groups > 1 else rows
-            if val is None:
-                target = block.sum(0) * scale
-            else:
-                # The validation gradient in the same units: one mean gradient per batch
-                # represented, this group's share of them.
-                examples = sum(int(pool[int(i)].numel()) for i in members)
-                target = val * (len(batches) * examples / pool_examples)
+            examples = sum(int(pool[int(i)].numel()) for i in members)
+            target = whole * (examples / pool_examples)
             idx, w = orthogonal_matching_pursuit(
                 block.T, target, k_g, lam=self.ridge(block), positive=True, tol=self.tol
             )
