@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo clean tune-workers
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo bench-scale clean tune-workers
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -61,6 +61,9 @@ test-peers: venv $(VENV)/.peers ## Run the bench-peers tests with the peers extr
 
 bench-milo: venv ## Benchmark: time and peak memory of MILO's shared orderings at N = 1e4, 1e5, 1e6 (ARGS="--sizes ...")
 	$(PY) scripts/bench_milo.py $(ARGS)
+
+bench-scale: venv ## Benchmark: epoch, selection, trial time and peak memory against N = 1e4..1e6 (generated data); QUICK=1: smoke run
+	$(PY) scripts/bench_scale.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
 
 # Paper-reproduction targets live in mk/ (included here, listed by `make help`).
 -include mk/*.mk
