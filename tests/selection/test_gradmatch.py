@@ -29,6 +29,14 @@ def _rows(m: int = 40, d: int = 30, seed: int = 0) -> torch.Tensor:
 # ---------------------------------------------------------------- ridge term
 
 
+def test_per_batch_cost_defaults_agree_between_config_and_class():
+    node = compose_config(["selector=gradmatchpb"]).selector
+    built = GradMatchPB()
+    for key in ("pool", "pool_error", "max_atoms", "fit_budget", "batch_size"):
+        assert node[key] == getattr(built, key), key
+    assert (node.pool, node.max_atoms, node.fit_budget) == (None, 512, True)
+
+
 def test_per_batch_default_has_no_ridge():
     """The reference's per-batch configurations all use lambda = 0."""
     assert compose_config(["selector=gradmatchpb"]).selector.lam == 0.0

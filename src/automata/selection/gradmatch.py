@@ -195,11 +195,18 @@ class GradMatchPB(_GradientMatching):
             group's own gradient sum instead would add every group's sampling noise to the
             error (measured: three times the error at N = 10^5). A single problem over ``m``
             candidates costs ``O(K m d)``, quadratic in N since both ``K`` and ``m`` grow with
-            N; groups make it ``O(K (m / groups) d)``, linear. ``None``: one problem.
+            N; groups make it ``O(K (m / groups) d)``, linear. ``None``: one problem. 512 by
+            default: one problem, as the reference, whenever ``K <= 512`` (N up to about
+            164,000 at 10% with B = 32), and a cost linear in N beyond, where one problem
+            took as long as the subset's own training (measured on a busy machine at
+            N = 10^6 and 10%: OMP 24 s with one problem, 13 s in groups of 512; matching
+            error 0.01% and 0.4%).
         fit_budget: when the budget ``k`` is below ``B``, candidate batches of ``k`` examples
             (one is selected, whole); ``False``: ``B``-example batches, the selected one cut
             to ``k`` examples after matching (the reference), so the examples trained on are
-            not the batch whose gradient was matched.
+            not the batch whose gradient was matched. True by default: on dna at 1% (14 of 32)
+            the exact matching error falls from 0.71 to 0.61 (30 seeds); unchanged in
+            expectation when the cut is small (satimage at 1%, 31 of 32).
     """
 
     def __init__(
@@ -214,8 +221,8 @@ class GradMatchPB(_GradientMatching):
         lam_relative: bool = False,
         weight_scale: str = "batch",
         pool: float | None = None,
-        max_atoms: int | None = None,
-        fit_budget: bool = False,
+        max_atoms: int | None = 512,
+        fit_budget: bool = True,
         pool_error: float = 0.0,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
