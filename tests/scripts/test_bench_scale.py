@@ -93,3 +93,13 @@ def test_report_flags_selection_over_ten_percent(scripts, tmp_path: Path):
     assert "N=1e+05, gradmatchpb: 30.0% of the tuning time (OVER the 10% target)" in text
     assert "peak-baseline MB 1.00" in text  # 100 MB -> 1000 MB over a decade
     assert (tmp_path / "table.md").read_text() == text
+
+
+def test_marginal_bytes_is_constant_for_linear_memory(scripts):
+    _, bench = scripts
+    ns = [10_000, 100_000, 1_000_000]
+    linear = [100 + 250 * n / 2**20 for n in ns]  # 100 MiB overhead + 250 B per example
+    assert bench.marginal_bytes(ns, linear) == pytest.approx([250.0, 250.0])
+    quadratic = [100 + 1e-3 * n * n / 2**20 for n in ns]
+    low, high = bench.marginal_bytes(ns, quadratic)
+    assert high > 5 * low

@@ -380,3 +380,20 @@ def test_pool_error_grows_the_pool_until_the_target_estimate_is_good_enough(
         _, seen = _targets_seen(monkeypatch, fixed, data, model, seed)
         misses.append(float((seen[-1] - exact).norm() / exact.norm()))
     assert (sum(a * a for a in misses) / len(misses)) ** 0.5 > 2 * rms
+
+
+def test_the_remainder_batch_counts_in_the_target_but_is_no_candidate(monkeypatch, pool_problem):
+    """B = 7: 68 full batches and a remainder of 4 examples. The target is still the sum of
+    all 480 example gradients over B (each example once), and OMP never picks the remainder,
+    whose mean over 4 examples is noisier than a full batch's."""
+    data, model, exact_over_8 = pool_problem
+    exact = exact_over_8 * POOL_B / 7
+    for seed in range(5):
+        sel = GradMatchPB(fraction=0.3, batch_size=7)
+        sub, seen = _targets_seen(monkeypatch, sel, data, model, seed)
+        assert sub.stats["candidates"] == 68 and sub.stats["examples_forwarded"] == POOL_N
+        torch.testing.assert_close(seen[0], exact, rtol=1e-4, atol=1e-6)
+        perm = torch.randperm(POOL_N, generator=torch.Generator().manual_seed(seed))
+        remainder = set(perm[68 * 7 :].tolist())
+        selected = sub.indices[: len(sub) - int(sub.stats["shortfall"])]
+        assert not remainder & set(selected.tolist())

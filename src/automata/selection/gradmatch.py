@@ -258,31 +258,40 @@ class GradMatchPB(_GradientMatching):
         t0 = time.perf_counter()
         size = min(self.batch_size, budget) if self.fit_budget else self.batch_size
         batches = shuffled_batches(n, size, ctx.generator)
+        # The shuffle's last batch holds the remaining n mod B examples. It is no candidate
+        # (its mean of fewer examples is noisier, and OMP's unnormalised scores favour large
+        # gradients), unless no batch is full; its examples count in the target.
+        full = len(batches) - int(len(batches) > 1 and batches[-1].numel() < size)
         k_batches = max(1, budget // size)
-        first = self.candidate_count(len(batches), k_batches)
+        first = self.candidate_count(full, k_batches)
         enough = None
-        if first < len(batches) and self.pool_error > 0 and self.target == "train":
-            enough = TargetError(first, len(batches), self.pool_error)
-            candidates = batches  # forwarded until the estimate is good enough
+        if first < full and self.pool_error > 0 and self.target == "train":
+            enough = TargetError(first, full, self.pool_error)
+            forwarded = batches  # until the estimate is good enough
         else:
-            candidates = batches[:first]
+            forwarded = batches if first == full else batches[:first]
         rows = per_batch_gradients(
-            ctx.model, ctx.data.train_eval, candidates, ctx.device, ctx.batch_size, enough
+            ctx.model, ctx.data.train_eval, forwarded, ctx.device, ctx.batch_size, enough
         )
+        remainder = rows[full:]  # the remainder batch's row, when it was forwarded
+        rows = rows[:full]
         pool = batches[: rows.shape[0]]
         pool_examples = sum(int(b.numel()) for b in pool)
-        # Every candidate's gradient times the examples it stands for per pool example.
-        scale = n / pool_examples
         val = None
         if self.target == "val":
             val = mean_gradient(ctx.model, ctx.data.val, ctx.device, ctx.batch_size)
         synchronize(ctx.device)
         t1 = time.perf_counter()
-        if val is None:
-            whole = rows.sum(0) * scale
+        # Targets in the units of the rows (batch means): the sum of the n example gradients
+        # over the batch size. From every example: the full batches' rows plus the remainder
+        # row weighted by its share of a batch; from a pool: its rows scaled to n examples
+        # (unbiased); target=val: the mean validation gradient times n / B.
+        if val is not None:
+            whole = val * (n / size)
+        elif remainder.shape[0]:
+            whole = rows.sum(0) + remainder[0] * (batches[-1].numel() / size)
         else:
-            # The validation gradient in the same units: one mean gradient per batch.
-            whole = val * len(batches)
+            whole = rows.sum(0) * (n / pool_examples)
         groups = max(1, math.ceil(k_batches / self.max_atoms)) if self.max_atoms else 1
         groups = min(groups, len(pool))
         chosen, weights, residual = [], [], None
@@ -325,14 +334,13 @@ class GradMatchPB(_GradientMatching):
                 # (its A^T r work when every step adds a column for good; a column dropped by
                 # the non-negative solve costs one step more).
                 "examples_forwarded": float(
-                    pool_examples + (len(ctx.data.val) if val is not None else 0)
+                    sum(int(b.numel()) for b in forwarded[: rows.shape[0] + remainder.shape[0]])
+                    + (len(ctx.data.val) if val is not None else 0)
                 ),
                 "omp_problems": float(groups),
                 "omp_scores": float(scores),
                 "candidate_batch_size": float(size),
-                "target_standard_error": 0.0
-                if len(pool) == len(batches)
-                else TargetError.of(rows, len(batches)),
+                "target_standard_error": 0.0 if len(pool) == full else TargetError.of(rows, full),
             },
             scale=float(n),
         )
