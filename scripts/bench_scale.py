@@ -212,14 +212,15 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     env = dict(os.environ, OMP_NUM_THREADS=str(job["threads"]), MKL_NUM_THREADS=str(job["threads"]))
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
         cmd = [sys.executable, str(Path(__file__)), "--job", json.dumps(job), "--job-out", out.name]
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            return {**job, "error": " | ".join(tail), "wall_seconds": wall}
+            return {**job, "error": " | ".join(tail), "wall_seconds": wall, "load": load}
         result = json.loads(Path(out.name).read_text())
-    return {**job, **result, "wall_seconds": wall}
+    return {**job, **result, "wall_seconds": wall, "load": load}
 
 
 # ---------------------------------------------------------------- analysis
@@ -238,8 +239,18 @@ def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
 
 
+def marginal_bytes(ns: list[int], mbs: list[float | None]) -> list[float]:
+    """Bytes of peak memory per additional example between consecutive sizes: constant when
+    memory is linear in N (a fixed overhead flattens the log-log slope at small N, not this)."""
+    pts = [(n, m) for n, m in zip(ns, mbs) if m is not None]
+    return [(m2 - m1) * 2**20 / (n2 - n1) for (n1, m1), (n2, m2) in zip(pts, pts[1:]) if n2 > n1]
+
+
 def _label(r: dict[str, Any]) -> str:
-    return "full" if r["kind"] == "full" else f"{r['selector']} {100 * r['fraction']:g}%"
+    if r["kind"] == "full":
+        return "full"
+    name = "gradmatchpb reference" if r["selector"] == REFERENCE_PB else r["selector"]
+    return f"{name} {100 * r['fraction']:g}%"
 
 
 def _num(x: Any, digits: int = 3) -> str:
@@ -275,6 +286,7 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
     cols = [
         "N",
         "run",
+        "load",
         "peak MB (base)",
         "full epoch s",
         "subset epoch s",
@@ -295,6 +307,7 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
                 [
                     f"{r['n']:.0e}",
                     _label(r),
+                    _num(r.get("load"), 2),
                     f"{r['peak_mb']:.0f} ({r['baseline_mb']:.0f})",
                     _num(r.get("full_epoch_seconds")),
                     _num(r.get("subset_epoch_seconds")),
@@ -326,6 +339,13 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
             if s is not None:
                 slopes.append(f"{key} {s:.2f}")
         lines.append(f"- {label}: log-log slopes against N: " + (", ".join(slopes) or "-"))
+        marginal = marginal_bytes([r["n"] for r in rs], [_value(r, "peak-baseline MB") for r in rs])
+        if marginal:
+            lines.append(
+                f"  - {label}: memory added per extra training example between consecutive N: "
+                + ", ".join(f"{b:.0f} B" for b in marginal)
+                + " (constant: linear in N, whatever the fixed overhead)"
+            )
     for r in sorted(ok, key=lambda r: (r["n"], _label(r))):
         if r["kind"] != "full" and r.get("rounds") and math.isclose(r["fraction"], 0.1):
             share = 100 * r["selection_share"]
@@ -344,6 +364,9 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
 
 
 def plot(records: list[dict[str, Any]], out: Path) -> Path | None:
+    """Three log-log panels against N: seconds per epoch and per trial, seconds per selection
+    round (gradients, OMP), and peak memory over the baseline with a linear fit (a + b N)
+    of the full-data runs. One colour per run, one line style per quantity."""
     try:
         import matplotlib
 
@@ -355,48 +378,62 @@ def plot(records: list[dict[str, Any]], out: Path) -> Path | None:
     by_run: dict[str, list[dict[str, Any]]] = {}
     for r in ok:
         by_run.setdefault(_label(r), []).append(r)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    colours = {label: f"C{i % 10}" for i, label in enumerate(sorted(by_run))}
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5))
     panels = [
         (
             "seconds",
             [
-                ("full_epoch_seconds", "epoch"),
-                ("subset_epoch_seconds", "subset epoch"),
-                ("trial_seconds", "trial"),
+                ("full_epoch_seconds", "epoch", "-"),
+                ("subset_epoch_seconds", "subset epoch", "--"),
+                ("trial_seconds", "trial", ":"),
             ],
         ),
         (
             "seconds per selection round",
-            [("gradient_seconds", "gradients"), ("solver_seconds", "OMP")],
+            [("gradient_seconds", "gradients", "-"), ("solver_seconds", "OMP", "--")],
         ),
-        ("peak memory - baseline (MiB)", [("peak-baseline MB", "")]),
+        ("peak memory - baseline (MiB)", [("peak-baseline MB", "", "-")]),
     ]
     for ax, (ylabel, keys) in zip(axes, panels):
         for label, rs in sorted(by_run.items()):
             rs = sorted(rs, key=lambda r: r["n"])
-            for key, what in keys:
+            for key, what, style in keys:
                 pts = [(r["n"], _value(r, key)) for r in rs]
                 pts = [(x, y) for x, y in pts if y is not None and y > 0]
                 if pts:
                     xs, ys = zip(*pts)
-                    ax.plot(xs, ys, marker="o", label=f"{label} {what}".strip())
+                    ax.plot(
+                        xs,
+                        ys,
+                        style,
+                        marker="o",
+                        color=colours[label],
+                        label=f"{label} {what}".strip(),
+                    )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training examples N")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        handles, _ = ax.get_legend_handles_labels()
-        if handles:
-            ax.legend(fontsize=7)
-    # A slope-1 guide on the memory panel.
-    ns = sorted({r["n"] for r in ok})
-    if len(ns) >= 2:
-        mem = [
-            _value(r, "peak-baseline MB") for r in ok if r["n"] == ns[-1] and r["kind"] == "full"
-        ]
-        if mem and mem[0] and mem[0] > 0:
-            axes[2].plot(ns, [mem[0] * n / ns[-1] for n in ns], "k--", lw=1, label="slope 1")
-            axes[2].legend(fontsize=7)
+    full = sorted((r for r in ok if r["kind"] == "full"), key=lambda r: r["n"])
+    if len(full) >= 2:
+        xs = [float(r["n"]) for r in full]
+        ys = [float(_value(r, "peak-baseline MB") or 0.0) for r in full]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        a = my - b * mx
+        grid = [xs[0] * (xs[-1] / xs[0]) ** (i / 20) for i in range(21)]
+        axes[2].plot(
+            grid,
+            [a + b * x for x in grid],
+            "k--",
+            lw=1,
+            label=f"full: linear fit {a:.0f} MiB + {b * 2**20:.0f} B x N",
+        )
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="upper left")
     fig.suptitle("bench-scale: cost against N (generated data, 50 features, 10 classes, MLP)")
     fig.tight_layout()
     path = out / "scale.png"
