@@ -335,3 +335,51 @@ def test_invalid_inputs_raise_value_error(A, b, kwargs, match):
 def test_docstring_example():
     failures, _ = doctest.testmod(omp_module, raise_on_error=False, verbose=False)
     assert failures == 0
+
+
+# ---------------------------------------------------------------- generalised OMP
+
+
+def _reference_gomp(A: np.ndarray, b: np.ndarray, budget: int, s: int):
+    """Generalised OMP written out (Wang, Kwon & Shim 2012), least squares, no ridge: each
+    pass takes the s columns best correlated with the residual, then re-fits on the support."""
+    support: list[int] = []
+    r = b.copy()
+    w = np.zeros(0)
+    while len(support) < budget:
+        scores = np.abs(A.T @ r)
+        scores[support] = -np.inf
+        take = [int(j) for j in np.argsort(-scores, kind="stable")[: min(s, budget - len(support))]]
+        support += take
+        w, *_ = np.linalg.lstsq(A[:, support], b, rcond=None)
+        r = b - A[:, support] @ w
+    return np.array(support), w
+
+
+@pytest.mark.parametrize("s", [1, 2, 3, 5])
+@pytest.mark.parametrize("seed", range(4))
+def test_generalised_omp_against_its_written_out_definition(s, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((40, 60))
+    b = rng.standard_normal(40)
+    idx, w = _run(A, b, 12, lam=0.0, positive=False, tol=0.0, atoms_per_pass=s)
+    ref_idx, ref_w = _reference_gomp(A, b, 12, s)
+    assert idx.tolist() == ref_idx.tolist()
+    np.testing.assert_allclose(w, ref_w, rtol=1e-8, atol=1e-10)
+
+
+def test_one_atom_per_pass_is_plain_omp_and_positive_gomp_stays_non_negative():
+    rng = np.random.default_rng(7)
+    A = np.abs(rng.standard_normal((30, 80)))
+    b = A[:, :10] @ rng.uniform(0.5, 2.0, 10)
+    plain = _run(A, b, 8)
+    one = _run(A, b, 8, atoms_per_pass=1)
+    assert plain[0].tolist() == one[0].tolist() and np.array_equal(plain[1], one[1])
+    idx, w = _run(A, b, 8, atoms_per_pass=4)
+    assert (w > 0).all() and idx.size <= 8
+    # Close to plain OMP's fit on this easy problem.
+    res = np.linalg.norm(A[:, idx] @ w - b) / np.linalg.norm(b)
+    res_plain = np.linalg.norm(A[:, plain[0]] @ plain[1] - b) / np.linalg.norm(b)
+    assert res <= 2 * res_plain + 1e-6
+    with pytest.raises(ValueError, match="atoms_per_pass"):
+        _run(A, b, 8, atoms_per_pass=0)

@@ -201,6 +201,11 @@ class GradMatchPB(_GradientMatching):
             took as long as the subset's own training (measured on a busy machine at
             N = 10^6 and 10%: OMP 24 s with one problem, 13 s in groups of 512; matching
             error 0.01% and 0.4%).
+        omp_passes: the most passes over the candidates one OMP problem makes: with more
+            batches to select, each pass adds ``ceil(K / omp_passes)`` of them
+            (generalised OMP, :func:`~automata.selection.omp.orthogonal_matching_pursuit`),
+            so a round costs ``O(omp_passes m d)``, linear in N, instead of ``O(K m d)``.
+            ``None``: one batch per pass (plain OMP, the reference).
         fit_budget: when the budget ``k`` is below ``B``, candidate batches of ``k`` examples
             (one is selected, whole); ``False``: ``B``-example batches, the selected one cut
             to ``k`` examples after matching (the reference), so the examples trained on are
@@ -224,8 +229,14 @@ class GradMatchPB(_GradientMatching):
         max_atoms: int | None = 512,
         fit_budget: bool = True,
         pool_error: float = 0.0,
+        omp_passes: int | None = None,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
+        if omp_passes is not None and omp_passes < 1:
+            raise ConfigError(
+                f"selector.omp_passes must be >= 1 (or null: one per batch), got {omp_passes}"
+            )
+        self.omp_passes = None if omp_passes is None else int(omp_passes)
         if batch_size < 1:
             raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
         if pool is not None and not (math.isfinite(pool) and pool >= 1.0):
@@ -302,8 +313,15 @@ class GradMatchPB(_GradientMatching):
             block = rows[members.to(rows.device)] if groups > 1 else rows
             examples = sum(int(pool[int(i)].numel()) for i in members)
             target = whole * (examples / pool_examples)
+            per_pass = math.ceil(k_g / self.omp_passes) if self.omp_passes else 1
             idx, w = orthogonal_matching_pursuit(
-                block.T, target, k_g, lam=self.ridge(block), positive=True, tol=self.tol
+                block.T,
+                target,
+                k_g,
+                lam=self.ridge(block),
+                positive=True,
+                tol=self.tol,
+                atoms_per_pass=max(1, per_pass),
             )
             keep = w > 0
             idx, w = idx[keep], w[keep]
@@ -312,7 +330,7 @@ class GradMatchPB(_GradientMatching):
             total += target
             chosen.append(members[idx.cpu()])
             weights.append(w.float().cpu())
-            scores += k_g * int(members.numel())
+            scores += math.ceil(k_g / max(1, per_pass)) * int(members.numel())
         assert residual is not None
         err = float(residual.norm() / total.norm().clamp_min(1e-12))
         t2 = time.perf_counter()
@@ -351,6 +369,7 @@ class GradMatchPB(_GradientMatching):
             "batch_size": self.batch_size,
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
+            "omp_passes": "none" if self.omp_passes is None else self.omp_passes,
             "fit_budget": str(self.fit_budget),
             "pool_error": self.pool_error,
         }

@@ -199,6 +199,7 @@ def orthogonal_matching_pursuit(
     lam: float = 0.0,
     positive: bool = True,
     tol: float = 1e-4,
+    atoms_per_pass: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Greedy sparse (non-negative, ridge-regularised) solution of ``A w ~ b``.
 
@@ -226,6 +227,12 @@ def orthogonal_matching_pursuit(
     and the next best column is tried with the same scores. Zero columns are never selected.
     No column is selected twice.
 
+    Generalised OMP (Wang, Kwon & Shim, "Generalized orthogonal matching pursuit", IEEE TSP
+    2012): with ``atoms_per_pass = s > 1`` the scores of one pass over ``A`` pick the s best
+    columns, each added (and the weights re-solved) in turn, before the next pass; the passes,
+    the only part of a step that grows with the number of candidates, drop s-fold. ``s = 1``
+    is plain OMP.
+
     Stops when the support holds ``budget`` columns, when ``||b - A w|| / ||b|| < tol``, when
     no column has a positive score (``positive``) or a non-zero score (otherwise), or when all
     columns are used up. ``b = 0`` returns empty tensors.
@@ -246,6 +253,7 @@ def orthogonal_matching_pursuit(
         positive: constrain the weights to be non-negative.
         tol: stop once the relative residual ``||b - A w|| / ||b||`` is below ``tol`` (>= 0;
             0 disables this criterion).
+        atoms_per_pass: columns added per pass over ``A`` (>= 1; 1: plain OMP).
 
     Returns:
         ``(indices, weights)``: int64 column indices and their weights (``A``'s dtype), both on
@@ -263,6 +271,10 @@ def orthogonal_matching_pursuit(
         ([1, 3], [3.0, 1.0])
     """
     _validate(A, b, budget, lam, positive, tol)
+    if isinstance(atoms_per_pass, bool) or not isinstance(atoms_per_pass, numbers.Integral):
+        raise ValueError(f"atoms_per_pass must be an integer >= 1, got {atoms_per_pass!r}")
+    if atoms_per_pass < 1:
+        raise ValueError(f"atoms_per_pass must be an integer >= 1, got {atoms_per_pass!r}")
     device, dtype = A.device, A.dtype
     d, m = A.shape
     k_max = min(int(budget), m)
@@ -309,14 +321,16 @@ def orthogonal_matching_pursuit(
     support: list[int] = []
     k = 0
     fresh = True  # the residual changed since the scores were computed
+    added = atoms_per_pass  # columns added since the last pass over A (none yet: pass now)
     while k < k_max:
-        if fresh:
-            # The one pass over A per step; everything else below is O(d k) or smaller.
+        if fresh and added >= atoms_per_pass:
+            # The one pass over A per step (per atoms_per_pass steps); everything else below
+            # is O(d k) or smaller.
             torch.mv(AT, r, out=scores)
             if not positive:
                 scores.abs_()
             torch.dot(r, r, out=buf[1])
-            fresh = False
+            fresh, added = False, 0
         scores.masked_fill_(banned, -math.inf)
         torch.max(scores, 0, out=(buf[2], j))
         slot = min(free) if free else n_slots
@@ -361,6 +375,7 @@ def orthogonal_matching_pursuit(
         slot_of[k] = slot
         support.append(jj)
         k += 1
+        added += 1
         if slot == n_slots:
             n_slots += 1
         else:
