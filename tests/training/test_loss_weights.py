@@ -78,3 +78,15 @@ def test_matched_scale_keeps_the_fitted_gradient():
 def test_unknown_weight_scale_is_a_config_error():
     with pytest.raises(ConfigError, match="selector.weight_scale"):
         GradMatchPB(weight_scale="global")
+
+
+def test_gradient_matching_trains_at_the_matched_scale_by_default():
+    """Chosen by measured ranking agreement (docs/selection.md, "Weight scale in training")."""
+    from ..conftest import compose_config
+
+    for name in ("gradmatchpb", "gradmatch"):
+        assert compose_config([f"selector={name}"]).selector.weight_scale == "matched"
+    assert GradMatchPB().weight_scale == "matched"
+    # CRAIG stays as the reference runs it (its cluster-size weights sum to N: matched and
+    # subset coincide there).
+    assert compose_config(["selector=craigpb"]).selector.weight_scale == "batch"

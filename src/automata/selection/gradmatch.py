@@ -62,7 +62,7 @@ class _GradientMatching(Selector):
         tol: float = 1e-4,
         target: str = "train",
         lam_relative: bool = False,
-        weight_scale: str = "batch",
+        weight_scale: str = "matched",
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
         self.weight_scale = check_weight_scale(weight_scale)
@@ -228,7 +228,7 @@ class GradMatchPB(_GradientMatching):
         target: str = "train",
         batch_size: int = 32,
         lam_relative: bool = False,
-        weight_scale: str = "batch",
+        weight_scale: str = "matched",
         pool: float | None = None,
         max_atoms: int | None = 512,
         fit_budget: bool = True,
@@ -397,7 +397,7 @@ class GradMatch(_GradientMatching):
         target: str = "train",
         per_class: bool = False,
         lam_relative: bool = False,
-        weight_scale: str = "batch",
+        weight_scale: str = "matched",
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         self.per_class = bool(per_class)
