@@ -344,8 +344,13 @@ def collect(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec])
                     # Selection rounds plus the once-per-run set-up (MILO's orderings).
                     sel = tune["selection_seconds"] + tune.get("selection_setup_seconds", 0.0)
                     rec["sel_share"] = sel / max(tune["tuning_seconds"], 1e-9)
+                    limit = (tune.get("cost_model") or {}).get("speedup_limit")
+                    if limit:
+                        rec["s_star"] = limit
                     if ftune is not None:
                         rec["speedup"] = ftune["tuning_seconds"] / tune["tuning_seconds"]
+                        if limit:
+                            rec["s_ratio"] = rec["speedup"] / limit
                         rec["speedup_total"] = (
                             ftune["tuning_plus_final_seconds"] / tune["tuning_plus_final_seconds"]
                         )
@@ -372,6 +377,8 @@ def collect(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec])
                             "gap",
                             "tau",
                             "sel_share",
+                            "s_star",
+                            "s_ratio",
                         )
                     },
                 }
@@ -424,14 +431,16 @@ def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[S
             f"({cfg.scheduler.get('bracket_order', '')}), ranking K = {grid.k}"
             + (f"; {grid.note}" if grid.note else ""),
             "",
-            "| selector | fraction | tuning s | speedup vs full | speedup incl. final | "
-            "final test acc % | gap to full (pts) | Kendall τ | selection share % |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
+            "speedup incl. final | final test acc % | gap to full (pts) | Kendall τ | "
+            "selection share % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in [r for r in rows if r["dataset"] == ds]:
             lines.append(
                 f"| {r['selector']} | {100 * r['fraction']:g}% | {fmt(*r['tuning_s'], 1)} | "
-                f"{fmt(*r['speedup'])}x | {fmt(*r['speedup_total'])}x | "
+                f"{fmt(*r['speedup'])}x | {fmt(*r['s_star'])}x | {fmt(*r['s_ratio'])} | "
+                f"{fmt(*r['speedup_total'])}x | "
                 f"{fmt(*r['test'], 2, 100)} | {fmt(*r['gap'], 2, 100)} | {fmt(*r['tau'])} | "
                 f"{fmt(*r['sel_share'], 1, 100)} |"
             )
@@ -462,7 +471,17 @@ def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[S
     )
     with (args.out / "results.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        keys = ["tuning_s", "speedup", "speedup_total", "test", "gap", "tau", "sel_share"]
+        keys = [
+            "tuning_s",
+            "speedup",
+            "s_star",
+            "s_ratio",
+            "speedup_total",
+            "test",
+            "gap",
+            "tau",
+            "sel_share",
+        ]
         w.writerow(
             ["dataset", "selector", "fraction"] + [f"{k}{s}" for k in keys for s in ("", "_ci")]
         )

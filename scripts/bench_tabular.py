@@ -87,10 +87,10 @@ def main() -> None:
     )
     print()
     print(
-        "| dataset | selector | fraction | tuning s | speedup vs full | final test acc % "
-        "| gap vs full (pts) | selection share of tuning % | tuning+final s |"
+        "| dataset | selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* "
+        "| final test acc % | gap vs full (pts) | selection share of tuning % | tuning+final s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for ds in args.datasets:
             results: dict[tuple[str, str], list[dict]] = {}
@@ -110,8 +110,12 @@ def main() -> None:
                 both = [r["tuning_plus_final_seconds"] for r in runs]
                 speed = [t_full / t for t in tun]
                 gap = [(a - acc_full) * 100 for a in acc]
+                # The cost model's limit for this run's f (summary.json, docs/performance.md).
+                limit = [r["cost_model"]["speedup_limit"] for r in runs]
+                ratio = [s / lim for s, lim in zip(speed, limit)]
                 print(
                     f"| {ds} | {sel} | {frac} | {fmt(tun)} | {fmt(speed, 2)}x | "
+                    f"{fmt(limit, 2)}x | {fmt(ratio, 2)} | "
                     f"{fmt(acc, 2, 100)} | {fmt(gap, 2)} | {fmt(share, 1, 100)} | "
                     f"{fmt(both)} |",
                     flush=True,
