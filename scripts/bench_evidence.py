@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automata.config import compose
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 log = logging.getLogger("bench_evidence")
 
 
@@ -143,15 +144,6 @@ class Study:
         return out / self.dataset / self.phase / leaf / f"seed{self.seed}"
 
 
-def _compose(overrides: list[str]):  # noqa: ANN202
-    from hydra import compose, initialize_config_dir
-
-    import automata.config  # noqa: F401  (registers the schema)
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose(config_name="config", overrides=overrides)
-
-
 def _base_overrides(grid: Grid, study: Study) -> list[str]:
     return [
         f"experiment={grid.experiment}",
@@ -167,7 +159,7 @@ def run_tune(grid: Grid, study: Study, out: Path) -> dict[str, Any]:
     from automata.run import run
 
     where = study.path(out)
-    cfg = _compose([*_base_overrides(grid, study), f"paths.output_dir={where}", *THREADS])
+    cfg = compose([*_base_overrides(grid, study), f"paths.output_dir={where}", *THREADS])
     _keep_accepted_keys(cfg.selector)  # the experiment's selector.* keys, once selector=full
     return run(cfg)
 
@@ -183,7 +175,7 @@ def run_rank(grid: Grid, study: Study, out: Path, configs: list[dict[str, Any]])
     where = study.path(out)
     overrides = [f"experiment={grid.experiment}", *COMMON, *grid.extra]
     extra = [*study.spec.overrides(study.fraction), "threads=1"]
-    cfg = compose_run_config(overrides, extra, configs, study.seed, where, CONF)
+    cfg = compose_run_config(overrides, extra, configs, study.seed, where)
     run(cfg)
 
 
@@ -243,7 +235,7 @@ def _configs(grid: Grid, dataset: str, out: Path) -> list[dict[str, Any]]:
     path = out / dataset / "rank" / "configs.json"
     if path.exists():
         return json.loads(path.read_text())
-    base = _compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
+    base = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
     configs = draw_configurations(base.space, grid.k, seed=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(configs, indent=2) + "\n")
@@ -421,7 +413,7 @@ def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[S
     ]
     for ds in args.datasets:
         grid = grids[ds]
-        cfg = _compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
+        cfg = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
         lines += [
             f"## {ds}",
             "",

@@ -45,13 +45,13 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automata.config import compose
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 log = logging.getLogger("bench_peers")
 
 ARMS = ("full", "random", "gradmatchpb", "dehb")
@@ -98,16 +98,6 @@ class BenchError(Exception):
 
 
 # ------------------------------------------------------------------------------ configs
-def compose(overrides: Sequence[str]):  # noqa: ANN201
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    import automata.config  # noqa: F401  (registers the schema)
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return hydra_compose(config_name="config", overrides=list(overrides))
-
-
 def base_overrides(setup: Setup, seed: int, args: argparse.Namespace) -> list[str]:
     out = [
         f"experiment={setup.experiment}",

@@ -60,6 +60,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from automata.config import compose
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
@@ -89,15 +91,6 @@ def _dataset_node(n: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _compose(overrides: list[str]):  # noqa: ANN202
-    from hydra import compose, initialize_config_dir
-
-    import automata.config  # noqa: F401  (registers the schema)
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        return compose(config_name="config", overrides=overrides)
-
-
 def _with_dataset(cfg, n: int, seed: int):  # noqa: ANN001, ANN202
     from omegaconf import OmegaConf, open_dict
 
@@ -119,7 +112,7 @@ def job_full(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(job["threads"])
     baseline = _maxrss_mb()
-    cfg = _with_dataset(_compose(["device=cpu", "selector=full", "seed=0"]), job["n"], job["seed"])
+    cfg = _with_dataset(compose(["device=cpu", "selector=full", "seed=0"]), job["n"], job["seed"])
     t0 = time.perf_counter()
     data = build("dataset", cfg.dataset)
     data_s = time.perf_counter() - t0
@@ -149,7 +142,7 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
     name, _, options = job["selector"].partition(":")
     overrides = [f"selector.{kv}" for kv in options.split(",") if kv]
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        cfg = _compose(
+        cfg = compose(
             [
                 "device=cpu",
                 f"seed={job['seed']}",

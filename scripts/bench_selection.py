@@ -78,10 +78,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 
-import automata.config  # noqa: F401  (registers the schema)
 from automata.build import build
+from automata.config import compose
 from automata.data.base import DataSplits
 from automata.selection.base import SelectionContext, Selector, Subset
 from automata.selection.full import FullSelector
@@ -90,7 +89,6 @@ from automata.training.loop import evaluate
 from automata.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 sys.path.insert(0, str(ROOT / "scripts"))
 from synthetic_data import synthetic_classification  # noqa: E402
 
@@ -141,14 +139,9 @@ CONFIGURED = ("dna", "satimage")
 CPU = torch.device("cpu")
 
 
-def compose_cfg(overrides: list[str]):  # noqa: ANN201
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose(config_name="config", overrides=overrides)
-
-
 def load_dataset(name: str) -> DataSplits:
     """The data set of ``conf/dataset/<name>.yaml``, as a run loads it."""
-    return build("dataset", compose_cfg([f"dataset={name}"]).dataset)
+    return build("dataset", compose([f"dataset={name}"]).dataset)
 
 
 def parse_spec(spec: str) -> tuple[str, list[str]]:
@@ -160,7 +153,7 @@ def parse_spec(spec: str) -> tuple[str, list[str]]:
 
 def make_selector(spec: str, fraction: float) -> Selector:
     name, overrides = parse_spec(spec)
-    cfg = compose_cfg([f"selector={name}", f"selector.fraction={fraction}", *overrides])
+    cfg = compose([f"selector={name}", f"selector.fraction={fraction}", *overrides])
     return build("selector", cfg.selector)
 
 
@@ -203,7 +196,7 @@ def trained_model(
     """The default model trained ``epochs`` epochs on the full data, and the time of one
     full-data training epoch: the fastest of those epochs and of ``timing_epochs`` more, run
     from the trained state and then undone (the model stays the ``epochs``-epoch one)."""
-    cfg = compose_cfg([*dataset_overrides(name), "selector=full", "device=cpu", "seed=0"])
+    cfg = compose([*dataset_overrides(name), "selector=full", "device=cpu", "seed=0"])
     trainer = Trainer(cfg, data, FullSelector(), CPU, total_epochs=epochs)
     times, acc = [], 0.0
     for _ in range(epochs):
@@ -263,7 +256,7 @@ def compare_small_subsets(
         for spec in args.compare:
             name, overrides = parse_spec(spec)
             for seed in args.seeds:
-                cfg = compose_cfg(
+                cfg = compose(
                     [
                         *dataset_overrides(ds),
                         f"selector={name}",

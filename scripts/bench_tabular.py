@@ -22,12 +22,9 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 
-import automata.config  # noqa: F401  (registers the schema)
+from automata.config import compose
 from automata.run import run
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 SELECTORS = [
     ("full", []),
@@ -52,9 +49,7 @@ def one_run(
         *sel_over,
         *extra,
     ]
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose(config_name="config", overrides=overrides)
-    return run(cfg)
+    return run(compose(overrides))
 
 
 def fmt(values: list[float], digits: int = 1, scale: float = 1.0) -> str:
@@ -78,8 +73,7 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, CPU"
     )
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        base = compose(config_name="config", overrides=list(args.extra))
+    base = compose(args.extra)
     print(
         f"search {base.search._target_.rsplit('.', 1)[-1]}, scheduler "
         f"{base.scheduler._target_.rsplit('.', 1)[-1]}, n_trials {base.tuning.n_trials}, "

@@ -33,12 +33,10 @@ from typing import Any
 import numpy as np
 import scipy.io
 import torch
-from hydra import compose, initialize_config_dir
 
-import automata.config  # noqa: F401  (registers the schema in Hydra's ConfigStore)
 from automata.build import build
+from automata.config import compose
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 SHIPPED = ["dna", "satimage", "trec6", "sst2", "sst5"]
 GENERATED = ["letter", "connect4", "glue_sst2", "cifar10", "cifar100", "svhn"]
 
@@ -149,9 +147,7 @@ def _load(name: str, data_dir: Path) -> Any:
     overrides = [f"dataset={name}", f"paths.data_dir={data_dir}"]
     if name in ("cifar10", "cifar100", "svhn"):
         overrides.append("dataset.verify_checksums=false")
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        cfg = compose(config_name="config", overrides=overrides)
-    return build("dataset", cfg.dataset)
+    return build("dataset", compose(overrides).dataset)
 
 
 def all_fingerprints() -> dict[str, Any]:

@@ -23,17 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 
-import automata.config  # noqa: F401  (registers the schema)
 from automata.build import build
+from automata.config import compose
 from automata.run import run
 from automata.selection.full import FullSelector
 from automata.selection.gradmatch import GradMatchPB
 from automata.training.device import set_determinism
 from automata.training.trainer import Trainer
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def write_cifar10(root: Path, n_train: int, n_test: int, seed: int = 0) -> None:
@@ -85,8 +82,7 @@ def main() -> None:
             "optimizer.lr=0.05",
             "deterministic=false",
         ]
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-            cfg = compose(config_name="config", overrides=base)
+        cfg = compose(base)
         set_determinism(False)
         data = build("dataset", cfg.dataset)
         print(f"data: {data.sizes()} (read through torchvision's CIFAR10 class)")
@@ -122,18 +118,16 @@ def main() -> None:
                 )
                 del trainer
         print()
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-            cfg = compose(
-                config_name="config",
-                overrides=base
-                + [
-                    "tuning.n_trials=3",
-                    "scheduler=none",
-                    "selector=gradmatchpb",
-                    f"paths.output_dir={Path(tmp) / 'run'}",
-                    "tuning.tensorboard=false",
-                ],
-            )
+        cfg = compose(
+            [
+                *base,
+                "tuning.n_trials=3",
+                "scheduler=none",
+                "selector=gradmatchpb",
+                f"paths.output_dir={Path(tmp) / 'run'}",
+                "tuning.tensorboard=false",
+            ]
+        )
         t0 = time.perf_counter()
         s = run(cfg)
         print(

@@ -5,19 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-import automata.config  # noqa: F401  (registers the schema in Hydra's ConfigStore)
+from automata.config import compose, conf_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+CONF = conf_dir()
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def compose_config(overrides: list[str] | None = None) -> DictConfig:
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-        return compose(config_name="config", overrides=list(overrides or []))
+    return compose(list(overrides or []))
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ choices) before any data is loaded or any model trained, and raises
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf, open_dict
 
 from automata.errors import ConfigError
 
@@ -110,10 +111,55 @@ class AutomataConfig:
 
 
 def register_configs() -> None:
+    """Put the schema in Hydra's ConfigStore (``automata_schema``, first in ``config.yaml``'s
+    defaults); every way of composing a run config calls it first."""
     ConfigStore.instance().store(name="automata_schema", node=AutomataConfig)
 
 
-register_configs()
+#: The config groups a run picks one option of (``conf/<group>/<option>.yaml``).
+GROUPS = ("dataset", "model", "space", "search", "scheduler", "selector", "experiment")
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The run config that ``python -m automata <overrides>`` composes, for code that calls
+    :func:`automata.run.run` itself (tests, scripts, benchmarks, the ranking protocol).
+
+    The config folder is :func:`conf_dir`; ``hydra.searchpath=[file:///my/conf]`` among the
+    overrides adds a folder of one's own, as on the command line. The option chosen in each
+    group (:data:`GROUPS`) is kept under ``hydra.runtime.choices``, where Hydra keeps it
+    (see :func:`group_choices`).
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        cfg = hydra_compose(
+            config_name="config", overrides=list(overrides), return_hydra_config=True
+        )
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+    assert isinstance(choices, dict)
+    with open_dict(cfg):
+        cfg.hydra = {"runtime": {"choices": {g: choices.get(g) for g in GROUPS}}}
+    return cfg
+
+
+def group_choices(cfg: DictConfig) -> dict[str, str | None]:
+    """The option picked in each of :data:`GROUPS` (``None``: no option, or not known).
+
+    From ``cfg.hydra.runtime.choices`` (a config from :func:`compose`), else from the running
+    Hydra application (``python -m automata``, whose task config has no ``hydra`` node).
+    """
+    node = OmegaConf.select(cfg, "hydra.runtime.choices")
+    if node is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            node = HydraConfig.get().runtime.choices
+    found = OmegaConf.to_container(node) if node is not None else {}
+    assert isinstance(found, dict)
+    return {g: None if found.get(g) is None else str(found[g]) for g in GROUPS}
+
 
 LR_SCHEDULES = ("none", "cosine", "step")
 PRECISIONS = ("fp32", "bf16", "fp16")

@@ -54,19 +54,17 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy import stats
 
-from automata.config import conf_dir  # (importing it registers the schema in Hydra)
+from automata.config import compose
 from automata.errors import AutomataError
 from automata.tuning import space as search_space
 
 log = logging.getLogger("automata.ranking")
 
-CONF_DIR = conf_dir()
 PLAN_FILE = "ranking_plan.json"
 RESULT_FILE = "ranking.json"
 CSV_FILE = "ranking.csv"
@@ -282,17 +280,12 @@ def compose_run_config(
     configs: list[dict[str, Any]],
     seed: int,
     out_dir: Path,
-    conf_dir: Path = CONF_DIR,
     via: str = "enqueue",
 ) -> DictConfig:
     """The config of one ranking study: ``overrides`` + ``extra``, no early stopping, the K
     configurations (``via`` ``sampler`` or ``enqueue``), no final training, outputs in
     ``out_dir``."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-        cfg = compose(
-            config_name="config",
-            overrides=[*overrides, *extra, "scheduler=none", f"seed={seed}"],
-        )
+    cfg = compose([*overrides, *extra, "scheduler=none", f"seed={seed}"])
     _keep_accepted_keys(cfg.selector)
     _keep_accepted_keys(cfg.scheduler)
     cfg.tuning.n_trials = len(configs)
@@ -330,7 +323,6 @@ def run_ranking(
     seeds: Sequence[int] = (0,),
     k: int = 27,
     config_seed: int = 0,
-    conf_dir: Path = CONF_DIR,
     via: str = "enqueue",
 ) -> dict[str, Any]:
     """Run the protocol and write ``ranking.json`` / ``ranking.csv`` into ``out``.
@@ -343,7 +335,6 @@ def run_ranking(
         seeds: one full-data study and one study per selector and fraction for each seed.
         k: number of configurations.
         config_seed: seed of the RandomSampler drawing the configurations.
-        conf_dir: Hydra config folder.
         via: how the configurations reach each study, ``sampler`` or ``enqueue``.
 
     Returns:
@@ -352,8 +343,7 @@ def run_ranking(
     from automata.run import run  # heavy (torch): imported when a ranking really runs
 
     out.mkdir(parents=True, exist_ok=True)
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
-        base = compose(config_name="config", overrides=list(overrides))
+    base = compose(overrides)
     configs = draw_configurations(base.space, k, config_seed)
     experiment = OmegaConf.to_container(base.experiment) if base.get("experiment") else None
     result: dict[str, Any] = {
@@ -380,7 +370,7 @@ def run_ranking(
     (out / PLAN_FILE).write_text(json.dumps(result, indent=2, default=str) + "\n")
 
     def study(extra: list[str], seed: int, where: Path) -> tuple[list[float | None], DictConfig]:
-        cfg = compose_run_config(overrides, extra, configs, seed, where, conf_dir, via)
+        cfg = compose_run_config(overrides, extra, configs, seed, where, via)
         summary = run(cfg)
         return values_by_configuration(summary["trials"], configs), cfg
 
@@ -503,7 +493,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="enqueue",
         help="how the K configurations reach each study (default: enqueue)",
     )
-    ap.add_argument("--conf-dir", type=Path, default=CONF_DIR, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     try:
@@ -516,7 +505,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seeds,
             args.k,
             args.config_seed,
-            args.conf_dir.resolve(),
             args.via,
         )
     except (ValueError, AutomataError, HydraException) as exc:

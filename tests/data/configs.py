@@ -14,9 +14,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from automata.build import build
+from automata.config import conf_dir
 from automata.data.base import DataSplits
 
-CONF_DATASET = Path(__file__).resolve().parents[2] / "conf" / "dataset"
+CONF_DATASET = conf_dir() / "dataset"
 
 
 def dataset_config(name: str, data_dir: str | Path = "data") -> DictConfig:

@@ -17,12 +17,13 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
+from automata.config import conf_dir
 from automata.data.images import ImageDataset
 from automata.errors import ConfigError, DataError
 
 from .configs import dataset_config, dataset_loader
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = conf_dir()
 
 # The image data sets are their YAMLs (conf/dataset/), read by the one image loader; their
 # per-channel statistics live there.

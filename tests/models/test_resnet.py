@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
+from automata.config import conf_dir
 from automata.errors import ConfigError
 from automata.models.resnet import BasicBlock, Bottleneck, ResNet18, ResNet50
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = conf_dir()
 
 
 @pytest.fixture(scope="module")
