@@ -33,8 +33,6 @@ from automata.selection.gradients import mean_gradient, per_example_gradients
 from ..conftest import CONF, compose_config
 
 SELECTORS = sorted(p.stem for p in (CONF / "selector").glob("*.yaml"))
-# Selectors whose subset depends on the generator (random draws or a seeded batch shuffle).
-RANDOM_BASED = {"random", "random_online", "gradmatchpb", "craigpb", "milo"}
 FRACTIONS = [0.01, 0.1, 0.5, 1.0]
 N_PER_CLASS, DIM, CLASSES = 100, 8, 3
 N = N_PER_CLASS * CLASSES
@@ -169,11 +167,20 @@ def test_same_seed_same_subset(name, data, model):
     assert torch.equal(a.weights, b.weights)
 
 
-@pytest.mark.parametrize("name", sorted(RANDOM_BASED & set(SELECTORS)))
-def test_different_seeds_differ_for_random_based(name, data, model):
+@pytest.mark.parametrize("name", SELECTORS)
+def test_subsets_depend_on_the_generator_as_the_selector_declares(name, data, model):
+    """``Selector.randomized``: other generator seeds give other subsets; else the subset is
+    a function of the model and the data alone."""
     selector = make_selector(name, 0.1)
-    subsets = [selector.select(context(model, data, seed=s)).indices for s in range(4)]
-    assert any(not torch.equal(subsets[0], s) for s in subsets[1:])
+    subsets = [selector.select(context(model, data, seed=s)) for s in range(4)]
+    same = [
+        torch.equal(subsets[0].indices, s.indices) and torch.equal(subsets[0].weights, s.weights)
+        for s in subsets[1:]
+    ]
+    if selector.randomized:
+        assert not all(same), f"{name} declares randomized but ignores the generator"
+    else:
+        assert all(same), f"{name} depends on the generator: declare randomized = True"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

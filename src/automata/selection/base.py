@@ -93,6 +93,10 @@ class Selector(ABC):
     #: how training uses the weights (see :meth:`loss_weights`); weighted selectors take it
     #: as the ``weight_scale`` option.
     weight_scale: str = "batch"
+    #: whether the subset depends on the trial's generator (random draws, a seeded shuffle of
+    #: candidate batches), not only on the model and the data: two trials of the same model
+    #: then get different subsets. The contract tests check it against what the selector does.
+    randomized: bool = False
     #: whether the selector looks at the model (gradient-based). Without warm start such a
     #: selector has no trained model to look at before epoch 0, so the first interval trains
     #: on a uniformly random subset (as GRAD-MATCH's reference code does); with warm start the

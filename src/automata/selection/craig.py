@@ -436,6 +436,8 @@ class CRAIGPB(_CraigBase):
         squared, greedy, lazy_block: see :class:`CRAIG`.
     """
 
+    randomized = True  # the candidate batches are a fresh seeded shuffle each round
+
     def __init__(
         self,
         fraction: float = 0.1,

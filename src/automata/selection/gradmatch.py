@@ -218,6 +218,8 @@ class GradMatchPB(_GradientMatching):
             expectation when the cut is small (satimage at 1%, 31 of 32).
     """
 
+    randomized = True  # the candidate batches are a fresh seeded shuffle each round
+
     def __init__(
         self,
         fraction: float = 0.1,

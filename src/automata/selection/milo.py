@@ -726,6 +726,7 @@ class MILO(Selector):
 
     online = True
     adaptive = False  # looks at features, never at the model: the first subset is a real one
+    randomized = True  # each round draws from the orderings with the trial's generator
 
     def __init__(
         self,

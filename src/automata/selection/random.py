@@ -14,6 +14,8 @@ class RandomSelector(Selector):
             online random baseline of the GRAD-MATCH and AUTOMATA papers).
     """
 
+    randomized = True
+
     def __init__(
         self, fraction: float = 0.1, interval: int = 1, kappa: float = 0.0, online: bool = False
     ) -> None:
