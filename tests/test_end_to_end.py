@@ -14,6 +14,7 @@ import time
 import optuna
 import pytest
 import torch
+import yaml
 
 from automata.errors import AutomataError
 from automata.run import run
@@ -55,7 +56,20 @@ def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
     assert set(on_disk["best_params"]) == set(cfg.space.keys())
     assert summary["best_val_accuracy"] == on_disk["best_val_accuracy"]
     assert (out / "report.md").read_text().startswith("# automata run")
-    assert (out / "config.yaml").exists()
+    # the options picked in each group, as on the command line, in the summary and config.yaml
+    picked = {
+        "dataset": "dna",
+        "model": "mlp",
+        "space": "mlp",
+        "search": "tpe",
+        "scheduler": "hyperband",
+        "selector": "gradmatchpb",
+        "experiment": None,
+    }
+    assert on_disk["choices"] == picked
+    assert yaml.safe_load((out / "config.yaml").read_text())["hydra"]["runtime"] == {
+        "choices": picked
+    }
     # the study is a real Optuna SQLite study holding every trial
     study = optuna.load_study(study_name="automata", storage=f"sqlite:///{out / 'study.db'}")
     assert len(study.trials) == 4
@@ -150,6 +164,10 @@ def test_multirun_sweep(tmp_path):
         for p in summaries
     }
     assert seen == {("full", 0), ("full", 1), ("gradmatchpb", 0), ("gradmatchpb", 1)}
+    # under Hydra's command line the choices come from the running application
+    choices = {json.loads(p.read_text())["choices"]["selector"] for p in summaries}
+    assert choices == {"full", "gradmatchpb"}
+    assert {json.loads(p.read_text())["choices"]["scheduler"] for p in summaries} == {"none"}
 
 
 @pytest.mark.slow

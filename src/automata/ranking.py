@@ -369,10 +369,10 @@ def run_ranking(
     }
     (out / PLAN_FILE).write_text(json.dumps(result, indent=2, default=str) + "\n")
 
-    def study(extra: list[str], seed: int, where: Path) -> tuple[list[float | None], DictConfig]:
+    def study(extra: list[str], seed: int, where: Path) -> tuple[list[float | None], Any]:
         cfg = compose_run_config(overrides, extra, configs, seed, where, via)
         summary = run(cfg)
-        return values_by_configuration(summary["trials"], configs), cfg
+        return values_by_configuration(summary["trials"], configs), summary
 
     full: dict[int, list[float | None]] = {}
     for seed in seeds:
@@ -389,12 +389,13 @@ def run_ranking(
         for fraction in fractions:
             per_seed: list[dict[str, Any]] = []
             kappa = None
+            warm_full_epochs = 0
             for seed in seeds:
                 where = out / "runs" / f"{spec.label}_f{fraction}" / f"seed{seed}"
                 if seed not in full:
                     continue
                 try:
-                    values, cfg = study(spec.overrides(fraction), seed, where)
+                    values, summary = study(spec.overrides(fraction), seed, where)
                 except Exception as exc:  # noqa: BLE001
                     log.error("%s fraction %s seed %d failed: %s", spec.label, fraction, seed, exc)
                     result["failed"].append(
@@ -406,7 +407,8 @@ def run_ranking(
                         }
                     )
                     continue
-                kappa = float(cfg.selector.get("kappa", 0.0))
+                kappa = float(summary["selector"].get("kappa", 0.0))
+                warm_full_epochs = summary["selector"].get("warm_full_epochs", 0)
                 agree = rank_agreement(full[seed], values)
                 per_seed.append({"seed": seed, **agree, "values": values, "run_dir": str(where)})
                 rows.append(
@@ -433,6 +435,7 @@ def run_ranking(
                     "fraction": fraction,
                     "kappa": kappa,
                     "warm_start": bool(kappa),
+                    "warm_full_epochs": warm_full_epochs,
                     "kendall_tau": tau,
                     "kendall_tau_std": tau_std,
                     "spearman_rho": rho,

@@ -17,7 +17,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from automata.build import build
-from automata.config import validate
+from automata.config import group_choices, validate
 from automata.data.base import build_dataset
 from automata.errors import AutomataError, ConfigError
 from automata.reporting.progress import EpochProgress
@@ -56,6 +56,17 @@ def output_dir(cfg: DictConfig) -> Path:
             path = Path("outputs") / time.strftime("%Y-%m-%d/%H-%M-%S")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def config_record(cfg: DictConfig, choices: dict[str, str | None]) -> str:
+    """``config.yaml`` of a run: the resolved config, and the option picked in each group
+    under ``hydra.runtime.choices`` (where Hydra keeps them), so that a run that stops before
+    its summary is still known by its options."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    record = {k: v for k, v in resolved.items() if k != "hydra"}
+    record["hydra"] = {"runtime": {"choices": choices}}
+    return OmegaConf.to_yaml(record)
 
 
 def default_storage(run_dir: Path) -> str:
@@ -101,7 +112,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         # of different processes contend and every step slows down many times.
         torch.set_num_threads(int(cfg.threads))
     run_dir = output_dir(cfg)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    choices = group_choices(cfg)
+    (run_dir / "config.yaml").write_text(config_record(cfg, choices))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage_url = str(cfg.tuning.storage or default_storage(run_dir))
@@ -238,6 +250,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "dataset": data.name,
         "model": str(cfg.model._target_).rsplit(".", 1)[-1],
+        # The option of each config group, as named on the command line (conf/<group>/).
+        "choices": choices,
         "best_params": best.params,
         "best_trial": best.number,
         "best_val_accuracy": best.value,

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automata.report import COLUMNS, build_report
+from automata.report import COLUMNS, build_report, collect
 from automata.report.__main__ import main as report_main
 from automata.run import build_components, run
+from automata.selection.base import warm_start
 
 from ..conftest import CONF, ROOT, compose_config
 
@@ -202,6 +203,69 @@ def test_plots_are_written_when_asked(report):
     for p in report.plots:
         assert p.read_bytes()[:8] == PNG and p.stat().st_size > 5000
         assert f"(plots/{p.name})" in text
+
+
+def _copy_run(src: Path, dst: Path, edit_summary, edit_config) -> None:
+    dst.mkdir(parents=True)
+    summary = json.loads((src / "summary.json").read_text())
+    edit_summary(summary)
+    (dst / "summary.json").write_text(json.dumps(summary))
+    cfg = yaml.safe_load((src / "config.yaml").read_text())
+    edit_config(cfg)
+    (dst / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def test_runs_are_named_by_their_command_line_options(sweep, tmp_path):
+    """A selector is named by its YAML file (the option), whatever its class is called."""
+    src = sweep / "gradmatchpb_seed0"
+
+    def rename(summary):
+        summary["choices"] = {**summary["choices"], "selector": "my_matching"}
+
+    def rename_config(cfg):
+        cfg["hydra"]["runtime"]["choices"]["selector"] = "my_matching"
+
+    _copy_run(src, tmp_path / "done", rename, rename_config)
+    _copy_run(src, tmp_path / "crashed", rename, rename_config)
+    (tmp_path / "crashed" / "summary.json").unlink()  # a run that stopped: config.yaml only
+    found = collect([tmp_path])
+    assert [(r.selector, r.scheduler, r.search, r.ok) for r in found.runs] == [
+        ("my_matching", "none", "tpe", False),
+        ("my_matching", "none", "tpe", True),
+    ]
+    assert found.runs[1].warm_epochs == 0
+
+
+def test_summaries_written_before_choices_are_still_read(sweep, tmp_path):
+    """Without ``choices`` (older runs), the names the summary holds itself."""
+    for name in ("gradmatchpb", "full"):
+
+        def drop(summary):
+            del summary["choices"]
+
+        def drop_config(cfg):
+            del cfg["hydra"]
+
+        _copy_run(sweep / f"{name}_seed0", tmp_path / name, drop, drop_config)
+    found = collect([tmp_path])
+    assert [(r.selector, r.scheduler, r.search) for r in found.runs] == [
+        ("full", "none", "tpe"),
+        ("gradmatchpb", "none", "tpe"),
+    ]
+    assert found.runs[0].is_full and found.runs[0].variant() == ("full", 1.0, 0.0)
+
+
+def test_warm_start_epochs_are_read_from_the_summary(sweep, tmp_path):
+    src = sweep / "gradmatchpb_seed0"
+
+    def warm(summary):
+        summary["selector"].update(kappa=0.5, warm_full_epochs=7)
+
+    _copy_run(src, tmp_path / "run", warm, lambda cfg: None)
+    (run_dir,) = collect([tmp_path]).runs
+    assert run_dir.kappa == 0.5 and run_dir.warm_epochs == 7  # recorded, not recomputed
+    del run_dir.summary["selector"]["warm_full_epochs"]  # an older summary: the formula
+    assert run_dir.warm_epochs == warm_start(0.5, 2, 0.1).full_epochs == 1
 
 
 def test_command_line_without_plots(sweep, tmp_path, capsys):

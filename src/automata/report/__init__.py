@@ -72,7 +72,8 @@ def build_report(
         plots: also write PNG figures into ``<out>/plots/``.
         notes: lines shown at the top of results.md (e.g. the QUICK-mode banner).
         curves: the run directory whose trials' learning curves are drawn; default: one
-            gradmatchpb + Hyperband study per dataset.
+            study per dataset, of the default selector with pruned trials
+            (:func:`~automata.report.plots.pick_study`).
 
     Returns:
         The paths written and the aggregated rows.
@@ -119,8 +120,11 @@ def _plots(
             chosen = [read_run(Path(curves))]
         written.append(figures.learning_curves(chosen[0], out))
     else:
+        from automata.config import compose, group_choices
+
+        default = group_choices(compose())["selector"]
         for dataset in datasets:
-            run = figures.pick_study([r for r in found.runs if r.dataset == dataset])
+            run = figures.pick_study([r for r in found.runs if r.dataset == dataset], default)
             if run is not None:
                 written.append(figures.learning_curves(run, out))
     return [p for p in written if p is not None]

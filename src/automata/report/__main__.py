@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         default=None,
         help="run directory whose trials' learning curves are drawn "
-        "(default: one gradmatchpb + Hyperband study per dataset)",
+        "(default: one study per dataset, of the default selector with pruned trials)",
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -26,18 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from automata.report.runs import Collection, Run
-
-SELECTOR_ORDER = [
-    "full",
-    "random",
-    "random_online",
-    "craig",
-    "craigpb",
-    "glister",
-    "gradmatch",
-    "gradmatchpb",
-]
+from automata.report.runs import FULL, Collection, Run
 
 COLUMNS = [
     "dataset",
@@ -87,8 +76,10 @@ def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None)
 
 
-def _selector_rank(name: str) -> int:
-    return SELECTOR_ORDER.index(name) if name in SELECTOR_ORDER else len(SELECTOR_ORDER)
+def selector_order(name: str) -> tuple[bool, str]:
+    """Sort key of selectors in tables and figures: the full-data reference first, then by
+    name."""
+    return (name != FULL, name)
 
 
 def group_key(run: Run) -> tuple[Any, ...]:
@@ -192,7 +183,7 @@ def aggregate(found: Collection) -> list[dict[str, Any]]:
             row[f"{name}_mean"] = mean_std(_summary_values(ok, fld))[0]
         rows.append(row)
 
-    full = {reference_key(r): r for r in rows if r["selector"] == "full"}
+    full = {reference_key(r): r for r in rows if r["selector"] == FULL}
     for row in rows:
         ref = full.get(reference_key(row))
         row["speedup"] = _ratio(ref["tuning_s_mean"] if ref else None, row["tuning_s_mean"])
@@ -210,8 +201,7 @@ def aggregate(found: Collection) -> list[dict[str, Any]]:
             r["scheduler"],
             r["epochs"] or 0,
             r["n_trials"] or 0,
-            _selector_rank(r["selector"]),
-            r["selector"],
+            selector_order(r["selector"]),
             r["fraction"],
             r["kappa"],
         )
@@ -238,7 +228,7 @@ def never_ran(found: Collection) -> list[dict[str, Any]]:
         by_dataset[run.dataset].append(run)
     for dataset, runs in sorted(by_dataset.items()):
         present = {(r.variant(), r.search, r.scheduler, r.seed) for r in runs}
-        variants = sorted({r.variant() for r in runs}, key=lambda v: (_selector_rank(v[0]), v))
+        variants = sorted({r.variant() for r in runs}, key=lambda v: (selector_order(v[0]), v))
         searches = sorted({r.search for r in runs})
         schedulers = sorted({r.scheduler for r in runs})
         seeds = sorted({r.seed for r in runs})

@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from automata.report.aggregate import SELECTOR_ORDER  # noqa: E402
-from automata.report.runs import Run  # noqa: E402
+from automata.report.aggregate import selector_order  # noqa: E402
+from automata.report.runs import FULL, Run  # noqa: E402
 
 log = logging.getLogger("automata.report")
 
@@ -33,15 +33,13 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 def _colors(names: list[str]) -> dict[str, Any]:
     cmap = plt.get_cmap("tab10")
-    ordered = sorted(
-        set(names), key=lambda n: (SELECTOR_ORDER.index(n) if n in SELECTOR_ORDER else 99, n)
-    )
+    ordered = sorted(set(names), key=selector_order)
     return {name: cmap(i % 10) for i, name in enumerate(ordered)}
 
 
 def _label(row: dict[str, Any]) -> str:
-    if row["selector"] == "full":
-        return "full"
+    if row["selector"] == FULL:
+        return FULL
     warm = f", κ={row['kappa']:g}" if row.get("kappa") else ""
     return f"{row['selector']} {100 * row['fraction']:g}%{warm}"
 
@@ -119,7 +117,7 @@ def time_breakdown(rows: list[dict[str, Any]], dataset: str, out: Path) -> Path 
             continue
         label = _label(r)
         key = (
-            SELECTOR_ORDER.index(r["selector"]) if r["selector"] in SELECTOR_ORDER else 99,
+            selector_order(r["selector"]),
             r["fraction"],
             r["kappa"],
             label,
@@ -217,9 +215,10 @@ def ranking(result: dict[str, Any], out: Path) -> Path | None:
     return path
 
 
-def pick_study(runs: list[Run]) -> Run | None:
-    """The study whose learning curves are drawn: a finished gradmatchpb + Hyperband run of
-    the smallest seed when there is one (it has pruned trials), else any finished run."""
+def pick_study(runs: list[Run], selector: str | None) -> Run | None:
+    """The study whose learning curves are drawn: a finished run of ``selector`` (the report
+    passes the default selector of ``conf/config.yaml``) with pruned trials, without warm
+    start, of the smallest seed, when there is one; else the closest finished run."""
     ok = [r for r in runs if r.ok]
     if not ok:
         return None
@@ -227,8 +226,7 @@ def pick_study(runs: list[Run]) -> Run | None:
     def score(r: Run) -> tuple[Any, ...]:
         pruned = (r.summary or {}).get("n_trials", {}).get("pruned", 0)
         return (
-            r.selector != "gradmatchpb",
-            r.scheduler not in ("hyperband", "asha"),
+            r.selector != selector,
             pruned == 0,
             r.kappa != 0.0,
             r.seed,

@@ -6,6 +6,11 @@ is rejected). A run directory without ``summary.json`` is a missing or failed ru
 with the reason found in its log, so that the report lists it instead of silently dropping it.
 Folders of the ranking-agreement protocol (holding ``ranking.json`` or ``ranking_plan.json``)
 are collected separately: their studies are not tuning runs.
+
+A run is known by the options its command line picked (``selector=craigpb scheduler=asha``):
+``summary.json``'s ``choices``, else ``hydra.runtime.choices`` of its ``config.yaml`` or of
+Hydra's ``.hydra/hydra.yaml``. Summaries written before ``choices`` existed name the selector
+and scheduler themselves and the search by its sampler class (``TPESampler``: ``tpe``).
 """
 
 from __future__ import annotations
@@ -26,10 +31,8 @@ log = logging.getLogger("automata.report")
 
 RANKING_FILES = ("ranking.json", "ranking_plan.json")
 SKIP_DIRS = {".hydra", "tensorboard", "checkpoints", "plots", "__pycache__"}
-
-#: Optuna sampler and automata scheduler/selector classes -> the config group option names.
-_SEARCH_NAMES = {"TPESampler": "tpe", "RandomSampler": "random"}
-_SCHEDULER_NAMES = {"Hyperband": "hyperband", "ASHA": "asha", "SHA": "sha", "NoScheduler": "none"}
+#: The option name of the full-data baseline, which every other row is compared with.
+FULL = "full"
 
 
 @dataclass
@@ -58,19 +61,23 @@ class Run:
 
     @property
     def is_full(self) -> bool:
-        return self.selector == "full"
+        return self.selector == FULL
 
     @property
     def warm_epochs(self) -> int:
-        """Full-data warm-start epochs per configuration (:func:`warm_start`)."""
+        """Full-data warm-start epochs per configuration, as the run recorded them (computed
+        by :func:`warm_start` for a run that has no summary, or an older one)."""
         if self.is_full or not self.kappa or not self.epochs:
             return 0
+        recorded = ((self.summary or {}).get("selector") or {}).get("warm_full_epochs")
+        if recorded is not None:
+            return int(recorded)
         return warm_start(self.kappa, self.epochs, self.fraction).full_epochs
 
     def variant(self) -> tuple[str, float, float]:
         """The selector variant: name, fraction and warm-start kappa (1.0, 0.0 for full)."""
         if self.is_full:
-            return ("full", 1.0, 0.0)
+            return (FULL, 1.0, 0.0)
         return (self.selector, round(self.fraction, 6), round(self.kappa, 6))
 
 
@@ -111,32 +118,31 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _class_name(node: Any) -> str:
-    target = node.get("_target_", "") if isinstance(node, dict) else ""
-    return str(target).rsplit(".", 1)[-1]
+def run_choices(
+    run_dir: Path, cfg: dict[str, Any], summary: dict[str, Any] | None
+) -> dict[str, str]:
+    """The option picked in each config group (``{"selector": "craigpb", ...}``): from
+    ``summary.json``, else from the ``hydra.runtime.choices`` of ``config.yaml`` or of Hydra's
+    ``.hydra/hydra.yaml``; for a summary written before they were recorded, the names that
+    summary holds."""
+    choices = (summary or {}).get("choices")
+    if not isinstance(choices, dict):
+        choices = _hydra_choices(cfg)
+    if not choices and (run_dir / ".hydra" / "hydra.yaml").is_file():
+        choices = _hydra_choices(_load_yaml(run_dir / ".hydra" / "hydra.yaml"))
+    found = {str(k): str(v) for k, v in (choices or {}).items() if v is not None}
+    if summary:
+        found.setdefault("selector", str((summary.get("selector") or {}).get("selector", "?")))
+        found.setdefault("scheduler", str((summary.get("scheduler") or {}).get("scheduler", "?")))
+        found.setdefault("search", str(summary.get("search", "?")).lower().removesuffix("sampler"))
+    return found
 
 
-def selector_name(node: Any) -> str:
-    """The selector option name (``gradmatchpb``, ``random_online``...) from its config node."""
-    cls = _class_name(node)
-    if cls == "RandomSelector":
-        return "random_online" if node.get("online") else "random"
-    if cls == "FullSelector":
-        return "full"
-    return cls.lower().removesuffix("selector") or "?"
-
-
-def _search_name(node: Any, summary: dict[str, Any] | None) -> str:
-    cls = summary.get("search") if summary else None
-    cls = cls or _class_name(node)
-    return _SEARCH_NAMES.get(cls, cls.lower().removesuffix("sampler") or "?")
-
-
-def _scheduler_name(node: Any, summary: dict[str, Any] | None) -> str:
-    if summary and isinstance(summary.get("scheduler"), dict):
-        return str(summary["scheduler"].get("scheduler", "?"))
-    cls = _class_name(node)
-    return _SCHEDULER_NAMES.get(cls, cls.lower() or "?")
+def _hydra_choices(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    node: Any = cfg
+    for key in ("hydra", "runtime", "choices"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def _as_float(x: Any, default: float) -> float:
@@ -182,16 +188,17 @@ def read_run(run_dir: Path) -> Run:
     exp = cfg.get("experiment")
     experiment: dict[str, Any] = exp if isinstance(exp, dict) else {}
     dataset = (summary or {}).get("dataset") or (cfg.get("dataset") or {}).get("name") or "?"
-    name = str(sel_sum.get("selector") or selector_name(sel_cfg))
-    full = name == "full"
+    choices = run_choices(run_dir, cfg, summary)
+    name = choices.get("selector", "?")
+    full = name == FULL
     run = Run(
         path=run_dir,
         dataset=str(dataset),
         selector=name,
         fraction=1.0 if full else _as_float(sel_sum.get("fraction", sel_cfg.get("fraction")), 1.0),
         kappa=0.0 if full else _as_float(sel_sum.get("kappa", sel_cfg.get("kappa")), 0.0),
-        search=_search_name(cfg.get("search") or {}, summary),
-        scheduler=_scheduler_name(cfg.get("scheduler") or {}, summary),
+        search=choices.get("search", "?"),
+        scheduler=choices.get("scheduler", "?"),
         seed=_as_int((summary or {}).get("seed", cfg.get("seed"))) or 0,
         epochs=_as_int(train.get("epochs")),
         n_trials=_as_int(tuning.get("n_trials")),

@@ -117,8 +117,10 @@ def _ranking_section(found: Collection) -> list[str]:
         for e in result.get("entries", []):
             warm = "no"
             if e.get("kappa"):
-                ws = warm_start(e["kappa"], result.get("epochs") or 0, e["fraction"])
-                epochs = ws.full_epochs
+                epochs = e.get("warm_full_epochs")
+                if epochs is None:  # a ranking.json written before it was recorded
+                    epochs = warm_start(e["kappa"], result.get("epochs") or 0, e["fraction"])
+                    epochs = epochs.full_epochs
                 warm = f"κ={e['kappa']:g} ({epochs} ep)"
             lines.append(
                 f"| {result.get('dataset')} | {e['selector']} | "
