@@ -36,9 +36,13 @@ REPRO_FRACTIONS ?= 0.01,0.05,0.1
 REPRO_SELECTORS ?= random,craigpb,gradmatchpb
 WARM_SELECTOR ?= gradmatchpb
 RANK_K ?= 27
-TABULAR_EXPERIMENTS ?= tabular_dna tabular_satimage tabular_letter tabular_connect4
-TEXT_EXPERIMENTS ?= text_trec6 text_sst2 text_sst5 text_glue_sst2
-IMAGE_EXPERIMENTS ?= image_cifar10 image_cifar100 image_svhn
+# The experiments of a modality: every conf/experiment/*.yaml whose experiment.modality is it
+# (a new experiment YAML joins its modality's sweeps without an edit here).
+experiments_of = $(sort $(basename $(notdir $(shell grep -lE \
+	'^[[:space:]]+modality:[[:space:]]*$(1)([[:space:]]|$$)' conf/experiment/*.yaml))))
+TABULAR_EXPERIMENTS ?= $(call experiments_of,tabular)
+TEXT_EXPERIMENTS ?= $(call experiments_of,text)
+IMAGE_EXPERIMENTS ?= $(call experiments_of,image)
 # kappa of the extra gradmatchpb sweep: the experiments' own kappa is 0 for text and tabular
 # (the paper's text setting has no warm start) and 0.35 for images (the paper's)
 WARM_KAPPA_tabular ?= 0.35

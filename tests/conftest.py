@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from automata.config import compose, conf_dir
 
@@ -16,6 +16,22 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def compose_config(overrides: list[str] | None = None) -> DictConfig:
     return compose(list(overrides or []))
+
+
+def options(group: str) -> list[str]:
+    """The options of a config group, ``conf/<group>/*.yaml``: the tests of a group cover
+    every option, a new one included, without a list to edit."""
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def experiments_by_modality() -> dict[str, list[str]]:
+    """``{modality: [experiment, ...]}`` from ``conf/experiment/*.yaml``'s
+    ``experiment.modality``."""
+    found: dict[str, list[str]] = {}
+    for name in options("experiment"):
+        modality = str(OmegaConf.load(CONF / "experiment" / f"{name}.yaml").experiment.modality)
+        found.setdefault(modality, []).append(name)
+    return found
 
 
 @pytest.fixture

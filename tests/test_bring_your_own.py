@@ -20,10 +20,10 @@ from automata.data.base import DataSplits, build_dataset
 from automata.errors import AutomataError, ConfigError, DataError
 from automata.run import run
 
-from .conftest import CONF, ROOT, compose_config
+from .conftest import ROOT, compose_config, options
 
-SELECTORS = sorted(p.stem for p in (CONF / "selector").glob("*.yaml"))
-SCHEDULERS = sorted(p.stem for p in (CONF / "scheduler").glob("*.yaml"))
+SELECTORS = options("selector")
+SCHEDULERS = options("scheduler")
 
 MODELS_PY = '''
 """A user's models: they follow automata's model contract."""

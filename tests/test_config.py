@@ -17,20 +17,16 @@ from automata.run import build_components
 from automata.selection.base import Selector
 from automata.tuning.schedulers.base import Scheduler
 
-from .conftest import CONF, ROOT, compose_config
+from .conftest import ROOT, compose_config, options
 
 
-def _options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-
-
-@pytest.mark.parametrize("option", _options("selector"))
+@pytest.mark.parametrize("option", options("selector"))
 def test_every_selector_instantiates(option):
     cfg = compose_config([f"selector={option}"])
     assert isinstance(build("selector", cfg.selector), Selector)
 
 
-@pytest.mark.parametrize("option", _options("scheduler"))
+@pytest.mark.parametrize("option", options("scheduler"))
 def test_every_scheduler_instantiates(option):
     cfg = compose_config([f"scheduler={option}"])
     sched = build("scheduler", cfg.scheduler)
@@ -38,13 +34,13 @@ def test_every_scheduler_instantiates(option):
     assert sched.max_resource == cfg.train.epochs
 
 
-@pytest.mark.parametrize("option", _options("search"))
+@pytest.mark.parametrize("option", options("search"))
 def test_every_search_instantiates(option):
     cfg = compose_config([f"search={option}"])
     assert isinstance(build("search", cfg.search), optuna.samplers.BaseSampler)
 
 
-@pytest.mark.parametrize("option", _options("model"))
+@pytest.mark.parametrize("option", options("model"))
 def test_every_model_has_a_space_and_composes(option):
     cfg = compose_config([f"model={option}"])
     assert cfg.space, f"space/{option}.yaml missing"
@@ -52,7 +48,7 @@ def test_every_model_has_a_space_and_composes(option):
         assert "path" in spec and "type" in spec, name
 
 
-@pytest.mark.parametrize("option", _options("dataset"))
+@pytest.mark.parametrize("option", options("dataset"))
 def test_every_dataset_composes(option):
     cfg = compose_config([f"dataset={option}"])
     assert "_target_" in cfg.dataset
@@ -185,7 +181,7 @@ def test_model_for_another_modality_names_both(overrides, message):
         build_model(cfg, data)
 
 
-@pytest.mark.parametrize("experiment", ["text_trec6", "tabular_dna", "image_cifar10"])
+@pytest.mark.parametrize("experiment", options("experiment"))
 def test_experiment_switches_to_full_data_without_deletions(experiment):
     cfg = compose_config([f"experiment={experiment}", "selector=full"])
     selector, _, _ = build_components(cfg)

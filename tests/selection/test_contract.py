@@ -30,9 +30,9 @@ from automata.selection.craig import facility_location_greedy
 from automata.selection.glister import round_sizes
 from automata.selection.gradients import mean_gradient, per_example_gradients
 
-from ..conftest import CONF, compose_config
+from ..conftest import compose_config, options
 
-SELECTORS = sorted(p.stem for p in (CONF / "selector").glob("*.yaml"))
+SELECTORS = options("selector")
 FRACTIONS = [0.01, 0.1, 0.5, 1.0]
 N_PER_CLASS, DIM, CLASSES = 100, 8, 3
 N = N_PER_CLASS * CLASSES
