@@ -9,7 +9,7 @@ same wall-clock budget. Four arms per dataset and seed, same search space, same 
   optimiser (differential evolution over Hyperband brackets) on the full data, on the same space
   (``conf/space/*.yaml`` translated to a ConfigSpace) and the same fidelity: epochs of our
   :class:`~automata.training.trainer.Trainer` with :class:`~automata.selection.full.FullSelector`
-  on the trial's config from :func:`automata.tuning.space.apply`, from ``min_resource`` to T.
+  on the trial's config from :func:`automata.tuning.search_space.apply`, from ``min_resource`` to T.
 
 The subset arms and DEHB run until W (``tuning.timeout``; more Hyperband rounds than the full
 arm's ``tuning.n_trials`` when time is left). Every evaluation is recorded with the wall-clock
@@ -169,7 +169,8 @@ def config_space(space: Any, seed: int):  # noqa: ANN201
 
 def to_params(config: Any, space: Any) -> dict[str, Any]:
     """A ConfigSpace configuration as plain Python values in the space's own types (the
-    categorical choice itself, not a numpy scalar), for :func:`automata.tuning.space.apply`."""
+    categorical choice itself, not a numpy scalar), for
+    :func:`automata.tuning.search_space.apply`."""
     values = dict(config)
     params: dict[str, Any] = {}
     for key, spec in space.items():
@@ -316,10 +317,11 @@ def run_dehb_arm(
     from dehb import DEHB
 
     from automata.build import build
+    from automata.errors import TrialDiverged
     from automata.selection.full import FullSelector
     from automata.training.device import resolve_device, set_determinism
-    from automata.training.trainer import Trainer, TrialDiverged
-    from automata.tuning import space as search_space
+    from automata.training.trainer import Trainer
+    from automata.tuning import search_space
 
     _quiet_dehb()
     cfg = compose([*base_overrides(setup, seed, args), *TO_FULL])
@@ -538,7 +540,7 @@ class Retrainer:
         from automata.selection.full import FullSelector
         from automata.training.device import resolve_device, set_determinism
         from automata.training.trainer import Trainer
-        from automata.tuning import space as search_space
+        from automata.tuning import search_space
 
         cfg = compose([*base_overrides(self.setup, seed, self.args), *TO_FULL])
         data_key = OmegaConf.to_yaml(cfg.dataset, resolve=True)

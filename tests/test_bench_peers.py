@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from automata.tuning import space as search_space
+from automata.tuning import search_space
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
 
 from .conftest import ROOT, compose_config

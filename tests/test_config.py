@@ -190,7 +190,7 @@ def test_experiment_switches_to_full_data_without_deletions(experiment):
 
 
 def test_values_the_space_samples_are_found_among_the_overrides():
-    from automata.tuning.space import overridden_by_space
+    from automata.tuning.search_space import overridden_by_space
 
     cfg = compose_config()
     warnings = overridden_by_space(

@@ -33,7 +33,7 @@ INTERRUPTED = "interrupted: rerun the same command to continue"
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _task(cfg: DictConfig) -> float | None:
     from automata.run import run  # imported here so `--help` and config errors stay fast
-    from automata.tuning.space import overridden_by_space
+    from automata.tuning.search_space import overridden_by_space
 
     multirun = _multirun()
     if multirun:

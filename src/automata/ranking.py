@@ -61,7 +61,7 @@ from scipy import stats
 
 from automata.config import compose
 from automata.errors import AutomataError
-from automata.tuning import space as search_space
+from automata.tuning import search_space
 
 log = logging.getLogger("automata.ranking")
 

@@ -20,8 +20,8 @@ from automata.build import build
 from automata.config import group_choices, validate
 from automata.data.base import build_dataset
 from automata.errors import AutomataError, ConfigError
-from automata.reporting.progress import EpochProgress
-from automata.reporting.summary import (
+from automata.run_outputs.progress import EpochProgress
+from automata.run_outputs.summary import (
     cost_model,
     counts,
     totals,
@@ -29,13 +29,12 @@ from automata.reporting.summary import (
     write_report,
     write_summary,
 )
-from automata.reporting.tensorboard import TensorBoardLog
+from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.selection.base import Selector, setup_dir
 from automata.selection.full import FullSelector
 from automata.training.device import resolve_device, set_determinism
 from automata.training.trainer import Trainer, build_model
-from automata.tuning import space as search_space
-from automata.tuning import study_info
+from automata.tuning import search_space, study_info
 from automata.tuning.engine import StudyEngine, wait_for_running_trials
 from automata.tuning.schedulers.base import Scheduler
 from automata.tuning.storage import make_storage

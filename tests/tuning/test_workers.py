@@ -146,7 +146,7 @@ def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tm
     import time
 
     from automata.run import run
-    from automata.tuning import space as search_space
+    from automata.tuning import search_space
 
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     cfg = make_cfg(

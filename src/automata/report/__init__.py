@@ -6,7 +6,7 @@ accuracy, its gap to full, ranking agreement (from ``ranking.json`` files of
 :mod:`automata.ranking`), selection overhead and the number of seeds. Missing or failed runs are
 listed in their own section. With ``plots=True``, PNG figures go to ``<out>/plots/``.
 
-Per-run outputs (``summary.json``, ``report.md``) are :mod:`automata.reporting`'s; this package
+Per-run outputs (``summary.json``, ``report.md``) are :mod:`automata.run_outputs`'s; this package
 only reads them.
 
 Usage::

@@ -23,14 +23,11 @@ from omegaconf import DictConfig
 from torch import nn
 
 from automata.data.base import DataSplits
+from automata.errors import TrialDiverged
 from automata.models import contract
 from automata.selection.base import SelectionContext, Selector, Subset
 from automata.selection.gradients import move_to
 from automata.training.loop import evaluate, iter_batches, weighted_loss
-
-
-class TrialDiverged(RuntimeError):
-    """The training loss became NaN or infinite."""
 
 
 @dataclass

@@ -38,12 +38,12 @@ from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from automata.data.base import DataSplits
-from automata.errors import AutomataError, ConfigError
-from automata.reporting.progress import EpochProgress
-from automata.reporting.tensorboard import TensorBoardLog
+from automata.errors import ConfigError, TooManyFailures
+from automata.run_outputs.progress import EpochProgress
+from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.selection.base import Selector
 from automata.training.trainer import EpochResult, Trainer
-from automata.tuning import space as search_space
+from automata.tuning import search_space
 from automata.tuning.storage import record_heartbeat
 
 log = logging.getLogger("automata")
@@ -51,10 +51,6 @@ log = logging.getLogger("automata")
 #: States that use up one of ``tuning.n_trials``. Failed trials are replaced by new ones, and
 #: WAITING (enqueued) trials are what the next ``ask`` returns, so they count once asked.
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-
-
-class TooManyFailures(AutomataError):
-    pass
 
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)

@@ -9,9 +9,9 @@ import time
 import torch
 
 from automata.build import build
-from automata.reporting.progress import EpochProgress
-from automata.reporting.tensorboard import TensorBoardLog
 from automata.run import build_components
+from automata.run_outputs.progress import EpochProgress
+from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.tuning.engine import StudyEngine
 
 from ..conftest import compose_config

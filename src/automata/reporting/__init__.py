@@ -1,1 +1,0 @@
-"""Outputs of a run: TensorBoard logs, summary.json and report.md."""
