@@ -317,9 +317,9 @@ def run_dehb_arm(
     from dehb import DEHB
 
     from automata.build import build
+    from automata.device import resolve_device, set_determinism
     from automata.errors import TrialDiverged
     from automata.selection.full import FullSelector
-    from automata.training.device import resolve_device, set_determinism
     from automata.training.trainer import Trainer
     from automata.tuning import search_space
 
@@ -537,8 +537,8 @@ class Retrainer:
         from omegaconf import OmegaConf
 
         from automata.build import build
+        from automata.device import resolve_device, set_determinism
         from automata.selection.full import FullSelector
-        from automata.training.device import resolve_device, set_determinism
         from automata.training.trainer import Trainer
         from automata.tuning import search_space
 

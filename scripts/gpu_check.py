@@ -26,10 +26,10 @@ import torch
 
 from automata.build import build
 from automata.config import compose
+from automata.device import set_determinism
 from automata.run import run
 from automata.selection.full import FullSelector
 from automata.selection.gradmatch import GradMatchPB
-from automata.training.device import set_determinism
 from automata.training.trainer import Trainer
 
 

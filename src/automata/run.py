@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from automata.build import build
 from automata.config import group_choices, validate
 from automata.data.base import build_dataset
+from automata.device import resolve_device, set_determinism
 from automata.errors import AutomataError, ConfigError
 from automata.run_outputs.progress import EpochProgress
 from automata.run_outputs.summary import (
@@ -32,7 +33,6 @@ from automata.run_outputs.summary import (
 from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.selection.base import Selector, setup_dir
 from automata.selection.full import FullSelector
-from automata.training.device import resolve_device, set_determinism
 from automata.training.trainer import Trainer, build_model
 from automata.tuning import search_space, study_info
 from automata.tuning.engine import StudyEngine, wait_for_running_trials

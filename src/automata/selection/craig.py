@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from automata.data.base import BatchDataset
+from automata.device import synchronize
 from automata.errors import ConfigError
 from automata.selection.base import (
     SelectionContext,
@@ -67,7 +68,6 @@ from automata.selection.gradients import (
     forward_outputs,
     per_batch_gradients,
     shuffled_batches,
-    synchronize,
 )
 
 __all__ = [

@@ -39,10 +39,10 @@ import torch
 from torch import nn
 
 from automata.data.base import BatchDataset
+from automata.device import move_to, synchronize
 from automata.errors import ConfigError
 from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
 from automata.selection.craig import _train_eval, factored_gradient_sum, last_layer_factors
-from automata.selection.gradients import move_to, synchronize
 
 __all__ = ["Glister"]
 

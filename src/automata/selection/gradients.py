@@ -19,22 +19,8 @@ import torch
 from torch import nn
 
 from automata.data.base import BatchDataset
+from automata.device import move_to
 from automata.models.contract import classifier_of
-
-
-def move_to(x: object, device: torch.device) -> object:
-    """Move a tensor, or a tuple/list of tensors, to ``device``."""
-    if isinstance(x, torch.Tensor):
-        return x.to(device, non_blocking=True)
-    if isinstance(x, (tuple, list)):
-        return type(x)(move_to(v, device) for v in x)
-    return x
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued CUDA work, so wall-clock timings of a selection step are honest."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:

@@ -28,6 +28,7 @@ import time
 
 import torch
 
+from automata.device import synchronize
 from automata.errors import ConfigError
 from automata.selection.base import (
     SelectionContext,
@@ -43,7 +44,6 @@ from automata.selection.gradients import (
     per_batch_gradients,
     per_example_gradients,
     shuffled_batches,
-    synchronize,
 )
 from automata.selection.omp import orthogonal_matching_pursuit
 

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from automata.data.base import BatchDataset
-from automata.selection.gradients import move_to
+from automata.device import move_to
 
 
 def weighted_loss(

@@ -23,10 +23,10 @@ from omegaconf import DictConfig
 from torch import nn
 
 from automata.data.base import DataSplits
+from automata.device import move_to, synchronize
 from automata.errors import TrialDiverged
 from automata.models import contract
 from automata.selection.base import SelectionContext, Selector, Subset
-from automata.selection.gradients import move_to
 from automata.training.loop import evaluate, iter_batches, weighted_loss
 
 
@@ -244,8 +244,7 @@ class Trainer:
             next_epoch, lr_steps = self.epoch + 1, 1
         for _ in range(lr_steps):
             self.lr_schedule.step()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+        synchronize(self.device)
         t1 = time.perf_counter()
         val_acc: float | None = None
         val_loss: float | None = None

@@ -1,4 +1,4 @@
-"""Device choice and determinism settings (automata.training.device)."""
+"""Device choice and determinism settings (automata.device)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import torch
 
+from automata.device import move_to, resolve_device, set_determinism, synchronize
 from automata.errors import ConfigError
-from automata.training.device import resolve_device, set_determinism
 
 
 @pytest.mark.parametrize("available", [False, True])
@@ -68,3 +68,22 @@ def test_a_users_cublas_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     set_determinism(True)
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+
+
+def test_move_to_moves_tensors_in_tuples_and_lists_and_leaves_the_rest() -> None:
+    meta = torch.device("meta")  # a device every machine has, distinct from the CPU
+    ids, lengths = torch.tensor([[1, 2]]), torch.tensor([2])
+    moved = move_to((ids, [lengths, "tag"]), meta)
+    assert isinstance(moved, tuple) and isinstance(moved[1], list)
+    assert moved[0].device == meta and moved[1][0].device == meta
+    assert moved[0].shape == ids.shape and moved[1][1] == "tag"
+    assert move_to(3, meta) == 3
+
+
+def test_synchronize_waits_only_for_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    waited: list[torch.device] = []
+    monkeypatch.setattr(torch.cuda, "synchronize", waited.append)
+    synchronize(torch.device("cpu"))
+    assert waited == []
+    synchronize(torch.device("cuda", 1))
+    assert waited == [torch.device("cuda", 1)]

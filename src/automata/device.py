@@ -1,4 +1,5 @@
-"""Device and determinism settings from the config."""
+"""Where tensors live: the device and determinism settings of the config, and the two device
+helpers that training and selection share (moving a batch's inputs, waiting for queued work)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as exc:
         raise ConfigError(f"device: invalid device '{name}'") from exc
+
+
+def move_to(x: object, device: torch.device) -> object:
+    """Move a tensor, or a tuple/list of tensors, to ``device``."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device, non_blocking=True)
+    if isinstance(x, (tuple, list)):
+        return type(x)(move_to(v, device) for v in x)
+    return x
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so wall-clock timings are honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def set_determinism(deterministic: bool) -> None:
