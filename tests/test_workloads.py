@@ -37,6 +37,7 @@ TINY = [
     "tuning.tensorboard=false",
     "selector=gradmatchpb",
     "selector.fraction=0.2",
+    "selector.batch_size=4",  # candidate batches of 4: several even on the tiny image sets
 ]
 
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "automata" / "data" / "shipped"
@@ -96,7 +97,7 @@ def _glue(name: str, node: DictConfig, data_dir: Path) -> list[str]:
 def _images(write: Callable[[Path], object]) -> Callable[[str, DictConfig, Path], list[str]]:
     def writer(name: str, node: DictConfig, data_dir: Path) -> list[str]:
         write(Path(str(node.root)))
-        return ["dataset.verify_checksums=false", "selector.batch_size=4"]
+        return ["dataset.verify_checksums=false"]
 
     return writer
 
@@ -118,6 +119,14 @@ def data_format(node: DictConfig) -> str:
     if "reader" in node:
         return str(node.reader._target_)
     return str(node.get("source") or node._target_)
+
+
+def write_test_files(node: DictConfig, data_dir: Path) -> list[str]:
+    """Small files of the data set of config ``node`` in its real format, under ``data_dir``
+    (nothing for a shipped copy); returns the overrides that make a run read them."""
+    fmt = data_format(node)
+    assert fmt in WRITERS, f"no test files for format {fmt}: add a writer to WRITERS"
+    return WRITERS[fmt](str(node.name), node, data_dir)
 
 
 def model_input(model: str) -> str | None:
@@ -164,9 +173,7 @@ def test_every_model_is_paired():
 def test_tiny_tuning_end_to_end(make_cfg, tmp_path, dataset, model, extra):
     data_dir = tmp_path / "data"
     node = make_cfg([f"dataset={dataset}"]).dataset
-    fmt = data_format(node)
-    assert fmt in WRITERS, f"no test files for format {fmt}: add a writer to WRITERS"
-    extra = [*WRITERS[fmt](dataset, node, data_dir), *extra]
+    extra = [*write_test_files(node, data_dir), *extra]
     if model is None:  # a data set no experiment uses: a model that takes its input
         data = build("dataset", make_cfg([f"dataset={dataset}", *extra]).dataset)
         model = next(m for m in options("model") if model_input(m) == data.modality)

@@ -594,17 +594,17 @@ def test_concurrent_worker_processes_compute_the_setup_once(tmp_path):
     ("dataset", "model", "extra"),
     [
         ("dna", "mlp", []),
-        ("trec6", "lstm_glove", ["dataset.root=${paths.data_dir}/trec6"]),
-        ("cifar10", "resnet18", ["dataset.verify_checksums=false", "tuning.final_train=false"]),
+        ("trec6", "lstm_glove", []),
+        ("cifar10", "resnet18", ["tuning.final_train=false"]),
     ],
 )
 def test_milo_tunes_tabular_text_and_images(make_cfg, tmp_path, dataset, model, extra):
     """selector=milo end to end on each modality, with its default encoder."""
     from automata.run import run
 
-    from ..test_workloads import _generate
+    from ..test_workloads import write_test_files
 
-    _generate(dataset, tmp_path / "data")
+    extra = [*write_test_files(make_cfg([f"dataset={dataset}"]).dataset, tmp_path / "data"), *extra]
     cfg = make_cfg(
         [
             f"dataset={dataset}",
