@@ -50,9 +50,7 @@ from __future__ import annotations
 import time
 
 import torch
-from torch import nn
 
-from automata.data.base import BatchDataset
 from automata.device import synchronize
 from automata.errors import ConfigError
 from automata.selection.base import (
@@ -65,8 +63,10 @@ from automata.selection.base import (
     fill_shortfall,
 )
 from automata.selection.gradients import (
-    forward_outputs,
+    factored_gradient_sum,
+    last_layer_factors,
     per_batch_gradients,
+    relative_error,
     shuffled_batches,
 )
 
@@ -75,59 +75,12 @@ __all__ = [
     "CRAIGPB",
     "cluster_weights",
     "facility_location_greedy",
-    "factored_gradient_sum",
-    "last_layer_factors",
     "similarity_matrix",
 ]
 
 _CHUNK = 1024  # rows of the similarity matrix computed at once
 AUTO_LAZY_ABOVE = 1 << 20  # greedy=auto: lazy greedy above this many similarities (n * m)
 GREEDY = ("auto", "lazy", "plain")
-
-
-@torch.no_grad()
-def last_layer_factors(
-    model: nn.Module,
-    dataset: BatchDataset,
-    indices: torch.Tensor,
-    device: torch.device,
-    chunk_size: int = 1024,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Factors ``(E, H)`` of the per-example last-layer gradients of ``indices``.
-
-    Row ``i`` of the gradient matrix of :func:`~automata.selection.gradients.per_example_gradients`
-    is ``[e_i, (e_i h_i^T).flatten()]`` with ``e_i = p_i - y_i`` (``E``, ``n x C``) and ``h_i``
-    the penultimate features (``H``, ``n x D``). Memory ``n (C + D)`` instead of ``n C (D + 1)``.
-    """
-    errs, feats = [], []
-    for _, p, y, h in forward_outputs(model, dataset, indices, device, chunk_size):
-        e = p.clone()
-        e[torch.arange(y.numel(), device=y.device), y] -= 1.0
-        errs.append(e)
-        feats.append(h)
-    if not errs:
-        weight: torch.Tensor = model.classifier.weight  # type: ignore[union-attr,assignment]
-        c, dim = int(weight.shape[0]), int(weight.shape[1])
-        return torch.empty(0, c, device=device), torch.empty(0, dim, device=device)
-    return torch.cat(errs), torch.cat(feats)
-
-
-def factored_gradient_sum(
-    errs: torch.Tensor, feats: torch.Tensor, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``sum_i w_i g_i`` in the row layout of ``per_example_gradients`` (bias first, then W)."""
-    we = errs if weights is None else errs * weights.to(errs.dtype).unsqueeze(1)
-    return torch.cat([we.sum(0), (we.T @ feats).flatten()])
-
-
-def _train_eval(ctx: SelectionContext) -> BatchDataset:
-    """The training set without augmentation (what gradients are computed on)."""
-    data = ctx.data
-    return data.train_eval if data.train_eval is not None else data.train
-
-
-def _relative_error(approx: torch.Tensor, target: torch.Tensor) -> float:
-    return float((approx - target).norm() / target.norm().clamp_min(1e-12))
 
 
 @torch.no_grad()
@@ -368,7 +321,7 @@ class CRAIG(_CraigBase):
         budget = self.budget(n)
         t0 = time.perf_counter()
         errs, feats = last_layer_factors(
-            ctx.model, _train_eval(ctx), torch.arange(n), ctx.device, ctx.batch_size
+            ctx.model, ctx.data.train_eval, torch.arange(n), ctx.device, ctx.batch_size
         )
         synchronize(ctx.device)
         grad_s = time.perf_counter() - t0
@@ -400,7 +353,7 @@ class CRAIG(_CraigBase):
         target = factored_gradient_sum(errs, feats)
         dev_idx = idx.to(ctx.device)
         approx = factored_gradient_sum(errs[dev_idx], feats[dev_idx], w.to(ctx.device))
-        err = _relative_error(approx, target)
+        err = relative_error(approx, target)
         err_s = time.perf_counter() - t3
         idx, w, shortfall = fill_shortfall(idx, w, n, budget, ctx.generator)
         return Subset(
@@ -463,7 +416,9 @@ class CRAIGPB(_CraigBase):
         budget = self.budget(n)
         t0 = time.perf_counter()
         batches = shuffled_batches(n, self.batch_size, ctx.generator)
-        rows = per_batch_gradients(ctx.model, _train_eval(ctx), batches, ctx.device, ctx.batch_size)
+        rows = per_batch_gradients(
+            ctx.model, ctx.data.train_eval, batches, ctx.device, ctx.batch_size
+        )
         synchronize(ctx.device)
         t1 = time.perf_counter()
         sim = similarity_matrix(rows, squared=self.squared)
@@ -473,7 +428,7 @@ class CRAIGPB(_CraigBase):
         bidx, bw = self._greedy(sim, k_batches)
         del sim
         t3 = time.perf_counter()
-        err = _relative_error(rows[bidx.to(ctx.device)].T @ bw.to(rows), rows.sum(0))
+        err = relative_error(rows[bidx.to(ctx.device)].T @ bw.to(rows), rows.sum(0))
         idx, w, shortfall = expand_batches(batches, bidx, bw, n, budget, ctx.generator)
         return Subset(
             idx,

@@ -42,7 +42,12 @@ from automata.data.base import BatchDataset
 from automata.device import move_to, synchronize
 from automata.errors import ConfigError
 from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
-from automata.selection.craig import _train_eval, factored_gradient_sum, last_layer_factors
+from automata.selection.gradients import (
+    factored_gradient_sum,
+    last_layer_factors,
+    relative_error,
+    subtract_labels_,
+)
 
 __all__ = ["Glister"]
 
@@ -78,8 +83,7 @@ def _validation_gradient(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean validation gradient ``(a, A)`` at ``(b - eta step_b, W - eta step_w)``."""
     z = logits - eta * (step_b + feats @ step_w.T)
-    e = torch.softmax(z, dim=1)
-    e[torch.arange(labels.numel(), device=labels.device), labels] -= 1.0
+    e = subtract_labels_(torch.softmax(z, dim=1), labels)
     m = max(1, labels.numel())
     return e.sum(0) / m, (e.T @ feats) / m
 
@@ -135,7 +139,7 @@ class Glister(Selector):
             raise ValueError("glister needs a non-empty validation set")
         t0 = time.perf_counter()
         errs, feats = last_layer_factors(
-            ctx.model, _train_eval(ctx), torch.arange(n), ctx.device, ctx.batch_size
+            ctx.model, ctx.data.train_eval, torch.arange(n), ctx.device, ctx.batch_size
         )
         zv, hv, yv = _logits_and_features(ctx.model, ctx.data.val, ctx.device, ctx.batch_size)
         synchronize(ctx.device)
@@ -161,7 +165,7 @@ class Glister(Selector):
         t2 = time.perf_counter()
         target = factored_gradient_sum(errs, feats)
         approx = factored_gradient_sum(errs[dev_idx], feats[dev_idx])
-        err = float((approx - target).norm() / target.norm().clamp_min(1e-12))
+        err = relative_error(approx, target)
         idx = dev_idx.cpu()
         w = torch.ones(idx.numel())
         idx, w, shortfall = fill_shortfall(idx, w, n, budget, ctx.generator)

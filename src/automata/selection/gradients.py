@@ -1,4 +1,5 @@
-"""Last-layer gradients in closed form (GRAD-MATCH Sec. 4, AUTOMATA Sec. 3).
+"""Last-layer gradients in closed form (GRAD-MATCH Sec. 4, AUTOMATA Sec. 3), the algebra every
+gradient-based selector (GRAD-MATCH, CRAIG, GLISTER) computes on.
 
 For softmax cross-entropy on logits ``z = W h + b`` the gradient of one example's loss is
 ``p - y`` for ``b`` and ``(p - y) h^T`` for ``W`` (``p = softmax(z)``, ``y`` one-hot, ``h`` the
@@ -29,14 +30,57 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> lis
     return list(torch.randperm(n, generator=generator).split(batch_size))
 
 
+def subtract_labels_(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``p - y`` in place (``y`` one-hot): the loss gradient with respect to the logits."""
+    probs[torch.arange(labels.numel(), device=labels.device), labels] -= 1.0
+    return probs
+
+
 def gradient_rows(
     probs: torch.Tensor, labels: torch.Tensor, features: torch.Tensor
 ) -> torch.Tensor:
     """Per-example last-layer gradients ``[p - y, (p - y) h^T]`` as rows of an ``n x d`` matrix."""
-    err = probs.clone()
-    err[torch.arange(labels.numel(), device=labels.device), labels] -= 1.0
+    err = subtract_labels_(probs.clone(), labels)
     outer = (err.unsqueeze(2) * features.unsqueeze(1)).flatten(1)
     return torch.cat([err, outer], dim=1)
+
+
+@torch.no_grad()
+def last_layer_factors(
+    model: nn.Module,
+    dataset: BatchDataset,
+    indices: torch.Tensor,
+    device: torch.device,
+    chunk_size: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Factors ``(E, H)`` of the per-example last-layer gradients of ``indices``.
+
+    Row ``i`` of the gradient matrix of :func:`per_example_gradients` is
+    ``[e_i, (e_i h_i^T).flatten()]`` with ``e_i = p_i - y_i`` (``E``, ``n x C``) and ``h_i`` the
+    penultimate features (``H``, ``n x D``). Memory ``n (C + D)`` instead of ``n C (D + 1)``.
+    """
+    errs, feats = [], []
+    for _, p, y, h in forward_outputs(model, dataset, indices, device, chunk_size):
+        errs.append(subtract_labels_(p.clone(), y))
+        feats.append(h)
+    if not errs:
+        c, dim = classifier_of(model).weight.shape
+        return torch.empty(0, c, device=device), torch.empty(0, dim, device=device)
+    return torch.cat(errs), torch.cat(feats)
+
+
+def factored_gradient_sum(
+    errs: torch.Tensor, feats: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``sum_i w_i g_i`` in the row layout of :func:`per_example_gradients` (bias first, then
+    W), from the factors of :func:`last_layer_factors`."""
+    we = errs if weights is None else errs * weights.to(errs.dtype).unsqueeze(1)
+    return torch.cat([we.sum(0), (we.T @ feats).flatten()])
+
+
+def relative_error(approx: torch.Tensor, target: torch.Tensor) -> float:
+    """``||approx - target|| / ||target||``: how far a subset's gradient is from its target."""
+    return float((approx - target).norm() / target.norm().clamp_min(1e-12))
 
 
 @torch.no_grad()
@@ -116,9 +160,7 @@ def per_batch_gradients(
     first batches) are returned.
     """
     sizes = [int(b.numel()) for b in batches]
-    classifier = model.classifier
-    assert isinstance(classifier, nn.Linear), "models expose their last layer as `classifier`"
-    c = classifier.out_features
+    c = classifier_of(model).out_features
     out = torch.empty(len(batches), gradient_dim(model), device=device)
     was_training = model.training
     model.eval()
@@ -127,9 +169,7 @@ def per_batch_gradients(
             q, size = stop - first, sizes[first]
             x, y = dataset[torch.cat(batches[first:stop])]
             logits, feats = model(move_to(x, device))
-            err = torch.softmax(logits.float(), dim=1)
-            y = y.to(device)
-            err[torch.arange(y.numel(), device=device), y] -= 1.0
+            err = subtract_labels_(torch.softmax(logits.float(), dim=1), y.to(device))
             err = err.view(q, size, c)
             h = feats.float().view(q, size, -1)
             rows = out[first:stop]
