@@ -26,11 +26,11 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.errors import ConfigError
 from automata.models.mlp import MLP
 from automata.selection.base import SelectionContext, Selector, Subset, WarmStart, warm_start
-from automata.selection.craig import facility_location_greedy
 from automata.selection.glister import round_sizes
 from automata.selection.gradients import mean_gradient, per_example_gradients
 
 from ..conftest import compose_config, options
+from .test_submodular import plain_greedy
 
 SELECTORS = options("selector")
 FRACTIONS = [0.01, 0.1, 0.5, 1.0]
@@ -203,59 +203,9 @@ def test_contract_cuda(name, data, model):
 # ---------------------------------------------------------------- CRAIG
 
 
-def _numpy_greedy(sim: np.ndarray, k: int) -> tuple[list[int], list[float]]:
-    """Facility-location greedy, plainly: evaluate F(S + j) for every j, keep the best."""
-    n, m = sim.shape
-    chosen: list[int] = []
-    gains: list[float] = []
-
-    def f(s: list[int]) -> float:
-        return float(np.max(sim[:, s], axis=1).sum()) if s else 0.0
-
-    for _ in range(k):
-        best_j, best_gain = -1, -np.inf
-        for j in range(m):
-            if j in chosen:
-                continue
-            gain = f(chosen + [j]) - f(chosen)
-            if gain > best_gain + 1e-12:
-                best_j, best_gain = j, gain
-        chosen.append(best_j)
-        gains.append(best_gain)
-    return chosen, gains
-
-
 def _numpy_similarity(g: np.ndarray) -> np.ndarray:
     d = np.sqrt(((g[:, None, :] - g[None, :, :]) ** 2).sum(-1))
     return d.max() - d
-
-
-@pytest.mark.parametrize("lazy", [True, False, None])
-@pytest.mark.parametrize("block", [1, 3, 16])
-def test_facility_location_greedy_equals_brute_force(lazy, block):
-    rng = np.random.default_rng(0)
-    g = rng.normal(size=(14, 5))
-    sim = _numpy_similarity(g)
-    expected, expected_gains = _numpy_greedy(sim, 7)
-    t = torch.from_numpy(sim)
-    for symmetric in (True, False):
-        picks, gains = facility_location_greedy(
-            t, 7, lazy=lazy, lazy_block=block, symmetric=symmetric
-        )
-        assert picks.tolist() == expected
-        np.testing.assert_allclose(gains.numpy(), expected_gains, rtol=1e-10)
-    # Rectangular: 14 points, the first 9 as candidates.
-    rect = sim[:, :9]
-    expected, _ = _numpy_greedy(rect, 5)
-    picks, _ = facility_location_greedy(torch.from_numpy(rect), 5, lazy=lazy, lazy_block=block)
-    assert picks.tolist() == expected
-
-
-def test_facility_location_stops_when_everything_is_covered():
-    g = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [3.0, 4.0]])  # two duplicated points
-    picks, gains = facility_location_greedy(torch.from_numpy(_numpy_similarity(g)), 4)
-    assert sorted(picks.tolist()) in ([0, 2], [0, 3], [1, 2], [1, 3])
-    assert bool((gains > 0).all())
 
 
 @pytest.mark.parametrize("greedy", ["lazy", "plain", "auto"])
@@ -266,7 +216,7 @@ def test_craig_equals_numpy_greedy_on_gradients(greedy, data, model):
     assert sub.stats["shortfall"] == 0 and len(sub) == k
     g = per_example_gradients(model, data.train, torch.arange(N), CPU).double().numpy()
     sim = _numpy_similarity(g)
-    expected, _ = _numpy_greedy(sim, k)
+    expected, _ = plain_greedy(sim, k)
     assert sub.indices.tolist() == expected
     # Weights are cluster sizes: points whose most similar medoid is that element.
     owner = np.argmax(sim[:, expected], axis=1)

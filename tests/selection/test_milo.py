@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +28,10 @@ from automata.selection.milo import (
     build_orderings,
     default_encoder,
     exploration_weights,
-    facility_location_order,
-    graph_cut_greedy,
-    graph_cut_value,
     similarity,
-    stochastic_greedy_graph_cut,
     taylor_softmax,
 )
+from automata.selection.submodular import facility_location_order, graph_cut_greedy
 
 from ..conftest import compose_config
 
@@ -96,116 +92,6 @@ def test_similarity_cosine_and_rbf_closed_forms():
     np.testing.assert_allclose(similarity(x, "rbf", kw=0.1).numpy(), expected, atol=1e-10)
     with pytest.raises(ConfigError, match="selector.metric"):
         similarity(x, "dot")
-
-
-# ------------------------------------------------------------------ facility location
-
-
-def _fl_brute_order(sim: np.ndarray) -> tuple[list[int], list[float]]:
-    """Greedy ordering, plainly: F(S + j) - F(S) for every remaining j, smallest index wins."""
-    m = sim.shape[0]
-
-    def f(s: list[int]) -> float:
-        return float(sim[:, s].max(axis=1).sum()) if s else 0.0
-
-    order: list[int] = []
-    gains: list[float] = []
-    while len(order) < m:
-        best, best_gain = -1, -np.inf
-        for j in range(m):
-            if j not in order:
-                gain = f(order + [j]) - f(order)
-                if gain > best_gain + 1e-12:
-                    best, best_gain = j, gain
-        order.append(best)
-        gains.append(best_gain)
-    return order, gains
-
-
-@pytest.mark.parametrize("block", [1, 2, 8, 64])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_facility_location_order_equals_brute_force(block, seed):
-    sim = similarity(_points(11, seed=seed)).numpy()
-    expected, expected_gains = _fl_brute_order(sim)
-    order, gains = facility_location_order(sim, block)
-    assert order.tolist() == expected
-    np.testing.assert_allclose(gains, expected_gains, atol=1e-10)
-    assert bool(np.all(np.diff(gains) <= 1e-12)), "greedy gains never increase (submodularity)"
-
-
-def test_facility_location_order_with_duplicates_and_ties():
-    """Duplicated points: zero gains once covered, ties to the smallest index (as brute force),
-    and the lazy greedy never loops on tied bounds."""
-    x = torch.tensor(
-        [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64
-    )
-    sim = similarity(x).numpy()
-    expected, expected_gains = _fl_brute_order(sim)
-    for block in (1, 2, 3):
-        order, gains = facility_location_order(sim, block)
-        assert order.tolist() == expected
-        np.testing.assert_allclose(gains, expected_gains, atol=1e-12)
-    assert expected_gains[-1] == pytest.approx(0.0, abs=1e-12)
-
-
-# ------------------------------------------------------------------ graph cut
-
-
-def test_graph_cut_value_is_the_definition():
-    sim = similarity(_points(6)).numpy()
-    s = [1, 4, 5]
-    direct = sum(sim[i, j] for i in range(6) for j in s) - 0.4 * sum(
-        sim[i, j] for i in s for j in s
-    )
-    assert graph_cut_value(torch.from_numpy(sim), s, 0.4) == pytest.approx(direct, abs=1e-12)
-
-
-@pytest.mark.parametrize("lam", [0.0, 0.4, 0.49])
-def test_graph_cut_greedy_equals_brute_force(lam):
-    sim = similarity(_points(10, seed=3))
-    chosen: list[int] = []
-    for _ in range(5):
-        gains = {
-            j: graph_cut_value(sim, chosen + [j], lam) - graph_cut_value(sim, chosen, lam)
-            for j in range(10)
-            if j not in chosen
-        }
-        chosen.append(max(gains, key=lambda j: (gains[j], -j)))
-    picks, gains_out = graph_cut_greedy(sim, 5, lam)
-    assert picks.tolist() == chosen
-    # The gains it reports are the marginal gains of the definition.
-    for t in range(5):
-        assert float(gains_out[t]) == pytest.approx(
-            graph_cut_value(sim, chosen[: t + 1], lam) - graph_cut_value(sim, chosen[:t], lam)
-        )
-
-
-def test_stochastic_greedy_without_sampling_is_the_greedy():
-    sim = similarity(_points(12, seed=4))
-    exact, _ = graph_cut_greedy(sim, 4, 0.4)
-    for epsilon in (0.0, 1e-9):  # every unselected element evaluated at every step
-        runs = stochastic_greedy_graph_cut(sim, 4, 0.4, epsilon, 3, torch.Generator())
-        assert all(r.tolist() == exact.tolist() for r in runs)
-
-
-def test_stochastic_greedy_expected_quality():
-    """E[f(S)] >= (1 - 1/e - epsilon) OPT (Mirzasoleiman et al. 2015), OPT by enumeration;
-    and clearly above random subsets of the same size, so the check has teeth."""
-    m, k, lam, epsilon = 14, 4, 0.4, 0.3
-    # Two tight groups and scattered points: central elements matter.
-    x = torch.cat([_points(5, seed=5) * 0.1 + 2, _points(5, seed=6) * 0.1 - 2, _points(4, seed=7)])
-    sim = similarity(x, "rbf", kw=0.5)
-    opt = max(graph_cut_value(sim, list(s), lam) for s in itertools.combinations(range(m), k))
-    runs = stochastic_greedy_graph_cut(sim, k, lam, epsilon, 400, torch.Generator().manual_seed(0))
-    values = torch.tensor([graph_cut_value(sim, r, lam) for r in runs])
-    assert all(len(set(r.tolist())) == k for r in runs)
-    assert float(values.mean()) >= (1 - 1 / math.e - epsilon) * opt
-    g = torch.Generator().manual_seed(1)
-    random_values = [
-        graph_cut_value(sim, torch.randperm(m, generator=g)[:k], lam) for _ in range(400)
-    ]
-    assert float(values.mean()) > float(np.mean(random_values)) + 0.05 * opt
-    assert len({tuple(sorted(r.tolist())) for r in runs}) > 1, "a stochastic pool, not one set"
 
 
 # ------------------------------------------------------------------ Taylor softmax

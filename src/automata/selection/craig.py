@@ -23,8 +23,9 @@ Conventions (documented differences with the reference code, CORDS' ``CRAIGStrat
   O(n^2 C D). Similarities are computed in row chunks (bounded temporary memory); the ``n x n``
   similarity matrix itself is kept, so ``per_class=True`` (one problem per class, memory
   (class size)^2) is the default for the per-example variant.
-- Greedy: vectorised torch. Each candidate's gain is ``sum_i max(sim(i, j) - cur_i, 0)`` with
-  ``cur`` the current best similarity of every point. ``greedy=lazy`` keeps upper bounds on the
+- Greedy (:func:`~automata.selection.submodular.facility_location_greedy`): vectorised
+  torch. Each candidate's gain is ``sum_i max(sim(i, j) - cur_i, 0)`` with ``cur`` the
+  current best similarity of every point. ``greedy=lazy`` keeps upper bounds on the
   gains (valid by submodularity) and re-evaluates only the best few candidates per step
   (Minoux's lazy greedy, in blocks of ``lazy_block`` candidates); it picks the same elements as
   ``greedy=plain``, which re-evaluates every candidate every step (one O(n m) pass, fastest for
@@ -69,17 +70,11 @@ from automata.selection.gradients import (
     relative_error,
     shuffled_batches,
 )
+from automata.selection.submodular import cluster_weights, facility_location_greedy
 
-__all__ = [
-    "CRAIG",
-    "CRAIGPB",
-    "cluster_weights",
-    "facility_location_greedy",
-    "similarity_matrix",
-]
+__all__ = ["CRAIG", "CRAIGPB", "similarity_matrix"]
 
 _CHUNK = 1024  # rows of the similarity matrix computed at once
-AUTO_LAZY_ABOVE = 1 << 20  # greedy=auto: lazy greedy above this many similarities (n * m)
 GREEDY = ("auto", "lazy", "plain")
 
 
@@ -129,116 +124,6 @@ def similarity_matrix(
         block[diag - start, diag] = 0.0  # exactly: each candidate is its own best match
     max_dist = out.max() if n else out.new_zeros(())
     return torch.sub(max_dist, out, out=out)  # in place: max_dist - dist
-
-
-def _candidate_major(sim: torch.Tensor, symmetric: bool) -> torch.Tensor:
-    """``m x n`` view of the ``n x m`` similarities with contiguous candidate rows."""
-    if symmetric:
-        if sim.shape[0] != sim.shape[1]:
-            raise ValueError(f"symmetric=True needs a square matrix, got {tuple(sim.shape)}")
-        return sim  # sim.T == sim, and its rows are contiguous
-    return sim.T.contiguous()
-
-
-def _gains(cand: torch.Tensor, cur: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-    """Marginal gains ``sum_i max(cand[j, i] - cur_i, 0)`` of the candidates ``rows`` (or all)."""
-    m = cand.shape[0] if rows is None else rows.numel()
-    out = torch.empty(m, dtype=cand.dtype, device=cand.device)
-    step = max(1, (1 << 22) // max(1, cand.shape[1]))  # bound the temporary to ~4M entries
-    for start in range(0, m, step):
-        stop = min(m, start + step)
-        block = cand[start:stop] if rows is None else cand[rows[start:stop]]
-        out[start:stop] = (block - cur).clamp_(min=0.0).sum(1)
-    return out
-
-
-@torch.no_grad()
-def facility_location_greedy(
-    sim: torch.Tensor,
-    budget: int,
-    lazy: bool | None = None,
-    lazy_block: int = 16,
-    symmetric: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Greedy maximisation of ``F(S) = sum_i max_{j in S} sim[i, j]`` (``sim >= 0``).
-
-    Both variants pick, at every step, the smallest-index candidate of maximal marginal gain
-    ``sum_i max(sim[i, j] - cur_i, 0)`` (``cur_i`` the best similarity of point ``i`` so far),
-    so they select the same elements (up to floating-point rounding of the gains).
-
-    Args:
-        sim: ``n x m`` similarities of ``n`` points to ``m`` candidates, all ``>= 0``.
-        budget: maximum number of candidates to select.
-        lazy: lazy greedy (Minoux 1978): upper bounds on the gains, valid by submodularity,
-            and only the most promising stale candidates are re-evaluated; ``False``: the plain
-            greedy, which re-evaluates every candidate at every step; ``None``: plain up to
-            ``n m = 2^20`` similarities, lazy above.
-        lazy_block: stale candidates the lazy greedy re-evaluates at once.
-        symmetric: ``sim`` is symmetric (points = candidates): no transposed copy is made.
-
-    Returns:
-        ``(indices, gains)`` on the CPU: selected columns in selection order and their marginal
-        gains. Stops early when no candidate has a positive gain (every point perfectly
-        covered).
-    """
-    n, m = sim.shape
-    k = min(int(budget), m)
-    if k <= 0 or n == 0:
-        return torch.empty(0, dtype=torch.long), torch.empty(0, dtype=sim.dtype)
-    cand = _candidate_major(sim, symmetric)
-    if lazy is None:
-        lazy = n * m > AUTO_LAZY_ABOVE
-    device = sim.device
-    cur = torch.zeros(n, dtype=sim.dtype, device=device)
-    taken = torch.zeros(m, dtype=torch.bool, device=device)
-    picks: list[int] = []
-    gains: list[float] = []
-    ub = _gains(cand, cur)  # exact at S = {} and upper bounds afterwards (submodularity)
-    fresh = torch.ones(m, dtype=torch.bool, device=device)  # ub exact for the current cur
-    neg_inf = torch.tensor(-torch.inf, dtype=sim.dtype, device=device)
-    while len(picks) < k:
-        if not lazy:
-            scores = _gains(cand, cur).masked_fill_(taken, -torch.inf)
-            j = int(torch.argmax(scores))
-            gain = float(scores[j])
-        else:
-            while True:
-                masked = torch.where(taken, neg_inf, ub)
-                j = int(torch.argmax(masked))
-                if bool(fresh[j]):
-                    gain = float(masked[j])
-                    break
-                # Re-evaluate the most promising stale candidates in one block (always at
-                # least one stale candidate, so the loop progresses).
-                stale = torch.where(taken | fresh, neg_inf, ub)
-                n_stale = int((~(taken | fresh)).sum())
-                top = torch.topk(stale, min(lazy_block, n_stale)).indices
-                ub[top] = _gains(cand, cur, top)
-                fresh[top] = True
-        if not gain > 0.0:
-            break
-        picks.append(j)
-        gains.append(gain)
-        taken[j] = True
-        torch.maximum(cur, cand[j], out=cur)
-        fresh.zero_()
-    return torch.tensor(picks, dtype=torch.long), torch.tensor(gains, dtype=sim.dtype)
-
-
-def cluster_weights(
-    sim: torch.Tensor, selected: torch.Tensor, symmetric: bool = False
-) -> torch.Tensor:
-    """Cluster sizes: how many points (rows) have each selected column as most similar one.
-
-    Ties go to the earlier pick; the weights sum to the number of rows. Float32, on the CPU.
-    """
-    if selected.numel() == 0:
-        return torch.empty(0)
-    cols = selected.to(sim.device)
-    # k x n: selected candidates' similarities to every point (contiguous rows if symmetric).
-    block = sim[cols] if symmetric else sim[:, cols].T
-    owner = torch.argmax(block, dim=0)  # first maximum: the earlier pick wins ties
-    return torch.bincount(owner.cpu(), minlength=cols.numel()).float()
 
 
 class _CraigBase(Selector):

@@ -85,6 +85,7 @@ from torch import nn
 from automata.data.base import BatchDataset, DataSplits
 from automata.errors import ConfigError, DataError
 from automata.selection.base import SelectionContext, Selector, Subset, class_budgets
+from automata.selection.submodular import facility_location_order, stochastic_greedy_graph_cut
 
 try:  # POSIX file locks; elsewhere workers may compute the same set-up twice (still correct)
     import fcntl
@@ -101,11 +102,7 @@ __all__ = [
     "build_orderings",
     "compute_features",
     "default_encoder",
-    "facility_location_order",
-    "graph_cut_greedy",
-    "graph_cut_value",
     "similarity",
-    "stochastic_greedy_graph_cut",
     "taylor_softmax",
 ]
 
@@ -138,153 +135,6 @@ def similarity(x: torch.Tensor, metric: str = "cosine", kw: float = 0.1) -> torc
         raise ConfigError(f"selector.metric must be one of {', '.join(METRICS)}, got '{metric}'")
     sim.fill_diagonal_(1.0)
     return sim
-
-
-# ------------------------------------------------------------------------------ facility location
-
-
-def facility_location_order(sim: np.ndarray, block: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The whole greedy ordering of ``F(S) = sum_i max_{j in S} sim[i, j]`` and its gains.
-
-    Every step picks the smallest-index element of largest marginal gain
-    ``sum_i max(sim[i, j] - cur_i, 0)`` (``cur_i`` the best similarity of ``i`` so far), until
-    every element is ordered (gains reach 0 once every point is covered; the rest then follow
-    in index order). Lazy greedy (Minoux 1978): stale gains are upper bounds by submodularity,
-    and only the ``block`` most promising stale candidates are re-evaluated at once, which
-    picks exactly what the plain greedy picks (a stale candidate of smaller index and equal
-    bound is always re-evaluated first). Numpy, because the loop is ``m`` small steps.
-
-    Args:
-        sim: symmetric ``m x m`` similarities, all ``>= 0``.
-        block: stale candidates re-evaluated at once.
-
-    Returns:
-        ``(order, gains)``: the elements in greedy order and the marginal gain of each when
-        it was picked (non-increasing).
-    """
-    m = int(sim.shape[0])
-    order = np.empty(m, dtype=np.int64)
-    gains = np.empty(m, dtype=np.float64)
-    if m == 0:
-        return order, gains
-    cur = np.zeros(m, dtype=sim.dtype)
-    bound = sim.sum(axis=0, dtype=np.float64)  # exact gains at S = {}
-    stamp = np.zeros(m, dtype=np.int64)  # bound[j] is exact at step s iff stamp[j] == s
-    for step in range(m):
-        left = m - step
-        while True:
-            j = int(np.argmax(bound))
-            if stamp[j] == step:
-                break
-            size = min(block, left)
-            if size < left:
-                top = np.argpartition(-bound, size - 1)[:size]
-                top[0] = j  # j is stale: with ties at the top, argpartition may leave it out
-            else:
-                top = np.flatnonzero(bound > -np.inf)
-            rows = sim[top]
-            bound[top] = np.maximum(rows - cur, 0.0).sum(axis=1, dtype=np.float64)
-            stamp[top] = step
-        order[step] = j
-        gains[step] = bound[j]
-        bound[j] = -np.inf
-        np.maximum(cur, sim[j], out=cur)
-    return order, gains
-
-
-# ------------------------------------------------------------------------------ graph cut
-
-
-def graph_cut_value(sim: torch.Tensor, subset: list[int] | torch.Tensor, lam: float) -> float:
-    """``f(S) = sum_{i in V, j in S} sim[i, j] - lam * sum_{i, j in S} sim[i, j]``."""
-    idx = torch.as_tensor(subset, dtype=torch.long)
-    if idx.numel() == 0:
-        return 0.0
-    return float(sim[:, idx].sum() - lam * sim[idx][:, idx].sum())
-
-
-def graph_cut_greedy(sim: torch.Tensor, k: int, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Plain greedy maximisation of the graph cut :func:`graph_cut_value` (``sim`` symmetric).
-
-    The marginal gain of ``j`` is ``m_j - lam * (s_jj + 2 p_j)`` with ``m_j = sum_i s_ij`` and
-    ``p_j = sum_{i in S} s_ij``; ties go to the smallest index. Returns ``(picks, gains)``.
-    """
-    m = sim.shape[0]
-    k = min(int(k), m)
-    base = sim.sum(0) - lam * sim.diagonal()
-    penalty = torch.zeros(m, dtype=sim.dtype)
-    taken = torch.zeros(m, dtype=torch.bool)
-    picks, gains = [], []
-    for _ in range(k):
-        scores = (base - 2.0 * lam * penalty).masked_fill(taken, -torch.inf)
-        j = int(torch.argmax(scores))
-        picks.append(j)
-        gains.append(float(scores[j]))
-        taken[j] = True
-        penalty += sim[j]
-    return torch.tensor(picks, dtype=torch.long), torch.tensor(gains, dtype=sim.dtype)
-
-
-def stochastic_greedy_graph_cut(
-    sim: torch.Tensor,
-    k: int,
-    lam: float,
-    epsilon: float,
-    runs: int,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """``runs`` independent stochastic-greedy maximisations of the graph cut, all at once.
-
-    Stochastic greedy (Mirzasoleiman et al., "Lazier Than Lazy Greedy", AAAI 2015): each of
-    the ``k`` steps evaluates only ``s = ceil((m / k) ln(1 / epsilon))`` candidates drawn
-    uniformly (with replacement) from the unselected elements and keeps the best, for an
-    expected ``(1 - 1/e - epsilon)`` approximation. When ``s`` reaches the number of unselected
-    elements, every one of them is evaluated (the plain greedy step); ``epsilon <= 0`` is the
-    plain greedy throughout.
-
-    Args:
-        sim: symmetric ``m x m`` similarities.
-        k: elements per subset (``<= m``).
-        lam: graph-cut trade-off (``< 0.5`` keeps it monotone).
-        epsilon: stochastic-greedy accuracy parameter.
-        runs: number of subsets.
-        generator: source of every draw (CPU).
-
-    Returns:
-        ``runs x k`` element indices (each row in pick order).
-    """
-    m = int(sim.shape[0])
-    k = min(int(k), m)
-    picks = torch.empty(runs, k, dtype=torch.long)
-    if k == 0 or runs == 0:
-        return picks
-    sample = m if epsilon <= 0 else math.ceil(m / k * math.log(1.0 / epsilon))
-    base = sim.sum(0) - lam * sim.diagonal()
-    penalty = torch.zeros(runs, m, dtype=sim.dtype)
-    # remaining[r, :m - t] are run r's unselected elements; pos is the inverse permutation.
-    remaining = torch.arange(m).repeat(runs, 1)
-    pos = remaining.clone()
-    rows = torch.arange(runs)
-    for t in range(k):
-        left = m - t
-        if sample >= left:
-            cand = remaining[:, :left]
-        else:
-            draw = torch.randint(0, left, (runs, sample), generator=generator)
-            cand = remaining.gather(1, draw)
-        scores = base[cand] - 2.0 * lam * penalty.gather(1, cand)
-        # Ties: the smallest element index among the best candidates (as the plain greedy).
-        best = scores.max(1, keepdim=True).values
-        j = torch.where(scores == best, cand, m).min(1).values
-        picks[:, t] = j
-        penalty += sim[j]
-        # Move j behind the unselected part: swap it with the last unselected element.
-        at, last = pos[rows, j], remaining[:, left - 1]
-        remaining[rows, at] = last
-        pos[rows, last] = at
-        remaining[:, left - 1] = j
-        pos[rows, j] = left - 1
-    return picks
 
 
 # ------------------------------------------------------------------------------ exploration
