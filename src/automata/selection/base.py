@@ -103,20 +103,22 @@ class Selector(ABC):
     #: first subset after it is a selected one.
     adaptive: bool = False
 
+    #: what logs, the study and summary.json call the selector (a subclass that sets none is
+    #: called by its class name); reports name runs by their config option instead.
+    name: str = "Selector"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
     def __init__(self, fraction: float = 0.1, interval: int = 5, kappa: float = 0.0) -> None:
-        if not 0.0 < fraction <= 1.0:
-            raise ConfigError(f"selector.fraction must be in (0, 1], got {fraction}")
-        if interval < 1:
-            raise ConfigError(f"selector.interval must be >= 1, got {interval}")
-        if kappa < 0.0:
-            raise ConfigError(f"selector.kappa must be >= 0, got {kappa}")
+        require(0.0 < fraction <= 1.0, "fraction", "in (0, 1]", fraction)
+        require(interval >= 1, "interval", ">= 1", interval)
+        require(not kappa < 0.0, "kappa", ">= 0", kappa)
         self.fraction = float(fraction)
         self.interval = int(interval)
         self.kappa = float(kappa)
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
 
     def budget(self, n: int) -> int:
         """Number of examples a subset of an ``n``-example training set may hold (>= 1)."""
@@ -213,15 +215,25 @@ class Selector(ABC):
         }
 
 
+def require(ok: bool, option: str, rule: str, value: object) -> None:
+    """The check of one selector option: unless ``ok``, a one-line ConfigError
+    ``selector.<option> must be <rule>, got <value>`` (string values quoted)."""
+    if not ok:
+        shown = f"'{value}'" if isinstance(value, str) else value
+        raise ConfigError(f"selector.{option} must be {rule}, got {shown}")
+
+
+def require_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``, else the ConfigError of :func:`require`."""
+    require(value in choices, option, f"one of {', '.join(choices)}", value)
+    return value
+
+
 WEIGHT_SCALES = ("batch", "subset", "matched")
 
 
 def check_weight_scale(weight_scale: str) -> str:
-    if weight_scale not in WEIGHT_SCALES:
-        raise ConfigError(
-            f"selector.weight_scale must be one of {', '.join(WEIGHT_SCALES)}, got '{weight_scale}'"
-        )
-    return weight_scale
+    return require_choice("weight_scale", weight_scale, WEIGHT_SCALES)
 
 
 def fill_shortfall(

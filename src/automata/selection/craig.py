@@ -53,7 +53,6 @@ import time
 import torch
 
 from automata.device import synchronize
-from automata.errors import ConfigError
 from automata.selection.base import (
     SelectionContext,
     Selector,
@@ -62,6 +61,8 @@ from automata.selection.base import (
     class_budgets,
     expand_batches,
     fill_shortfall,
+    require,
+    require_choice,
 )
 from automata.selection.gradients import (
     factored_gradient_sum,
@@ -141,10 +142,8 @@ class _CraigBase(Selector):
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
         self.weight_scale = check_weight_scale(weight_scale)
-        if greedy not in GREEDY:
-            raise ConfigError(f"selector.greedy must be one of {', '.join(GREEDY)}, got '{greedy}'")
-        if lazy_block < 1:
-            raise ConfigError(f"selector.lazy_block must be >= 1, got {lazy_block}")
+        require_choice("greedy", greedy, GREEDY)
+        require(lazy_block >= 1, "lazy_block", ">= 1", lazy_block)
         self.squared = bool(squared)
         self.greedy = greedy
         self.lazy_block = int(lazy_block)
@@ -197,9 +196,7 @@ class CRAIG(_CraigBase):
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         self.per_class = bool(per_class)
 
-    @property
-    def name(self) -> str:
-        return "craig"
+    name = "craig"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -288,13 +285,10 @@ class CRAIGPB(_CraigBase):
         weight_scale: str = "batch",
     ) -> None:
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
-        if batch_size < 1:
-            raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
+        require(batch_size >= 1, "batch_size", ">= 1", batch_size)
         self.batch_size = int(batch_size)
 
-    @property
-    def name(self) -> str:
-        return "craigpb"
+    name = "craigpb"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

@@ -19,9 +19,7 @@ class FullSelector(Selector):
         del fraction, interval, kappa
         super().__init__(fraction=1.0, interval=1, kappa=0.0)
 
-    @property
-    def name(self) -> str:
-        return "full"
+    name = "full"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

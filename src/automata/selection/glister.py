@@ -40,8 +40,7 @@ from torch import nn
 
 from automata.data.base import BatchDataset
 from automata.device import move_to, synchronize
-from automata.errors import ConfigError
-from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall
+from automata.selection.base import SelectionContext, Selector, Subset, fill_shortfall, require
 from automata.selection.gradients import (
     factored_gradient_sum,
     last_layer_factors,
@@ -121,16 +120,12 @@ class Glister(Selector):
         max_rounds: int = 64,
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
-        if not eta >= 0.0:
-            raise ConfigError(f"selector.eta must be >= 0, got {eta}")
-        if max_rounds < 1:
-            raise ConfigError(f"selector.max_rounds must be >= 1, got {max_rounds}")
+        require(eta >= 0.0, "eta", ">= 0", eta)
+        require(max_rounds >= 1, "max_rounds", ">= 1", max_rounds)
         self.eta = float(eta)
         self.max_rounds = int(max_rounds)
 
-    @property
-    def name(self) -> str:
-        return "glister"
+    name = "glister"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

@@ -29,7 +29,6 @@ import time
 import torch
 
 from automata.device import synchronize
-from automata.errors import ConfigError
 from automata.selection.base import (
     SelectionContext,
     Selector,
@@ -38,6 +37,8 @@ from automata.selection.base import (
     class_budgets,
     expand_batches,
     fill_shortfall,
+    require,
+    require_choice,
 )
 from automata.selection.gradients import (
     mean_gradient,
@@ -66,14 +67,9 @@ class _GradientMatching(Selector):
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
         self.weight_scale = check_weight_scale(weight_scale)
-        if lam < 0:
-            raise ConfigError(f"selector.lam must be >= 0, got {lam}")
-        if tol < 0:
-            raise ConfigError(f"selector.tol must be >= 0, got {tol}")
-        if target not in TARGETS:
-            raise ConfigError(
-                f"selector.target must be one of {', '.join(TARGETS)}, got '{target}'"
-            )
+        require(not lam < 0, "lam", ">= 0", lam)
+        require(not tol < 0, "tol", ">= 0", tol)
+        require_choice("target", target, TARGETS)
         self.lam = float(lam)
         self.tol = float(tol)
         self.target = target
@@ -238,30 +234,26 @@ class GradMatchPB(_GradientMatching):
         omp_passes: int | None = 32,
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
-        if omp_passes is not None and omp_passes < 1:
-            raise ConfigError(
-                f"selector.omp_passes must be >= 1 (or null: one per batch), got {omp_passes}"
-            )
+        ok = omp_passes is None or omp_passes >= 1
+        require(ok, "omp_passes", ">= 1 (or null: one per batch)", omp_passes)
         self.omp_passes = None if omp_passes is None else int(omp_passes)
-        if batch_size < 1:
-            raise ConfigError(f"selector.batch_size must be >= 1, got {batch_size}")
-        if pool is not None and not (math.isfinite(pool) and pool >= 1.0):
-            raise ConfigError(f"selector.pool must be >= 1 (or null: every batch), got {pool}")
-        if max_atoms is not None and max_atoms < 1:
-            raise ConfigError(
-                f"selector.max_atoms must be >= 1 (or null: one problem), got {max_atoms}"
-            )
+        require(batch_size >= 1, "batch_size", ">= 1", batch_size)
+        ok = pool is None or (math.isfinite(pool) and pool >= 1.0)
+        require(ok, "pool", ">= 1 (or null: every batch)", pool)
+        require(
+            max_atoms is None or max_atoms >= 1,
+            "max_atoms",
+            ">= 1 (or null: one problem)",
+            max_atoms,
+        )
+        require(math.isfinite(pool_error) and pool_error >= 0, "pool_error", ">= 0", pool_error)
         self.batch_size = int(batch_size)
         self.pool = None if pool is None else float(pool)
         self.max_atoms = None if max_atoms is None else int(max_atoms)
         self.fit_budget = bool(fit_budget)
-        if not (math.isfinite(pool_error) and pool_error >= 0):
-            raise ConfigError(f"selector.pool_error must be >= 0, got {pool_error}")
         self.pool_error = float(pool_error)
 
-    @property
-    def name(self) -> str:
-        return "gradmatchpb"
+    name = "gradmatchpb"
 
     def candidate_count(self, n_batches: int, k_batches: int) -> int:
         """How many of the round's ``n_batches`` shuffled batches are candidates."""
@@ -404,9 +396,7 @@ class GradMatch(_GradientMatching):
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         self.per_class = bool(per_class)
 
-    @property
-    def name(self) -> str:
-        return "gradmatch"
+    name = "gradmatch"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

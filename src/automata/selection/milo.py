@@ -84,7 +84,14 @@ from torch import nn
 
 from automata.data.base import BatchDataset, DataSplits
 from automata.errors import ConfigError, DataError
-from automata.selection.base import SelectionContext, Selector, Subset, class_budgets
+from automata.selection.base import (
+    SelectionContext,
+    Selector,
+    Subset,
+    class_budgets,
+    require,
+    require_choice,
+)
 from automata.selection.submodular import facility_location_order, stochastic_greedy_graph_cut
 
 try:  # POSIX file locks; elsewhere workers may compute the same set-up twice (still correct)
@@ -597,20 +604,15 @@ class MILO(Selector):
         lazy_block: int = 8,
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
-        checks = [
-            (0.0 <= gc_ratio <= 1.0, f"selector.gc_ratio must be in [0, 1], got {gc_ratio}"),
-            (temperature > 0, f"selector.temperature must be > 0, got {temperature}"),
-            (metric in METRICS, f"selector.metric must be one of {', '.join(METRICS)}"),
-            (kw > 0, f"selector.kw must be > 0, got {kw}"),
-            (0.0 <= gc_lambda, f"selector.gc_lambda must be >= 0, got {gc_lambda}"),
-            (epsilon < 1.0, f"selector.epsilon must be < 1, got {epsilon}"),
-            (gc_subsets >= 1, f"selector.gc_subsets must be >= 1, got {gc_subsets}"),
-            (partition_size >= 2, f"selector.partition_size must be >= 2, got {partition_size}"),
-            (lazy_block >= 1, f"selector.lazy_block must be >= 1, got {lazy_block}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        require(0.0 <= gc_ratio <= 1.0, "gc_ratio", "in [0, 1]", gc_ratio)
+        require(temperature > 0, "temperature", "> 0", temperature)
+        require_choice("metric", metric, METRICS)
+        require(kw > 0, "kw", "> 0", kw)
+        require(0.0 <= gc_lambda, "gc_lambda", ">= 0", gc_lambda)
+        require(epsilon < 1.0, "epsilon", "< 1", epsilon)
+        require(gc_subsets >= 1, "gc_subsets", ">= 1", gc_subsets)
+        require(partition_size >= 2, "partition_size", ">= 2", partition_size)
+        require(lazy_block >= 1, "lazy_block", ">= 1", lazy_block)
         if encoder is not None and not callable(getattr(encoder, "encode", None)):
             raise ConfigError("selector.encoder must have an encode(data, device) method")
         self.gc_ratio = float(gc_ratio)
@@ -629,9 +631,7 @@ class MILO(Selector):
         self._weights: torch.Tensor | None = None
         self._prepared_for: tuple[int, int] | None = None
 
-    @property
-    def name(self) -> str:
-        return "milo"
+    name = "milo"
 
     def graph_cut_epochs(self, total_epochs: int) -> int:
         """Epochs of the easy phase: ``ceil(gc_ratio * T)``."""

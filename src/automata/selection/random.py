@@ -21,10 +21,7 @@ class RandomSelector(Selector):
     ) -> None:
         super().__init__(fraction=fraction, interval=interval, kappa=kappa)
         self.online = bool(online)
-
-    @property
-    def name(self) -> str:
-        return "random_online" if self.online else "random"
+        self.name = "random_online" if self.online else "random"
 
     def select(self, ctx: SelectionContext) -> Subset:
         sub = self.random_subset(ctx)
