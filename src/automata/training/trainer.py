@@ -3,7 +3,8 @@
 A :class:`Trainer` owns a model, its optimizer and learning-rate schedule, the current weighted
 subset and the random state of the trial. :meth:`Trainer.run_epoch` trains one epoch and
 evaluates on the validation set when asked, so a tuning loop can report to a live Optuna trial
-and stop, pause (:meth:`Trainer.state_dict`) or resume (:meth:`Trainer.load_state_dict`) it.
+and stop, pause (:meth:`Trainer.save`) or resume (:meth:`Trainer.load`) it; the checkpoint file
+is the trainer's own format (:meth:`Trainer.records` reads a trial's cost from one).
 Random state is per trainer: interleaving trials (synchronous SHA) does not change any result.
 Validation is the caller's choice per epoch (the tuning engine validates where a scheduler
 decides, not after every epoch).
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -315,6 +317,27 @@ class Trainer:
             "cost": self.cost.as_dict(),
             "selection_log": self.selection_log,
         }
+
+    def save(self, path: Path) -> None:
+        """Write a checkpoint (:meth:`state_dict`) atomically: a temporary file in the same
+        folder, renamed over ``path``, so an interrupted save never leaves half a file."""
+        tmp = path.with_suffix(".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)
+
+    def load(self, path: Path) -> None:
+        """Resume from a checkpoint written by :meth:`save`."""
+        self.load_state_dict(torch.load(path, weights_only=False))
+
+    def records(self) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """What the trial has cost so far (:class:`TrialCost`) and its per-round selection log."""
+        return self.cost.as_dict(), self.selection_log
+
+    @staticmethod
+    def records_of(path: Path) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """:meth:`records` of the trainer whose checkpoint is ``path``, without building it."""
+        state = torch.load(path, weights_only=False)
+        return dict(state["cost"]), list(state.get("selection_log", []))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])

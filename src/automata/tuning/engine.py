@@ -301,10 +301,7 @@ class StudyEngine:
         if trainer is None:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = self._checkpoint(trial.number)
-        tmp = path.with_suffix(".tmp")
-        torch.save(trainer.state_dict(), tmp)
-        tmp.replace(path)
+        trainer.save(self._checkpoint(trial.number))
 
     def complete(self, trial: optuna.Trial) -> None:
         if self._already_finished(trial):
@@ -336,7 +333,7 @@ class StudyEngine:
             )
             path = self._checkpoint(number)
             if path.exists():
-                trainer.load_state_dict(torch.load(path, weights_only=False))
+                trainer.load(path)
             self._trainers[number] = trainer
         return self._trainers[number]
 
@@ -359,10 +356,9 @@ class StudyEngine:
         """The trial's cost and per-round selection log (from memory or its checkpoint)."""
         trainer = self._trainers.get(number)
         if trainer is not None:
-            return trainer.cost.as_dict(), trainer.selection_log
+            return trainer.records()
         if self._checkpoint(number).exists():
-            state = torch.load(self._checkpoint(number), weights_only=False)
-            return dict(state["cost"]), list(state.get("selection_log", []))
+            return Trainer.records_of(self._checkpoint(number))
         return {}, []
 
     def _finish(self, trial: optuna.Trial, state: TrialState, value: float | None) -> None:
