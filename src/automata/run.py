@@ -30,7 +30,7 @@ from automata.run_outputs.summary import (
     write_report,
     write_summary,
 )
-from automata.run_outputs.tensorboard import TensorBoardLog
+from automata.run_outputs.tensorboard import TensorBoardLog, TrialCurves
 from automata.selection.base import Selector, setup_dir
 from automata.selection.full import FullSelector
 from automata.training.trainer import Trainer, build_model
@@ -168,7 +168,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         study,
         device,
         run_dir,
-        tb,
+        observers=[TrialCurves(tb)],
         synchronous=scheduler.synchronous,
         decision_epochs=scheduler.decision_epochs(),
         progress=progress,

@@ -11,7 +11,6 @@ import torch
 from automata.build import build
 from automata.run import build_components
 from automata.run_outputs.progress import EpochProgress
-from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.tuning.engine import StudyEngine
 
 from ..conftest import compose_config
@@ -57,7 +56,6 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
     study = optuna.create_study(direction="maximize", sampler=sampler)
     screen = Terminal()
     progress = EpochProgress(scheduler.planned_epochs(5), stream=screen)
-    tb = TensorBoardLog(tmp_path / "tb", enabled=False)
     engine = StudyEngine(
         cfg,
         data,
@@ -65,7 +63,6 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
         study,
         torch.device("cpu"),
         tmp_path,
-        tb,
         synchronous=True,
         progress=progress,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 #: Trial states shown in the hparams view.
 STATES = ("complete", "pruned")
@@ -96,3 +96,43 @@ class TensorBoardLog:
     def close(self) -> None:
         for trial in list(self._pending) + list(self._writers):
             self.close_trial(trial)
+
+
+class EpochCurves(Protocol):
+    """What a trained epoch reports (:class:`automata.training.trainer.EpochResult`)."""
+
+    epoch: int
+
+    def scalars(self) -> dict[str, float | None]: ...
+
+
+class TrialCurves:
+    """A study's TensorBoard log as an observer of its trials (the engine's ``observers``):
+    every trained epoch's curves, flushed when a trial pauses and closed when it ends; the
+    hparams view of the finished trials is written once, at :meth:`close`, off the training
+    loop."""
+
+    def __init__(self, log: TensorBoardLog) -> None:
+        self.log = log
+        self._hparams: list[tuple[int, dict[str, Any], dict[str, float], str]] = []
+
+    def epoch(self, trial: int, result: EpochCurves) -> None:
+        self.log.epoch(trial, result.epoch, result.scalars())
+
+    def paused(self, trial: int) -> None:
+        self.log.flush(trial)
+
+    def ended(
+        self, trial: int, state: str, params: dict[str, Any], metrics: dict[str, float] | None
+    ) -> None:
+        """A trial is over (``complete``, ``pruned`` or ``fail``); ``metrics`` its final
+        scores, ``None`` when it has none."""
+        self.log.close_trial(trial)
+        if metrics is not None:
+            self._hparams.append((trial, params, metrics, state))
+
+    def close(self) -> None:
+        for trial, params, metrics, state in self._hparams:
+            self.log.hparams(trial, params, metrics, state)
+        self._hparams.clear()
+        self.log.close()

@@ -47,6 +47,23 @@ class EpochResult:
     eval_seconds: float
     selection_stats: dict[str, float] = field(default_factory=dict)
 
+    def scalars(self) -> dict[str, float | None]:
+        """The epoch's curves (TensorBoard tags): loss, validation, subset size, times, and
+        the selection's statistics when a round ran before it."""
+        out: dict[str, float | None] = {
+            "train/loss": self.train_loss,
+            "val/accuracy": self.val_accuracy,
+            "val/loss": self.val_loss,
+            "subset/size": float(self.subset_size),
+            "time/selection_seconds": self.selection_seconds,
+            "time/train_seconds": self.train_seconds,
+        }
+        if self.selected:
+            for key in ("matching_error", "gradient_seconds", "solver_seconds", "shortfall"):
+                if key in self.selection_stats:
+                    out[f"selection/{key}"] = self.selection_stats[key]
+        return out
+
 
 @dataclass
 class TrialCost:

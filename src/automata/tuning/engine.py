@@ -29,8 +29,9 @@ import socket
 import time
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 import torch
@@ -40,7 +41,6 @@ from optuna.trial import FrozenTrial, TrialState
 from automata.data.base import DataSplits
 from automata.errors import ConfigError, TooManyFailures
 from automata.run_outputs.progress import EpochProgress
-from automata.run_outputs.tensorboard import TensorBoardLog
 from automata.selection.base import Selector
 from automata.training.trainer import EpochResult, Trainer
 from automata.tuning import search_space
@@ -54,6 +54,27 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class TrialObserver(Protocol):
+    """Records a study's trials as they run, e.g. their TensorBoard curves
+    (:class:`automata.run_outputs.tensorboard.TrialCurves`); the engine calls it, and never
+    knows what it writes."""
+
+    def epoch(self, trial: int, result: EpochResult) -> None:
+        """Trial ``trial`` trained one more epoch."""
+
+    def paused(self, trial: int) -> None:
+        """The trial waits (its trainer saved to disk) until a scheduler resumes it."""
+
+    def ended(
+        self, trial: int, state: str, params: dict[str, Any], metrics: dict[str, float] | None
+    ) -> None:
+        """The trial is over: ``complete``, ``pruned`` or ``fail``, with its final scores
+        (``None`` without any)."""
+
+    def close(self) -> None:
+        """The study ends in this process."""
 
 
 def value_at(values: dict[int, float], until: int) -> float | None:
@@ -89,7 +110,7 @@ class StudyEngine:
         data, selector, device: what each trial trains on, and where.
         study: the Optuna study (in any storage).
         run_dir: where checkpoints of paused trials go (``<run_dir>/checkpoints``).
-        tb: TensorBoard log.
+        observers: what records the trials as they run (their TensorBoard curves).
         synchronous: the scheduler pauses and resumes trials (SHA, Hyperband): a resumed study
             is replayed in trial order.
         decision_epochs: epochs at which the study's pruner decides (ASHA's rungs); trials are
@@ -106,7 +127,7 @@ class StudyEngine:
         study: optuna.Study,
         device: torch.device,
         run_dir: Path,
-        tb: TensorBoardLog,
+        observers: Sequence[TrialObserver] = (),
         synchronous: bool = False,
         decision_epochs: list[int] | tuple[int, ...] = (),
         progress: EpochProgress | None = None,
@@ -116,7 +137,7 @@ class StudyEngine:
         self.selector = selector
         self.study = study
         self.device = device
-        self.tb = tb
+        self.observers = tuple(observers)
         self.checkpoint_dir = run_dir / "checkpoints"
         self.n_trials = int(cfg.tuning.n_trials)
         self.timeout = cfg.tuning.timeout
@@ -130,7 +151,6 @@ class StudyEngine:
         self._values: dict[int, float] = {}
         self._epochs: dict[int, int] = {}  # epoch of each trial's last score
         self._frozen: dict[int, FrozenTrial] = {}
-        self._hparams: list[tuple[int, dict[str, Any], dict[str, float], str]] = []
         self._counted: int | None = None
         self.host = socket.gethostname()
         self.owner: dict[str, str | int] = {"host": self.host, "pid": os.getpid()}
@@ -261,7 +281,8 @@ class StudyEngine:
                 before = trainer.epoch
                 res = trainer.run_epoch(validate=decides)
                 self.epochs_trained += res.epoch - before
-                self._log_epoch(trial.number, res)
+                for observer in self.observers:
+                    observer.epoch(trial.number, res)
                 self._heartbeat(trial)
                 self.progress.epoch(
                     f"trial {trial.number}, epoch {res.epoch}/{until}", res.epoch - before
@@ -296,7 +317,8 @@ class StudyEngine:
 
     def pause(self, trial: optuna.Trial) -> None:
         """Save a waiting trial's state to disk and free its memory (synchronous schedulers)."""
-        self.tb.flush(trial.number)
+        for observer in self.observers:
+            observer.paused(trial.number)
         trainer = self._trainers.pop(trial.number, None)
         if trainer is None:
             return
@@ -337,21 +359,6 @@ class StudyEngine:
             self._trainers[number] = trainer
         return self._trainers[number]
 
-    def _log_epoch(self, number: int, res: EpochResult) -> None:
-        scalars: dict[str, float | None] = {
-            "train/loss": res.train_loss,
-            "val/accuracy": res.val_accuracy,
-            "val/loss": res.val_loss,
-            "subset/size": float(res.subset_size),
-            "time/selection_seconds": res.selection_seconds,
-            "time/train_seconds": res.train_seconds,
-        }
-        if res.selected:
-            for key in ("matching_error", "gradient_seconds", "solver_seconds", "shortfall"):
-                if key in res.selection_stats:
-                    scalars[f"selection/{key}"] = res.selection_stats[key]
-        self.tb.epoch(number, res.epoch, scalars)
-
     def _records(self, number: int) -> tuple[dict[str, float], list[dict[str, float]]]:
         """The trial's cost and per-round selection log (from memory or its checkpoint)."""
         trainer = self._trainers.get(number)
@@ -370,14 +377,12 @@ class StudyEngine:
         if rounds:
             trial.set_user_attr("selection_rounds", rounds)
         self.study.tell(trial, value, state=state)
-        self._release(number)
-        self.finished += 1
         score, epoch = self._values.get(number), self._epochs.get(number)
+        metrics = None
         if score is not None and epoch is not None:
-            # The hparams view is written once, at close(), off the hot path.
             metrics = {"val_accuracy": score, "epochs": float(epoch)}
-            what = "complete" if state == TrialState.COMPLETE else "pruned"
-            self._hparams.append((number, self._params[number], metrics, what))
+        self._release(number, "complete" if state == TrialState.COMPLETE else "pruned", metrics)
+        self.finished += 1
         self._progress(number, state, score, epoch)
 
     def _fail(self, trial: optuna.Trial, exc: BaseException) -> None:
@@ -394,14 +399,15 @@ class StudyEngine:
             cost = {}
         trial.set_user_attr("cost", cost)
         self.study.tell(trial, None, state=TrialState.FAIL)
-        self._release(trial.number)
+        self._release(trial.number, "fail", None)
         self.finished += 1
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
-    def _release(self, number: int) -> None:
+    def _release(self, number: int, state: str, metrics: dict[str, float] | None) -> None:
         self._trainers.pop(number, None)
-        self.tb.close_trial(number)
+        for observer in self.observers:
+            observer.ended(number, state, self._params.get(number, {}), metrics)
         path = self._checkpoint(number)
         if path.exists() and not self.cfg.tuning.get("keep_checkpoints", False):
             path.unlink()
@@ -441,10 +447,8 @@ class StudyEngine:
         empty checkpoint folder is removed)."""
         self.progress.close()
         self._trainers.clear()
-        for number, params, metrics, state in self._hparams:  # written once, off the loop
-            self.tb.hparams(number, params, metrics, state)
-        self._hparams.clear()
-        self.tb.close()
+        for observer in self.observers:
+            observer.close()
         with contextlib.suppress(OSError):  # not empty, or not there
             self.checkpoint_dir.rmdir()
 
