@@ -375,3 +375,58 @@ def test_schedule_without_warm_start_and_other_intervals():
     assert not s.selects_at(3, 20, has_subset=True) and s.selects_at(3, 20, has_subset=False)
     assert _selection_epochs(make_selector("random", 0.1, kappa=0.0), 20) == [0]
     assert _selection_epochs(make_selector("random_online", 0.1, interval=1), 6) == list(range(6))
+
+
+# ---------------------------------------------------------------- the per-epoch plan
+
+
+class _Counting(Selector):
+    """Selects the first five examples with weight 2, and counts its selection rounds."""
+
+    adaptive = True
+
+    def __init__(self, fraction: float, interval: int, kappa: float) -> None:
+        super().__init__(fraction, interval, kappa)
+        self.calls = 0
+
+    def select(self, ctx: SelectionContext) -> Subset:
+        self.calls += 1
+        return Subset(torch.arange(5), torch.full((5,), 2.0))
+
+
+def _plans(selector: Selector, data: DataSplits, model, epochs: list[int], total: int):
+    current, out = None, []
+    for epoch in epochs:
+        ctx = context(model, data)
+        ctx.epoch, ctx.total_epochs = epoch, total
+        plan = selector.plan(ctx, current)
+        current = plan.subset
+        out.append(plan)
+    return out
+
+
+def test_plan_follows_the_schedule_with_warm_start(data, model):
+    """kappa 0.35 of T = 10: 3 schedule epochs covered by full-data epochs, then a selected
+    subset (never a random one), kept for R = 3 epochs."""
+    selector = _Counting(fraction=0.5, interval=3, kappa=0.35)
+    plans = _plans(selector, data, model, list(range(10)), 10)
+    assert [p.warm for p in plans[:3]] == [WarmStart(full_epochs=2, covers=3)] * 3
+    assert all(len(p.indices) == N and bool((p.weights == 1).all()) for p in plans[:3])
+    assert all(p.subset is None and not p.selected for p in plans[:3])
+    assert [p.selected for p in plans[3:]] == [True, False, False, True, False, False, True]
+    assert selector.calls == 3
+    for p in plans[3:]:
+        assert p.warm is None and p.indices.tolist() == [0, 1, 2, 3, 4]
+        assert p.weights.tolist() == [2.0] * 5 and p.per_batch  # weight_scale batch
+        assert p.subset is not None and p.subset.indices.tolist() == p.indices.tolist()
+
+
+def test_plan_starts_random_without_warm_start_and_full_never_selects(data, model):
+    selector = _Counting(fraction=0.1, interval=2, kappa=0.0)
+    plans = _plans(selector, data, model, [0, 1, 2, 3], 4)
+    assert [p.selected for p in plans] == [True, False, True, False]
+    assert plans[0].subset is not None and plans[0].subset.stats["random_first"] == 1.0
+    assert len(plans[0].indices) == selector.budget(N) and selector.calls == 1
+    full = make_selector("full")
+    for p in _plans(full, data, model, [0, 1, 2], 3):
+        assert not p.selected and p.subset is None and p.warm is None and len(p.indices) == N

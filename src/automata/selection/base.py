@@ -4,7 +4,8 @@ A selector is configured once (fraction, selection interval R, warm start kappa,
 ``conf/selector/<name>.yaml`` and then asked, at each selection round of each trial, for a
 :class:`Subset` given the trial's current model. The *schedule* (warm start, when to reselect)
 is the same for every selector and lives in :class:`Selector`; subclasses implement
-:meth:`Selector.select` only.
+:meth:`Selector.select` only. A trainer asks one thing per epoch, :meth:`Selector.plan`: what
+to train on (an :class:`EpochPlan`), selecting a new subset when one is due.
 """
 
 from __future__ import annotations
@@ -72,6 +73,21 @@ class SelectionContext:
     batch_size: int = 1024  # forward-pass chunk size for gradient computation
     epoch: int = 0  # the schedule epoch about to be trained (0-based)
     total_epochs: int = 0  # T, the epochs the configuration's schedule is planned for
+
+
+@dataclass
+class EpochPlan:
+    """What one epoch of a configuration trains on, as its selector decided
+    (:meth:`Selector.plan`)."""
+
+    indices: torch.Tensor  # the training examples of the epoch
+    weights: torch.Tensor  # their loss weights, aligned with ``indices``
+    per_batch: bool  # each mini-batch divides by its own weight sum (Selector.loss_weights)
+    subset: Subset | None  # the subset to keep for the next epochs (None: none yet)
+    selected: bool = False  # a new subset was chosen for this epoch
+    #: a warm-start epoch (the full data): ``full_epochs`` of them stand in for the first
+    #: ``covers`` epochs of the schedule; ``None`` for every other epoch
+    warm: WarmStart | None = None
 
 
 class Selector(ABC):
@@ -142,6 +158,27 @@ class Selector(ABC):
         if not has_subset:
             return True
         return self.online and (epoch - warm) % self.interval == 0
+
+    def plan(self, ctx: SelectionContext, current: Subset | None) -> EpochPlan:
+        """What to train on in epoch ``ctx.epoch`` of ``ctx.total_epochs``, given the subset
+        trained on so far (``None`` before the first): the full data (the full selector, and
+        warm-start epochs), else ``current``, or a new subset when :meth:`selects_at` says
+        so (a uniformly random one while an adaptive selector has nothing trained to match),
+        with the loss weights of :meth:`loss_weights`."""
+        n = len(ctx.data.train)
+        ws = self.warm_start(ctx.total_epochs)
+        warm = ctx.epoch < ws.covers
+        if self.is_full or warm:
+            return EpochPlan(
+                torch.arange(n), torch.ones(n), True, current, warm=ws if warm else None
+            )
+        selected = self.selects_at(ctx.epoch, ctx.total_epochs, current is not None)
+        if selected:
+            untrained = ctx.epoch == 0 and current is None
+            current = self.random_subset(ctx) if self.adaptive and untrained else self.select(ctx)
+        assert current is not None
+        weights, per_batch = self.loss_weights(current)
+        return EpochPlan(current.indices, weights, per_batch, current, selected=selected)
 
     def prepare(
         self,

@@ -28,7 +28,7 @@ from automata.data.base import DataSplits
 from automata.device import move_to, synchronize
 from automata.errors import TrialDiverged
 from automata.models import contract
-from automata.selection.base import SelectionContext, Selector, Subset
+from automata.selection.base import EpochPlan, SelectionContext, Selector, Subset
 from automata.training.loop import evaluate, iter_batches, weighted_loss
 
 
@@ -170,7 +170,8 @@ class Trainer:
                 self._cuda_rng_state = torch.cuda.get_rng_state_all()
                 torch.cuda.set_rng_state_all(outer_cuda)
 
-    def _select(self) -> tuple[Subset, float]:
+    def _plan(self) -> tuple[EpochPlan, float]:
+        """The selector's plan for the next epoch, and the seconds it took when it selected."""
         t0 = time.perf_counter()
         ctx = SelectionContext(
             model=self.model,
@@ -181,12 +182,8 @@ class Trainer:
             epoch=self.epoch,
             total_epochs=self.total_epochs,
         )
-        untrained = self.epoch == 0 and self.subset is None
-        if self.selector.adaptive and untrained:
-            subset = self.selector.random_subset(ctx)  # nothing trained to match yet
-        else:
-            subset = self.selector.select(ctx)
-        return subset, time.perf_counter() - t0
+        plan = self.selector.plan(ctx, self.subset)
+        return plan, time.perf_counter() - t0 if plan.selected else 0.0
 
     def _autocast(self):  # noqa: ANN202
         if self.device.type != "cuda" or self.precision == "fp32":
@@ -205,23 +202,14 @@ class Trainer:
 
     def _run_epoch(self, validate: bool | Callable[[int, int], bool]) -> EpochResult:
         n = len(self.data.train)
-        sel_seconds, selected, stats = 0.0, False, {}
-        ws = self.selector.warm_start(self.total_epochs)
-        warm = self.epoch < ws.covers
-        per_batch = True
-        if self.selector.is_full or warm:
-            indices, weights = torch.arange(n), torch.ones(n)
-        else:
-            if self.selector.selects_at(self.epoch, self.total_epochs, self.subset is not None):
-                self.subset, sel_seconds = self._select()
-                selected, stats = True, dict(self.subset.stats)
-                self.cost.selection_rounds += 1
-                self.selection_log.append(
-                    {"epoch": float(self.epoch), "seconds": sel_seconds, **stats}
-                )
+        plan, sel_seconds = self._plan()
+        self.subset, selected, stats = plan.subset, plan.selected, {}
+        if selected:
             assert self.subset is not None
-            indices = self.subset.indices
-            weights, per_batch = self.selector.loss_weights(self.subset)
+            stats = dict(self.subset.stats)
+            self.cost.selection_rounds += 1
+            self.selection_log.append({"epoch": float(self.epoch), "seconds": sel_seconds, **stats})
+        indices, weights, per_batch, ws = plan.indices, plan.weights, plan.per_batch, plan.warm
 
         t0 = time.perf_counter()
         self.model.train()
@@ -252,7 +240,7 @@ class Trainer:
         train_loss = float(total) / max(1, count)
         if not math.isfinite(train_loss):
             raise TrialDiverged(f"training loss is {train_loss} at epoch {self.epoch + 1}")
-        if warm:
+        if ws is not None:
             # Warm epoch j of W stands in for schedule epochs up to floor(j * covers / W).
             # The learning rate follows the reference: one step per warm epoch, then the
             # schedule jumps to epoch `covers` after the last one.
@@ -279,7 +267,7 @@ class Trainer:
         t2 = time.perf_counter()
         c = self.cost
         c.epochs += next_epoch - self.epoch
-        c.warm_epochs += int(warm)
+        c.warm_epochs += int(ws is not None)
         self.epoch = next_epoch
         c.full_equivalent_epochs += indices.numel() / n
         c.selection_seconds += sel_seconds
@@ -292,7 +280,7 @@ class Trainer:
             val_loss=val_loss,
             subset_size=int(indices.numel()),
             full_data=bool(indices.numel() == n),
-            warm=warm,
+            warm=ws is not None,
             selected=selected,
             selection_seconds=sel_seconds,
             train_seconds=t1 - t0,
