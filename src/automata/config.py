@@ -161,9 +161,7 @@ def group_choices(cfg: DictConfig) -> dict[str, str | None]:
     return {g: None if found.get(g) is None else str(found[g]) for g in GROUPS}
 
 
-LR_SCHEDULES = ("none", "cosine", "step")
 PRECISIONS = ("fp32", "bf16", "fp16")
-OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -211,10 +209,6 @@ def validate(cfg: DictConfig) -> None:
     _check(t.epochs >= 1, f"train.epochs must be >= 1, got {t.epochs}")
     _check(t.batch_size >= 1, f"train.batch_size must be >= 1, got {t.batch_size}")
     _check(t.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {t.eval_batch_size}")
-    _check(
-        t.lr_schedule in LR_SCHEDULES,
-        f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got '{t.lr_schedule}'",
-    )
     _check(t.step_size >= 1, f"train.step_size must be >= 1, got {t.step_size}")
     _check(0 < t.gamma <= 1, f"train.gamma must be in (0, 1], got {t.gamma}")
     _check(t.num_workers >= 0, f"train.num_workers must be >= 0, got {t.num_workers}")
@@ -229,10 +223,6 @@ def validate(cfg: DictConfig) -> None:
         t.eval_every is None or t.eval_every >= 1,
         f"train.eval_every must be >= 1 (or null: only where the scheduler decides), "
         f"got {t.eval_every}",
-    )
-    _check(
-        o.name in OPTIMIZERS,
-        f"optimizer.name must be one of {', '.join(OPTIMIZERS)}, got '{o.name}'",
     )
     _check(o.lr > 0, f"optimizer.lr must be > 0, got {o.lr}")
     _check(o.weight_decay >= 0, f"optimizer.weight_decay must be >= 0, got {o.weight_decay}")

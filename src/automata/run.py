@@ -33,6 +33,7 @@ from automata.run_outputs.summary import (
 from automata.run_outputs.tensorboard import TensorBoardLog, TrialCurves
 from automata.selection.base import Selector, setup_dir
 from automata.selection.full import FullSelector
+from automata.training.optimizers import check_names
 from automata.training.trainer import Trainer, build_model
 from automata.tuning import search_space, study_info
 from automata.tuning.engine import StudyEngine, wait_for_running_trials
@@ -75,6 +76,7 @@ def default_storage(run_dir: Path) -> str:
 def build_components(cfg: DictConfig) -> tuple[Selector, Scheduler, optuna.samplers.BaseSampler]:
     """Instantiate and check everything configurable before any data is read."""
     validate(cfg)
+    check_names(cfg)  # optimizer.name, train.lr_schedule: the registries' keys
     selector = build("selector", cfg.selector)
     if not isinstance(selector, Selector):
         raise ConfigError(f"selector: {cfg.selector._target_} is not a Selector")

@@ -30,6 +30,7 @@ from automata.errors import TrialDiverged
 from automata.models import contract
 from automata.selection.base import EpochPlan, SelectionContext, Selector, Subset
 from automata.training.loop import evaluate, iter_batches, weighted_loss
+from automata.training.optimizers import build_lr_schedule, build_optimizer
 
 
 @dataclass
@@ -84,32 +85,6 @@ class TrialCost:
 def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
     """The config's model for ``data``, checked against the model contract."""
     return contract.build_model(cfg.model, data)
-
-
-def build_optimizer(params: Any, cfg: DictConfig) -> torch.optim.Optimizer:
-    o = cfg.optimizer
-    if o.name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=o.lr,
-            momentum=o.momentum,
-            nesterov=bool(o.nesterov and o.momentum > 0),
-            weight_decay=o.weight_decay,
-        )
-    if o.name == "adam":
-        return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
-    return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
-
-
-def build_lr_schedule(
-    optimizer: torch.optim.Optimizer, cfg: DictConfig, total_epochs: int
-) -> torch.optim.lr_scheduler.LRScheduler:
-    t = cfg.train
-    if t.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_epochs))
-    if t.lr_schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t.step_size, gamma=t.gamma)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 
 class Trainer:
