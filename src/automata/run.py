@@ -1,7 +1,11 @@
 """One AUTOMATA run: data -> tuner(search, scheduler, selector) -> final training -> report.
 
 :func:`run` is a plain function of the composed config (the Hydra entrypoint stays thin), so
-tests, benchmarks and scripts call it directly.
+tests, benchmarks and scripts call it directly. It is a few named steps, in this order:
+:func:`build_components` (everything configurable, checked before any data is read),
+:func:`set_up_process`, :func:`open_study` (refusing a study tuned with other settings),
+:func:`load_data`, :func:`tune`, :func:`best_trial`, :func:`final_training`, then
+:func:`summarize` and :func:`write_outputs`.
 """
 
 from __future__ import annotations
@@ -9,16 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import optuna
 import torch
 from omegaconf import DictConfig, OmegaConf
+from optuna.trial import FrozenTrial
 
 from automata.build import build
 from automata.config import group_choices, validate
-from automata.data.base import build_dataset
+from automata.data.base import DataSplits, build_dataset
 from automata.device import resolve_device, set_determinism
 from automata.errors import AutomataError, ConfigError
 from automata.run_outputs.progress import EpochProgress
@@ -73,7 +79,16 @@ def default_storage(run_dir: Path) -> str:
     return f"sqlite:///{(run_dir / 'study.db').resolve()}"
 
 
-def build_components(cfg: DictConfig) -> tuple[Selector, Scheduler, optuna.samplers.BaseSampler]:
+class Components(NamedTuple):
+    """The configured parts of a run: what each trial trains on, how trials are scheduled,
+    and how configurations are proposed."""
+
+    selector: Selector
+    scheduler: Scheduler
+    sampler: optuna.samplers.BaseSampler
+
+
+def build_components(cfg: DictConfig) -> Components:
     """Instantiate and check everything configurable before any data is read."""
     validate(cfg)
     check_names(cfg)  # optimizer.name, train.lr_schedule: the registries' keys
@@ -99,42 +114,124 @@ def build_components(cfg: DictConfig) -> tuple[Selector, Scheduler, optuna.sampl
             f"train.precision={cfg.train.precision} needs a CUDA device, but device="
             f"{cfg.device} is {device.type} here; use train.precision=fp32"
         )
-    return selector, scheduler, sampler
+    return Components(selector, scheduler, sampler)
+
+
+@dataclass
+class OpenedStudy:
+    """The run's Optuna study, where it is stored, and the settings it was continued with
+    that differ from those it started with."""
+
+    study: optuna.Study
+    storage_url: str
+    changed_settings: list[str]
+
+
+@dataclass
+class Tuned:
+    """What tuning left besides the study: the selection set-up and the times."""
+
+    host: str
+    setup: dict[str, float | str]
+    setup_seconds: float
+    tuning_seconds: float
+
+
+@dataclass
+class FinalTraining:
+    """The best configuration retrained on the full data (all None/0 without it)."""
+
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    seconds: float = 0.0
+    full_epoch_seconds: float | None = None
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Tune, retrain the best configuration on the full data, write the outputs."""
     t_start = time.perf_counter()
-    selector, scheduler, sampler = build_components(cfg)
+    parts = build_components(cfg)
+    device = set_up_process(cfg)
+    run_dir = output_dir(cfg)
+    choices = group_choices(cfg)
+    (run_dir / "config.yaml").write_text(config_record(cfg, choices))
+    opened = open_study(cfg, run_dir, parts)
+    data = load_data(cfg)
+    tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
+    tuned = tune(cfg, data, opened, parts, device, run_dir, tb)
+    best = best_trial(cfg, opened.study, tuned.host)
+    final = final_training(cfg, data, best, device, tb) if cfg.tuning.final_train else None
+    summary = summarize(
+        cfg,
+        parts,
+        data,
+        opened,
+        tuned,
+        best,
+        final or FinalTraining(),
+        choices=choices,
+        device=device,
+        run_dir=run_dir,
+        started=t_start,
+    )
+    write_outputs(run_dir, summary)
+    return summary
+
+
+def set_up_process(cfg: DictConfig) -> torch.device:
+    """The device, deterministic kernels and the torch thread count of this process."""
     device = resolve_device(str(cfg.device))
     set_determinism(bool(cfg.deterministic))
     if cfg.threads:
         # Several workers on one machine: give each a share of the cores, or OpenMP threads
         # of different processes contend and every step slows down many times.
         torch.set_num_threads(int(cfg.threads))
-    run_dir = output_dir(cfg)
-    choices = group_choices(cfg)
-    (run_dir / "config.yaml").write_text(config_record(cfg, choices))
+    return device
 
+
+def open_study(cfg: DictConfig, run_dir: Path, parts: Components) -> OpenedStudy:
+    """Create the study in its storage, or load it to continue, and refuse to continue one
+    tuned with other settings (before any data is read)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage_url = str(cfg.tuning.storage or default_storage(run_dir))
     storage = make_storage(storage_url, cfg.tuning.heartbeat_interval, cfg.tuning.grace_period)
     study = optuna.create_study(
         storage=storage,
         study_name=str(cfg.tuning.study_name),
-        sampler=sampler,
-        pruner=scheduler.pruner(),
+        sampler=parts.sampler,
+        pruner=parts.scheduler.pruner(),
         direction="maximize",
         load_if_exists=True,
     )
     # A study continued with other settings would credit its trials to the new ones.
     changed_settings = study_info.check_settings(study, cfg)
+    return OpenedStudy(study, storage_url, changed_settings)
 
+
+def load_data(cfg: DictConfig) -> DataSplits:
+    """The data set, and a first build of the model on it (a bad model config fails here,
+    before the study starts)."""
     data = build_dataset(cfg.dataset)
     log.info("data %s: %s, %d classes", data.name, data.sizes(), data.num_classes)
     for note in data.notes:
         log.info("data note: %s", note)
-    build_model(cfg, data)  # fail fast on a bad model config, before the study starts
+    build_model(cfg, data)
+    return data
+
+
+def tune(
+    cfg: DictConfig,
+    data: DataSplits,
+    opened: OpenedStudy,
+    parts: Components,
+    device: torch.device,
+    run_dir: Path,
+    tb: TensorBoardLog,
+) -> Tuned:
+    """Run the scheduler's trials on the study: label it, reseed a continued or parallel
+    sampler, enqueue fixed configurations, prepare the selector once, then tune."""
+    study = opened.study
+    selector, scheduler, sampler = parts
     study_info.describe(
         study,
         {
@@ -158,7 +255,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             if not isinstance(fixed, dict):
                 raise ConfigError(f"tuning.enqueue: each entry must be a mapping, got {fixed}")
             study.enqueue_trial({str(k): v for k, v in fixed.items()}, skip_if_exists=True)
-    tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
     progress = EpochProgress(
         scheduler.planned_epochs(int(cfg.tuning.n_trials)),
         initial=sum(t.last_step or 0 for t in study.trials if t.state.name != "FAIL"),
@@ -195,7 +291,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
     t0 = time.perf_counter()
     # Shared selection set-up (e.g. MILO's orderings), once per run: part of the tuning time.
-    setup = selector.prepare(data, setup_dir(storage_url, run_dir), int(cfg.seed), device)
+    setup_at = setup_dir(opened.storage_url, run_dir)
+    setup = selector.prepare(data, setup_at, int(cfg.seed), device)
     setup_seconds = time.perf_counter() - t0
     try:
         with progress.logging():
@@ -204,50 +301,76 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         engine.close()
         if engine.epochs_trained:  # a rerun of a finished study keeps the time it recorded
             study_info.add_tuning_seconds(study, int(cfg.tuning.worker), time.perf_counter() - t0)
-    tuning_seconds = study_info.tuning_seconds(study)
+    return Tuned(engine.host, setup, setup_seconds, study_info.tuning_seconds(study))
 
+
+def best_trial(cfg: DictConfig, study: optuna.Study, host: str) -> FrozenTrial:
+    """The study's best trial, read once every worker's trials are in the storage when the
+    final training needs it."""
     if cfg.tuning.final_train:
-        # "Best" is the study's, read once every worker's trials are in the storage.
-        wait_for_running_trials(study, engine.host)
+        wait_for_running_trials(study, host)
     try:
-        best = study.best_trial
+        return study.best_trial
     except ValueError:
         raise AutomataError(
             f"no trial completed ({counts(study)}); see the failure reasons in the log"
         ) from None
 
-    final_test = final_val = None
-    final_seconds = 0.0
-    full_epoch_seconds: float | None = None
-    if cfg.tuning.final_train:
-        log.info("final training: best configuration (trial %d) on the full data", best.number)
-        t1 = time.perf_counter()
-        best_cfg = search_space.apply(cfg, cfg.space, best.params)
-        epochs = int(cfg.train.epochs)
-        every = cfg.train.get("eval_every")
-        trainer = Trainer(best_cfg, data, FullSelector(), device, epochs)
-        tb.reset("final")  # a rerun trains the final model again: one set of curves
-        bar = EpochProgress(epochs, desc="final training")
-        with bar.logging():
-            for _ in range(epochs):
-                res = trainer.run_epoch(
-                    validate=lambda _, after: after >= epochs or bool(every and after % every == 0)
-                )
-                bar.epoch()
-                tb.epoch(
-                    "final",
-                    res.epoch,
-                    {"final/train_loss": res.train_loss, "final/val_accuracy": res.val_accuracy},
-                )
-        bar.close()
-        final_val = res.val_accuracy
-        final_test = trainer.test_accuracy()
-        final_seconds = time.perf_counter() - t1
-        full_epoch_seconds = trainer.cost.train_seconds / max(1, trainer.cost.epochs)
-        tb.close()
 
+def final_training(
+    cfg: DictConfig, data: DataSplits, best: FrozenTrial, device: torch.device, tb: TensorBoardLog
+) -> FinalTraining:
+    """Train the best configuration on the full data for T epochs; its test accuracy is the
+    run's result."""
+    log.info("final training: best configuration (trial %d) on the full data", best.number)
+    t1 = time.perf_counter()
+    best_cfg = search_space.apply(cfg, cfg.space, best.params)
+    epochs = int(cfg.train.epochs)
+    every = cfg.train.get("eval_every")
+    trainer = Trainer(best_cfg, data, FullSelector(), device, epochs)
+    tb.reset("final")  # a rerun trains the final model again: one set of curves
+    bar = EpochProgress(epochs, desc="final training")
+    with bar.logging():
+        for _ in range(epochs):
+            res = trainer.run_epoch(
+                validate=lambda _, after: after >= epochs or bool(every and after % every == 0)
+            )
+            bar.epoch()
+            tb.epoch(
+                "final",
+                res.epoch,
+                {"final/train_loss": res.train_loss, "final/val_accuracy": res.val_accuracy},
+            )
+    bar.close()
+    final = FinalTraining(
+        val_accuracy=res.val_accuracy,
+        test_accuracy=trainer.test_accuracy(),
+        seconds=time.perf_counter() - t1,
+        full_epoch_seconds=trainer.cost.train_seconds / max(1, trainer.cost.epochs),
+    )
+    tb.close()
+    return final
+
+
+def summarize(
+    cfg: DictConfig,
+    parts: Components,
+    data: DataSplits,
+    opened: OpenedStudy,
+    tuned: Tuned,
+    best: FrozenTrial,
+    final: FinalTraining,
+    *,
+    choices: dict[str, str | None],
+    device: torch.device,
+    run_dir: Path,
+    started: float,
+) -> dict[str, Any]:
+    """summary.json's content: results, times, costs and what produced them."""
+    study = opened.study
     rows = trial_table(study)
     tot = totals(rows)
+    tuning_seconds = tuned.tuning_seconds
     summary: dict[str, Any] = {
         "dataset": data.name,
         "model": str(cfg.model._target_).rsplit(".", 1)[-1],
@@ -256,24 +379,24 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "best_params": best.params,
         "best_trial": best.number,
         "best_val_accuracy": best.value,
-        "final_test_accuracy": final_test,
-        "final_val_accuracy": final_val,
+        "final_test_accuracy": final.test_accuracy,
+        "final_val_accuracy": final.val_accuracy,
         "tuning_seconds": tuning_seconds,
-        "final_train_seconds": final_seconds,
-        "total_seconds": time.perf_counter() - t_start,
-        "tuning_plus_final_seconds": tuning_seconds + final_seconds,
+        "final_train_seconds": final.seconds,
+        "total_seconds": time.perf_counter() - started,
+        "tuning_plus_final_seconds": tuning_seconds + final.seconds,
         "selection_seconds": tot["selection_seconds"],
-        "selection_setup_seconds": setup_seconds,
-        "selection_setup": setup,
+        "selection_setup_seconds": tuned.setup_seconds,
+        "selection_setup": tuned.setup,
         "train_seconds": tot["train_seconds"],
         "eval_seconds": tot["eval_seconds"],
         "epochs_trained": tot["epochs"],
         "full_equivalent_epochs": tot["full_equivalent_epochs"],
         "warm_epochs": tot["warm_epochs"],
         "n_trials": counts(study),
-        "selector": selector.describe_for(int(cfg.train.epochs)),
-        "search": type(sampler).__name__,
-        "scheduler": scheduler.describe(),
+        "selector": parts.selector.describe_for(int(cfg.train.epochs)),
+        "search": type(parts.sampler).__name__,
+        "scheduler": parts.scheduler.describe(),
         "seed": int(cfg.seed),
         "device": str(device),
         # Final-training results depend on these too: the kernels (and so the rounding) that
@@ -281,24 +404,29 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "changed_settings": changed_settings,
-        "storage": storage_url,
+        "changed_settings": opened.changed_settings,
+        "storage": opened.storage_url,
         "study_name": str(cfg.tuning.study_name),
         "run_dir": str(run_dir),
         "trials": rows,
     }
-    summary["cost_model"] = cost_model(summary, tot, selector, full_epoch_seconds)
+    summary["cost_model"] = cost_model(summary, tot, parts.selector, final.full_epoch_seconds)
+    return summary
+
+
+def write_outputs(run_dir: Path, summary: dict[str, Any]) -> None:
+    """summary.json and report.md, and the closing log lines."""
     write_summary(run_dir / "summary.json", summary)
     write_report(run_dir / "report.md", summary)
+    final_test = summary["final_test_accuracy"]
     log.info(
         "done: best val %.4f (trial %d), final test %s, tuning %.1f s, final training %.1f s",
-        best.value,
-        best.number,
+        summary["best_val_accuracy"],
+        summary["best_trial"],
         "-" if final_test is None else f"{final_test:.4f}",
-        tuning_seconds,
-        final_seconds,
+        summary["tuning_seconds"],
+        summary["final_train_seconds"],
     )
     log.info(
         "outputs: %s (report.md, summary.json, study.db, tensorboard/)", os.path.relpath(run_dir)
     )
-    return summary
