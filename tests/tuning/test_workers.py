@@ -1,7 +1,9 @@
 """Many workers on one study: real processes sharing trials through a real storage.
 
-PostgreSQL when ``AUTOMATA_TEST_POSTGRES_URL`` is set (``.ci/run`` starts a server on
-127.0.0.1 with ``scripts/postgres_for_tests.sh``), else Optuna's journal file.
+PostgreSQL at ``AUTOMATA_TEST_POSTGRES_URL`` (``.ci/run`` starts a server on 127.0.0.1 with
+``scripts/postgres_for_tests.sh`` and sets ``CI=true``), and Optuna's journal file. Without a
+server that answers, the PostgreSQL variant is skipped on a developer's machine and fails in CI,
+where one must be running.
 """
 
 from __future__ import annotations
@@ -9,23 +11,52 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 import optuna
 import pytest
 
 from ..conftest import ROOT
 
-PG = os.environ.get("AUTOMATA_TEST_POSTGRES_URL")
+
+def server_answers(url: str, timeout: float = 3.0) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_plan(
+    env: Mapping[str, str], answers: Callable[[str], bool] = server_answers
+) -> tuple[str, str]:
+    """``("run", url)``, or ``("skip" | "fail", reason)`` when no server answers: skipped on a
+    developer's machine, a failure in CI (``CI=true``), where ``.ci/run`` starts the server."""
+    url = env.get("AUTOMATA_TEST_POSTGRES_URL")
+    if url and answers(url):
+        return "run", url
+    missing = f"no PostgreSQL server answers at {url}" if url else "AUTOMATA_TEST_POSTGRES_URL"
+    missing += "" if url else " is not set"
+    if env.get("CI") == "true":
+        return "fail", f"{missing}: in CI, .ci/run starts PostgreSQL and exports the URL"
+    return "skip", f"{missing} (scripts/postgres_for_tests.sh starts a server)"
 
 
 def _storage(kind: str, tmp_path) -> str:
     if kind == "postgresql":
-        if not PG:
-            pytest.skip("no PostgreSQL server (set AUTOMATA_TEST_POSTGRES_URL)")
-        return PG
+        what, detail = postgres_plan(os.environ)
+        if what == "fail":
+            pytest.fail(detail)
+        if what == "skip":
+            pytest.skip(detail)
+        return detail
     return f"journal://{tmp_path / 'study.log'}"
 
 
@@ -46,9 +77,32 @@ def _check_shared(study: optuna.Study, n_trials: int, workers: int) -> None:
     assert len(set(configs)) == len(configs), "no configuration evaluated twice"
 
 
-def test_ci_runs_the_postgresql_variant():
-    if os.environ.get("CI") == "true":
-        assert PG, ".ci/run must start PostgreSQL and export AUTOMATA_TEST_POSTGRES_URL"
+def test_postgresql_variant_skips_only_outside_ci_without_a_server():
+    url = "postgresql://postgres@127.0.0.1:55432/automata_test"
+    up, down = (lambda _: True), (lambda _: False)
+    for ci in ({}, {"CI": "true"}):
+        assert postgres_plan({**ci, "AUTOMATA_TEST_POSTGRES_URL": url}, up) == ("run", url)
+    assert postgres_plan({}, down)[0] == "skip"
+    assert postgres_plan({"AUTOMATA_TEST_POSTGRES_URL": url}, down)[0] == "skip"
+    what, reason = postgres_plan({"CI": "true"}, down)
+    assert what == "fail" and "AUTOMATA_TEST_POSTGRES_URL is not set" in reason
+    what, reason = postgres_plan({"CI": "true", "AUTOMATA_TEST_POSTGRES_URL": url}, down)
+    assert what == "fail" and "no PostgreSQL server answers at" in reason
+
+
+def test_server_answers_checks_the_port():
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert server_answers(f"postgresql://u@127.0.0.1:{port}/db")
+    assert not server_answers(f"postgresql://u@127.0.0.1:{port}/db", timeout=1.0)
+
+
+def test_ci_script_starts_postgresql_and_says_it_is_ci():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "export CI=true" in script
+    assert 'eval "$pg_env"' in script and "scripts/postgres_for_tests.sh start" in script
 
 
 @pytest.mark.slow

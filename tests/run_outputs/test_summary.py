@@ -1,0 +1,205 @@
+"""One run's summary.json and report.md (automata.run_outputs.summary) on hand-made inputs: the
+trial table of a study, the totals, the cost model's arithmetic worked by hand, and the files."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from automata.run_outputs.summary import (
+    cost_model,
+    counts,
+    totals,
+    trial_table,
+    write_report,
+    write_summary,
+)
+
+COST = {
+    "epochs": 4.0,
+    "full_equivalent_epochs": 0.4,
+    "warm_epochs": 1.0,
+    "selection_seconds": 2.0,
+    "train_seconds": 6.0,
+    "eval_seconds": 1.0,
+    "selection_rounds": 2.0,
+}
+
+
+@pytest.fixture
+def study() -> optuna.Study:
+    study = optuna.create_study(study_name="hand-made", direction="maximize")
+    dist = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
+    study.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            value=0.75,
+            params={"lr": 0.01},
+            distributions=dist,
+            intermediate_values={2: 0.5, 4: 0.75},
+            user_attrs={"cost": COST},
+        )
+    )
+    study.add_trial(
+        create_trial(
+            state=TrialState.PRUNED,
+            params={"lr": 0.05},
+            distributions=dist,
+            intermediate_values={2: 0.25},
+            user_attrs={"cost": {**COST, "epochs": 2.0, "selection_rounds": 1.0}},
+        )
+    )
+    study.add_trial(
+        create_trial(
+            state=TrialState.FAIL,
+            params={"lr": 0.09},
+            distributions=dist,
+            user_attrs={"fail_reason": "TrialDiverged: training loss is nan at epoch 1"},
+        )
+    )
+    return study
+
+
+def test_trial_table_and_counts(study):
+    rows = trial_table(study)
+    assert [(r["number"], r["state"], r["value"], r["epochs"]) for r in rows] == [
+        (0, "complete", 0.75, 4),
+        (1, "pruned", None, 2),
+        (2, "fail", None, None),
+    ]
+    assert rows[0]["params"] == {"lr": 0.01} and rows[0]["cost"] == COST
+    assert rows[2]["cost"] == {} and rows[2]["fail_reason"].startswith("TrialDiverged")
+    assert counts(study) == {"total": 3, "completed": 1, "pruned": 1, "failed": 1, "running": 0}
+
+
+def test_totals_add_every_trial_cost(study):
+    tot = totals(trial_table(study))
+    assert tot == {
+        "selection_seconds": 4.0,
+        "train_seconds": 12.0,
+        "eval_seconds": 2.0,
+        "epochs": 6.0,
+        "full_equivalent_epochs": 0.8,
+        "warm_epochs": 2.0,
+        "selection_rounds": 3.0,
+    }
+
+
+def test_cost_model_worked_by_hand():
+    """100 s of tuning: 40 s training, 10 s selection in 5 rounds, 8 s validation, so 42 s of
+    other costs, over 20 schedule epochs (4 full-data equivalents), a full epoch of 2 s, f 0.1:
+    c_train = 40/20/2 = 1, c_sel = 10/5/2 = 1 per round at 5/20 rounds per epoch,
+    c_eval = 8/20/2 = 0.2, c_fix = 42/20/2 = 1.05, S* = 1/(0.1 + 0.25 + 0.2 + 1.05) = 0.625."""
+    tot = {
+        "epochs": 20.0,
+        "full_equivalent_epochs": 4.0,
+        "train_seconds": 40.0,
+        "selection_seconds": 10.0,
+        "eval_seconds": 8.0,
+        "selection_rounds": 5.0,
+    }
+    out = cost_model({"tuning_seconds": 100.0}, tot, SimpleNamespace(fraction=0.1), 2.0)
+    assert out.pop("full_epoch_source") == "final"
+    expected = {
+        "full_epoch_seconds": 2.0,
+        "f": 0.1,
+        "f_effective": 0.2,
+        "c_train": 1.0,
+        "c_sel": 1.0,
+        "rounds_per_epoch": 0.25,
+        "c_eval": 0.2,
+        "c_fix": 1.05,
+        "schedule_epochs": 20.0,
+        "speedup_limit": 0.625,
+    }
+    assert out == pytest.approx(expected, rel=1e-12)
+    # Without final training: a full epoch estimated as 40 s / 4 full-data-equivalent epochs.
+    est = cost_model({"tuning_seconds": 100.0}, tot, SimpleNamespace(fraction=0.1), None)
+    assert est["full_epoch_source"] == "tuning estimate" and est["full_epoch_seconds"] == 10.0
+    assert est["c_fix"] == pytest.approx(42 / 20 / 10)
+    # Nothing trained: only the epoch's source, no terms.
+    empty = cost_model({"tuning_seconds": 1.0}, dict.fromkeys(tot, 0.0), None, None)
+    assert empty == {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"}
+
+
+def _summary(study) -> dict:
+    rows = trial_table(study)
+    return {
+        "dataset": "dna",
+        "model": "MLP",
+        "choices": {"selector": "gradmatchpb"},
+        "best_params": {"lr": 0.01},
+        "best_trial": 0,
+        "best_val_accuracy": 0.75,
+        "final_test_accuracy": 0.8125,
+        "final_val_accuracy": math.nan,  # not finite: null in JSON
+        "tuning_seconds": 100.0,
+        "final_train_seconds": 12.5,
+        "selection_seconds": 10.0,
+        "epochs_trained": 20.0,
+        "full_equivalent_epochs": 4.0,
+        "n_trials": counts(study),
+        "selector": {
+            "selector": "gradmatchpb",
+            "fraction": 0.1,
+            "warm_full_epochs": 1,
+            "warm_covers_epochs": 7,
+        },
+        "search": "TPESampler",
+        "scheduler": {"scheduler": "hyperband"},
+        "seed": 3,
+        "device": "cpu",
+        "changed_settings": ["train.epochs"],
+        "cost_model": {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"},
+        "trials": rows,
+    }
+
+
+def test_summary_json_writes_null_for_non_finite_values(study, tmp_path):
+    summary = _summary(study)
+    summary["trials"][0]["value"] = math.inf
+    write_summary(tmp_path / "summary.json", summary)
+    back = json.loads((tmp_path / "summary.json").read_text())
+    assert back["final_val_accuracy"] is None and back["trials"][0]["value"] is None
+    assert back["final_test_accuracy"] == 0.8125 and back["choices"] == {"selector": "gradmatchpb"}
+
+
+def test_report_md_states_the_run(study, tmp_path):
+    write_report(tmp_path / "report.md", _summary(study))
+    text = (tmp_path / "report.md").read_text()
+    assert text.startswith("# automata run: dna / MLP\n")
+    assert "Selector **gradmatchpb** (fraction 0.1), search **TPESampler**, " in text
+    assert "scheduler **hyperband**, seed 3, device cpu." in text
+    assert "| final test accuracy (best config retrained on full data) | 0.8125 |" in text
+    assert (
+        "| warm start per configuration: full-data epochs (for schedule epochs) | 1 (7) |" in text
+    )
+    assert "| trials: completed / pruned / failed | 1 / 1 / 1 |" in text
+    assert "- `lr` = 0.01" in text
+    assert "(tuning.allow_changed_settings): train.epochs." in text
+    assert "- trial 2: TrialDiverged: training loss is nan at epoch 1" in text
+    assert "Cost model" not in text  # no terms without trained epochs
+
+
+def test_report_md_shows_the_cost_model_terms(study, tmp_path):
+    summary = _summary(study)
+    tot = {
+        "epochs": 20.0,
+        "full_equivalent_epochs": 4.0,
+        "train_seconds": 40.0,
+        "selection_seconds": 10.0,
+        "eval_seconds": 8.0,
+        "selection_rounds": 5.0,
+    }
+    summary["cost_model"] = cost_model(summary, tot, SimpleNamespace(fraction=0.1), 2.0)
+    write_report(tmp_path / "report.md", summary)
+    text = (tmp_path / "report.md").read_text()
+    assert "(one is 2 s, final)" in text
+    assert "| selection per round c_sel (rounds per epoch, 1/R) | 1 (0.25) |" in text
+    assert "| speedup limit S* = 1 / (f + c_sel/R + c_eval + c_fix) | 0.625x |" in text
