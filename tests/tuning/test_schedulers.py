@@ -8,9 +8,12 @@ import math
 import optuna
 import pytest
 
+from automata.build import build
 from automata.errors import ConfigError
 from automata.tuning.schedulers import ASHA, SHA, Hyperband, NoScheduler
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
+
+from ..conftest import compose_config, options
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -246,3 +249,34 @@ def test_asha_plan_is_an_upper_bound():
     engine = FakeEngine([0.5 + 0.01 * ((7 * i) % 11) for i in range(12)], pruner=asha.pruner())
     asha.run(engine)
     assert sum(engine.epochs.values()) <= asha.planned_epochs(12) == 12 * 9
+
+
+# ---------------------------------------------------------------- every scheduler's contract
+
+
+def check_scheduler_contract(scheduler, n_trials: int = 10, fail: frozenset[int] = frozenset()):
+    """What every scheduler must do on a study of ``n_trials`` simulated configurations:
+    stop asking only when the engine says so, end every trial it started exactly once
+    (complete or prune; failed ones are told by the engine), never train past
+    ``max_resource``, take at least one configuration to ``max_resource``, and plan at least
+    the epochs it trains (``planned_epochs``, for the progress bar). Returns the engine."""
+    qualities = [0.5 + 0.01 * ((7 * i) % 11) for i in range(n_trials)]
+    engine = FakeEngine(qualities, fail=set(fail), pruner=scheduler.pruner())
+    scheduler.run(engine)
+    assert len(engine.study.trials) == n_trials, "asks until the engine stops it"
+    ended = engine.completed + engine.pruned
+    assert len(ended) == len(set(ended)), "every trial is ended once"
+    assert set(ended) | set(fail) == set(range(n_trials)), "no trial left running"
+    assert all(until <= scheduler.max_resource for _, until in engine.advances)
+    assert any(engine.epochs[n] == scheduler.max_resource for n in engine.completed)
+    assert sum(engine.epochs.values()) <= scheduler.planned_epochs(n_trials)
+    return engine
+
+
+@pytest.mark.parametrize("option", options("scheduler"))
+def test_every_configured_scheduler_keeps_the_contract(option):
+    scheduler = build(
+        "scheduler", compose_config([f"scheduler={option}", "train.epochs=9"]).scheduler
+    )
+    check_scheduler_contract(scheduler)
+    check_scheduler_contract(scheduler, fail=frozenset({1, 4}))

@@ -1,4 +1,4 @@
-"""Schedulers: ``none``, ``asha``, ``sha`` and ``hyperband`` (resource = training epochs)."""
+"""Schedulers (resource = training epochs); each is named by its YAML in ``conf/scheduler/``."""
 
 from automata.tuning.schedulers.asha import ASHA
 from automata.tuning.schedulers.base import Engine, Scheduler
