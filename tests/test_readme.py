@@ -58,3 +58,20 @@ def test_readme_command_is_valid(args, monkeypatch):
     jobs = expand(overrides)
     assert jobs and len(jobs) > 1
     check_jobs([compose_config(job) for job in jobs])
+
+
+def test_the_layout_names_every_package_and_module():
+    """The README's layout section matches the tree: every package and module of
+    src/automata (but the package's own __init__ and __main__) has its line."""
+    layout = README.split("## Layout\n", 1)[1].split("\n## ", 1)[0]
+    package = ROOT / "src" / "automata"
+    entries = {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    entries |= {
+        p.name for p in package.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    }
+    listed = set(re.findall(r"^  ([\w.]+/?)\s", layout, flags=re.M))  # src/automata's lines
+    mentioned = set(re.findall(r"[\w]+\.py", layout))
+    missing = {e for e in entries if e not in listed and e not in mentioned}
+    assert not missing, f"README layout lacks {sorted(missing)}"
+    gone = {e for e in listed if (e.endswith("/") or e.endswith(".py")) and e not in entries}
+    assert not gone, f"README layout names what is not in src/automata: {sorted(gone)}"
