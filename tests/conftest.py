@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,19 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def compose_config(overrides: list[str] | None = None) -> DictConfig:
     return compose(list(overrides or []))
+
+
+@contextlib.contextmanager
+def importable(folder: Path, modules: tuple[str, ...]) -> Iterator[None]:
+    """A user's project folder on sys.path while the block runs (as when running from it);
+    its ``modules`` are forgotten afterwards."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for module in modules:
+            sys.modules.pop(module, None)
 
 
 def options(group: str) -> list[str]:

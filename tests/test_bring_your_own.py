@@ -20,7 +20,7 @@ from automata.data.base import DataSplits, build_dataset
 from automata.errors import AutomataError, ConfigError, DataError
 from automata.run import run
 
-from .conftest import ROOT, compose_config, options
+from .conftest import ROOT, compose_config, importable, options
 
 SELECTORS = options("selector")
 SCHEDULERS = options("scheduler")
@@ -276,11 +276,8 @@ def user_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The user's project, with its folder on sys.path (as when running from it)."""
     project = tmp_path_factory.mktemp("project")
     conf = write_project(project)
-    sys.path.insert(0, str(project))
-    yield conf
-    sys.path.remove(str(project))
-    for module in ("mymodels", "mydata"):
-        sys.modules.pop(module, None)
+    with importable(project, ("mymodels", "mydata")):
+        yield conf
 
 
 def _user_cfg(conf: Path, out: Path, overrides: list[str]):

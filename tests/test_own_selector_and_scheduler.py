@@ -21,7 +21,7 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.report import build_report
 from automata.selection.base import SelectionContext
 
-from .conftest import ROOT, compose_config
+from .conftest import ROOT, compose_config, importable
 from .selection.test_contract import check_contract
 from .tuning.test_schedulers import check_scheduler_contract
 
@@ -58,11 +58,8 @@ def user_conf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The user's project, its folder on sys.path (as when running from it)."""
     project = tmp_path_factory.mktemp("project")
     conf = write_user_project(project)
-    sys.path.insert(0, str(project))
-    yield conf
-    sys.path.remove(str(project))
-    for module in ("myselection", "myscheduling"):
-        sys.modules.pop(module, None)
+    with importable(project, ("myselection", "myscheduling")):
+        yield conf
 
 
 def test_own_selector_keeps_the_selector_contract(user_conf: Path) -> None:

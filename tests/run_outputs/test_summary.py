@@ -31,6 +31,16 @@ COST = {
     "selection_rounds": 2.0,
 }
 
+#: The totals of the worked example of test_cost_model_worked_by_hand.
+TOTALS = {
+    "epochs": 20.0,
+    "full_equivalent_epochs": 4.0,
+    "train_seconds": 40.0,
+    "selection_seconds": 10.0,
+    "eval_seconds": 8.0,
+    "selection_rounds": 5.0,
+}
+
 
 @pytest.fixture
 def study() -> optuna.Study:
@@ -96,14 +106,7 @@ def test_cost_model_worked_by_hand():
     other costs, over 20 schedule epochs (4 full-data equivalents), a full epoch of 2 s, f 0.1:
     c_train = 40/20/2 = 1, c_sel = 10/5/2 = 1 per round at 5/20 rounds per epoch,
     c_eval = 8/20/2 = 0.2, c_fix = 42/20/2 = 1.05, S* = 1/(0.1 + 0.25 + 0.2 + 1.05) = 0.625."""
-    tot = {
-        "epochs": 20.0,
-        "full_equivalent_epochs": 4.0,
-        "train_seconds": 40.0,
-        "selection_seconds": 10.0,
-        "eval_seconds": 8.0,
-        "selection_rounds": 5.0,
-    }
+    tot = TOTALS
     out = cost_model({"tuning_seconds": 100.0}, tot, SimpleNamespace(fraction=0.1), 2.0)
     assert out.pop("full_epoch_source") == "final"
     expected = {
@@ -189,14 +192,7 @@ def test_report_md_states_the_run(study, tmp_path):
 
 def test_report_md_shows_the_cost_model_terms(study, tmp_path):
     summary = _summary(study)
-    tot = {
-        "epochs": 20.0,
-        "full_equivalent_epochs": 4.0,
-        "train_seconds": 40.0,
-        "selection_seconds": 10.0,
-        "eval_seconds": 8.0,
-        "selection_rounds": 5.0,
-    }
+    tot = TOTALS
     summary["cost_model"] = cost_model(summary, tot, SimpleNamespace(fraction=0.1), 2.0)
     write_report(tmp_path / "report.md", summary)
     text = (tmp_path / "report.md").read_text()
