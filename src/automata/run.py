@@ -160,7 +160,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
     tuned = tune(cfg, data, opened, parts, device, run_dir, tb)
     best = best_trial(cfg, opened.study, tuned.host)
-    final = final_training(cfg, data, best, device, tb) if cfg.tuning.final_train else None
+    final = final_training(cfg, data, best, device, tb) if best and cfg.tuning.final_train else None
     summary = summarize(
         cfg,
         parts,
@@ -304,16 +304,22 @@ def tune(
     return Tuned(engine.host, setup, setup_seconds, study_info.tuning_seconds(study))
 
 
-def best_trial(cfg: DictConfig, study: optuna.Study, host: str) -> FrozenTrial:
+def best_trial(cfg: DictConfig, study: optuna.Study, host: str) -> FrozenTrial | None:
     """The study's best trial, read once every worker's trials are in the storage when the
-    final training needs it."""
+    final training needs it. None for a worker (no final training) that stops before any
+    trial of the study has completed while other workers still run some: the final process
+    reports the best."""
     if cfg.tuning.final_train:
         wait_for_running_trials(study, host)
     try:
         return study.best_trial
     except ValueError:
+        n = counts(study)
+        if not cfg.tuning.final_train and n["running"]:
+            log.info("no trial of the study has completed yet (%s); other workers run on", n)
+            return None
         raise AutomataError(
-            f"no trial completed ({counts(study)}); see the failure reasons in the log"
+            f"no trial completed ({n}); see the failure reasons in the log"
         ) from None
 
 
@@ -358,7 +364,7 @@ def summarize(
     data: DataSplits,
     opened: OpenedStudy,
     tuned: Tuned,
-    best: FrozenTrial,
+    best: FrozenTrial | None,
     final: FinalTraining,
     *,
     choices: dict[str, str | None],
@@ -376,9 +382,9 @@ def summarize(
         "model": str(cfg.model._target_).rsplit(".", 1)[-1],
         # The option of each config group, as named on the command line (conf/<group>/).
         "choices": choices,
-        "best_params": best.params,
-        "best_trial": best.number,
-        "best_val_accuracy": best.value,
+        "best_params": best.params if best else None,
+        "best_trial": best.number if best else None,
+        "best_val_accuracy": best.value if best else None,
         "final_test_accuracy": final.test_accuracy,
         "final_val_accuracy": final.val_accuracy,
         "tuning_seconds": tuning_seconds,
@@ -418,10 +424,10 @@ def write_outputs(run_dir: Path, summary: dict[str, Any]) -> None:
     """summary.json and report.md, and the closing log lines."""
     write_summary(run_dir / "summary.json", summary)
     write_report(run_dir / "report.md", summary)
-    final_test = summary["final_test_accuracy"]
+    final_test, best = summary["final_test_accuracy"], summary["best_val_accuracy"]
     log.info(
-        "done: best val %.4f (trial %d), final test %s, tuning %.1f s, final training %.1f s",
-        summary["best_val_accuracy"],
+        "done: best val %s (trial %s), final test %s, tuning %.1f s, final training %.1f s",
+        "-" if best is None else f"{best:.4f}",
         summary["best_trial"],
         "-" if final_test is None else f"{final_test:.4f}",
         summary["tuning_seconds"],
