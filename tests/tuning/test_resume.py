@@ -54,19 +54,21 @@ def test_trainer_resumes_bit_identically(make_cfg, tmp_path):
 
 
 def _running_sampled(db) -> bool:
-    """Whether a RUNNING trial has its configuration (a kill between Optuna's ask and the
-    sampling is another case, tested by its own assertion below)."""
+    """Whether a RUNNING trial has its whole configuration, as many parameters as a completed
+    trial (a kill between Optuna's ask and the end of the sampling is another case, tested by
+    its own assertion below)."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
         rows = con.execute(
-            "SELECT COUNT(*) FROM trials t JOIN trial_params p ON p.trial_id = t.trial_id "
-            "WHERE t.state = 'RUNNING'"
-        ).fetchone()
+            "SELECT t.state, COUNT(p.param_id) FROM trials t "
+            "LEFT JOIN trial_params p ON p.trial_id = t.trial_id GROUP BY t.trial_id"
+        ).fetchall()
     except sqlite3.OperationalError:
         return False
     finally:
         con.close()
-    return bool(rows and rows[0])
+    whole = max((n for s, n in rows if s == "COMPLETE"), default=0)
+    return whole > 0 and any(s == "RUNNING" and n == whole for s, n in rows)
 
 
 def _states(db) -> dict[int, tuple[str, float | None]]:
