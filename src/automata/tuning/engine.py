@@ -54,6 +54,7 @@ COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class TrialObserver(Protocol):
@@ -165,6 +166,14 @@ class StudyEngine:
         self.max_resource = int(cfg.train.epochs)
         self.progress = progress or EpochProgress(0, enabled=False)
         self._replay = self._resume_plan(synchronous)
+        # A synchronous study is this process's alone: the progress line's counts and best
+        # are kept here, not read back from the storage after every trial.
+        at_start = self.study.get_trials(deepcopy=False, states=DONE)
+        self._done = {t.number for t in at_start}
+        self._best = max(
+            ((t.value, -t.number) for t in at_start if t.state == TrialState.COMPLETE),
+            default=None,
+        )
 
     def _resume_plan(self, synchronous: bool) -> list[FrozenTrial]:
         trials = self.study.get_trials(deepcopy=False)
@@ -417,19 +426,29 @@ class StudyEngine:
     ) -> None:
         """The log line of a finished trial: finished trials of the whole study (all workers,
         earlier sessions) of ``tuning.n_trials``, its score, and the study's best so far."""
-        trials = self.study.get_trials(deepcopy=False)
-        done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-        complete = [t for t in done if t.state == TrialState.COMPLETE and t.value is not None]
-        if complete:
-            best = max(complete, key=lambda t: (t.value, -t.number))
-            best_txt = f"best {best.value:.4f} (trial {best.number})"
+        trials: list[FrozenTrial] = []
+        if self.synchronous:
+            self._done.add(number)
+            if state == TrialState.COMPLETE and score is not None:
+                self._best = max(self._best or (score, -number), (score, -number))
+            n_done, best = len(self._done), self._best
+        else:
+            trials = self.study.get_trials(deepcopy=False)
+            done = [t for t in trials if t.state in DONE]
+            n_done = len(done)
+            best = max(
+                ((t.value, -t.number) for t in done if t.state == TrialState.COMPLETE),
+                default=None,
+            )
+        if best is not None:
+            best_txt = f"best {best[0]:.4f} (trial {-best[1]})"
         else:
             best_txt = "no completed trial yet"
         what = "completed" if state == TrialState.COMPLETE else "pruned"
         result = f"val {score:.4f} at epoch {epoch}" if score is not None else "no score"
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",
-            len(done),
+            n_done,
             self.n_trials,
             number,
             what,
