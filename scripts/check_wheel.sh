@@ -35,7 +35,8 @@ echo "== running the installed command outside the repository"
 mkdir "$work/elsewhere"
 cd "$work/elsewhere"
 "$work/venv/bin/automata" --cfg job > job.yaml
-grep -q "_target_: automata.data.tabular.load_dna" job.yaml
+grep -qE "^  shipped: dna$" job.yaml \
+    || { echo "automata --cfg job does not compose the default data set (dna):"; cat job.yaml; exit 1; }
 OMP_NUM_THREADS=1 "$work/venv/bin/automata" train.epochs=2 tuning.n_trials=2 device=cpu \
     hydra.run.dir="$work/elsewhere/run" > run.log 2>&1 || { cat run.log; exit 1; }
 test -s run/summary.json
