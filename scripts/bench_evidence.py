@@ -34,11 +34,9 @@ import argparse
 import csv
 import json
 import logging
-import math
 import os
 import platform
 import shutil
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -48,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from automata.config import compose
+from automata.report.stats import ci95
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_evidence")
@@ -272,20 +271,6 @@ def phase_rank(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spe
 
 
 # ------------------------------------------------------------------------------ statistics
-def ci95(values: list[float]) -> tuple[float | None, float | None]:
-    """Mean and the half-width of its 95% t-interval (None for fewer than 2 values)."""
-    from scipy import stats
-
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    if not vals:
-        return None, None
-    mean = statistics.fmean(vals)
-    if len(vals) < 2:
-        return mean, None
-    half = float(stats.t.ppf(0.975, len(vals) - 1)) * statistics.stdev(vals) / math.sqrt(len(vals))
-    return mean, half
-
-
 def fmt(mean: float | None, half: float | None, digits: int = 2, scale: float = 1.0) -> str:
     if mean is None:
         return "-"

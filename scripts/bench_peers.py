@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from automata.config import compose
+from automata.report.stats import ci95
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_peers")
@@ -498,20 +499,6 @@ def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
 
 
 # ------------------------------------------------------------------------------ report
-def ci95(values: list[float]) -> tuple[float | None, float | None]:
-    """Mean and the half-width of its 95% t-interval (None for fewer than 2 values)."""
-    from scipy import stats
-
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    if not vals:
-        return None, None
-    mean = statistics.fmean(vals)
-    if len(vals) < 2:
-        return mean, None
-    half = float(stats.t.ppf(0.975, len(vals) - 1)) * statistics.stdev(vals) / math.sqrt(len(vals))
-    return mean, half
-
-
 def fmt(mean: float | None, half: float | None, scale: float = 100.0, digits: int = 2) -> str:
     if mean is None:
         return "-"
