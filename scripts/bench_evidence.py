@@ -88,6 +88,9 @@ QUICK_GRIDS: dict[str, Grid] = {
 }
 SELECTORS = ["random", "random_online", "craigpb", "gradmatchpb"]
 SEEDS = [0, 1, 2, 3, 4]
+# Paired differences a - b reported (when both rows exist): the method against the baseline
+# it must beat, and MILO against both.
+PAIRS = [("gradmatchpb", "random"), ("milo", "random"), ("milo", "gradmatchpb")]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]
 THREADS: list[str] = []  # ["threads=N"] from --threads, for the tuning studies
 
@@ -424,16 +427,20 @@ def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[S
                 f"{fmt(*r['sel_share'], 1, 100)} |"
             )
         lines.append("")
-    diffs = paired(rows, "gradmatchpb", "random")
-    if diffs:
+    diffs: dict[str, list[dict[str, Any]]] = {}
+    for a, b in PAIRS:
+        found = paired(rows, a, b)
+        if not found:
+            continue
+        diffs[f"{a} - {b}"] = found
         lines += [
-            "## Paired difference gradmatchpb - random",
+            f"## Paired difference {a} - {b}",
             "",
             "| dataset | fraction | Δ final test acc (pts) | verdict | Δ Kendall τ | verdict | "
             "Δ speedup |",
             "|---|---|---|---|---|---|---|",
         ]
-        for d in diffs:
+        for d in found:
             lines.append(
                 f"| {d['dataset']} | {100 * d['fraction']:g}% | {fmt(*d['test'], 2, 100)} | "
                 f"{verdict(*d['test'])} | {fmt(*d['tau'])} | {verdict(*d['tau'])} | "
