@@ -354,7 +354,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
         "scheduler=none",
         "train.epochs=30",
         "train.eval_every=1",  # scores along the way, so the kill lands mid-trial
-        "tuning.n_trials=6",
+        "tuning.n_trials=4",
         "selector=full",
         "train.batch_size=16",
         "~space.batch_size",
@@ -369,10 +369,8 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
     db = run_dir / "study.db"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        # Interrupt mid-trial, early in the study: one of the first trials has reported
-        # epochs and is still running, so at least three trials remain (on a loaded machine
-        # a signal sent during the last trial could arrive after the study ended).
-        if db.exists() and _running_with_epochs(db, before_trial=3):
+        # Interrupt mid-trial: a trial has reported epochs and is still running.
+        if db.exists() and _running_with_epochs(db):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be interrupted"
@@ -388,17 +386,15 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
     assert re.search(r"resuming trial \d+ \(interrupted after epoch \d+\)", log)
     assert "None" not in log and "no score" not in log
     study = optuna.load_study(study_name="automata", storage=f"sqlite:///{db}")
-    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
 
 
-def _running_with_epochs(db, before_trial: int) -> bool:
-    """A trial numbered below ``before_trial`` is running and has reported an epoch."""
+def _running_with_epochs(db) -> bool:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
         rows = con.execute(
             "SELECT COUNT(*) FROM trials t JOIN trial_intermediate_values v "
-            "ON v.trial_id = t.trial_id WHERE t.state = 'RUNNING' AND t.number < ?",
-            (before_trial,),
+            "ON v.trial_id = t.trial_id WHERE t.state = 'RUNNING'"
         ).fetchone()
     except sqlite3.OperationalError:
         return False
