@@ -363,8 +363,17 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_rerun_continues(tmp_path):
         f"hydra.run.dir={run_dir}",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    # A shell that starts the test suite in the background (`make test &`, nohup) hands its
+    # children SIGINT ignored, and Python then installs no KeyboardInterrupt handler: give the
+    # run the default disposition a terminal's Ctrl-C meets.
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     db = run_dir / "study.db"
     deadline = time.time() + 300
