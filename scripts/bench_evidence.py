@@ -69,18 +69,16 @@ GRIDS: dict[str, Grid] = {
     "trec6": Grid(
         "text_trec6",
         (0.01, 0.1),
-        9,
+        18,
         ["train.epochs=10", "tuning.n_trials=9"],
-        "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead"
-        " of 27, K = 9",
+        "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead of 27",
     ),
     "sst2": Grid(
         "text_sst2",
         (0.01, 0.1),
         9,
         ["train.epochs=10", "tuning.n_trials=9"],
-        "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead"
-        " of 27, K = 9",
+        "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead of 27",
     ),
 }
 QUICK_GRIDS: dict[str, Grid] = {
@@ -238,7 +236,13 @@ def _configs(grid: Grid, dataset: str, out: Path) -> list[dict[str, Any]]:
 
     path = out / dataset / "rank" / "configs.json"
     if path.exists():
-        return json.loads(path.read_text())
+        configs = json.loads(path.read_text())
+        if len(configs) != grid.k:
+            raise SystemExit(
+                f"error: {path} holds {len(configs)} configurations but the {dataset} grid "
+                f"ranks K = {grid.k}: use another --out, or remove that folder's rank/ results"
+            )
+        return configs
     base = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
     configs = draw_configurations(base.space, grid.k, seed=0)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -404,14 +408,17 @@ def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[S
     for ds in args.datasets:
         grid = grids[ds]
         cfg = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
+        cfg_path = args.out / ds / "rank" / "configs.json"
+        k = len(json.loads(cfg_path.read_text())) if cfg_path.exists() else grid.k
+        ranked = [s for s in args.seeds if _done(Study(ds, FULL, None, s, "rank").path(args.out))]
         lines += [
             f"## {ds}",
             "",
             f"experiment {grid.experiment}: T = {cfg.train.epochs}, {cfg.tuning.n_trials} "
             f"trials, search {cfg.search._target_.rsplit('.', 1)[-1]}, scheduler "
             f"{cfg.scheduler._target_.rsplit('.', 1)[-1]} "
-            f"({cfg.scheduler.get('bracket_order', '')}), ranking K = {grid.k}"
-            + (f"; {grid.note}" if grid.note else ""),
+            f"({cfg.scheduler.get('bracket_order', '')}), ranking K = {k} on seeds "
+            f"{', '.join(map(str, ranked)) or 'none'}" + (f"; {grid.note}" if grid.note else ""),
             "",
             "| selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
             "speedup incl. final | final test acc % | gap to full (pts) | Kendall τ | "
