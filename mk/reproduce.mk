@@ -5,7 +5,7 @@
 #      gradmatchpb at 1%, 5% and 10%; gradmatchpb with the other warm-start setting (text and
 #      tabular: kappa=0.35, images: kappa=0), all into one sweep folder;
 #   2. the ranking-agreement protocol (python -m automata.ranking);
-#   3. the aggregation: python -m automata.report <sweep folder> --plots (results.md/.csv).
+#   3. the aggregation: python -m automata.results <sweep folder> --plots (results.md/.csv).
 # Hyperband and ASHA are separate invocations (the experiments set Hyperband's bracket_order,
 # which ASHA does not take), and so are full and the subset selectors (full ignores fraction).
 # A failed invocation (a sweep exits non-zero when one of its jobs failed, after the others ran)
@@ -109,7 +109,7 @@ define reproduce
 	    || echo "ranking (experiment=$$exp)" >> $(REPRO_ROOT)/$(1)/failed_commands.txt; \
 	done; \
 	echo "== sweeps and rankings took $$(( $$(date +%s) - start )) s"
-	$(PY) -m automata.report $(REPRO_ROOT)/$(1) --plots \
+	$(PY) -m automata.results $(REPRO_ROOT)/$(1) --plots \
 	  $(if $(filter 1,$(QUICK)),--note "$(call quick_banner,$(1))")
 	@if [ -s $(REPRO_ROOT)/$(1)/failed_commands.txt ]; then \
 	  echo "== these invocations failed (their runs are listed as missing in results.md):"; \

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from automata.config import compose
-from automata.report.stats import ci95
+from automata.results.stats import ci95
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_evidence")

@@ -18,7 +18,7 @@ import torch
 
 from automata.build import build
 from automata.data.base import DataSplits, TensorBatchDataset
-from automata.report import build_report
+from automata.results import build_results
 from automata.selection.base import SelectionContext
 
 from .conftest import ROOT, compose_config, importable
@@ -127,7 +127,7 @@ def test_own_selector_and_scheduler_tune_and_are_reported_by_name(
             rounds = [t["cost"]["selection_rounds"] for t in s["trials"]]
             assert all(r >= 1 for r in rounds)
 
-    report = build_report([sweep], out=tmp_path / "report", plots=True)
+    report = build_results([sweep], out=tmp_path / "report", plots=True)
     rows = {(r["selector"], r["scheduler"]): r for r in report.rows}
     assert set(rows) == set(picked)
     for scheduler in ("none", "top_half"):

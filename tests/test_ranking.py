@@ -21,7 +21,7 @@ from automata.ranking import (
     run_ranking,
     values_by_configuration,
 )
-from automata.report import build_report
+from automata.results import build_results
 
 from .conftest import compose_config
 
@@ -144,7 +144,7 @@ def test_end_to_end_tiny_ranking(tmp_path):
         rows = list(csv.DictReader(fh))
     assert [r["selector"] for r in rows] == ["random", "gradmatchpb"]
     # the report reads it, and does not mistake the ranking's studies for tuning runs
-    report = build_report([out], out=tmp_path / "report")
+    report = build_results([out], out=tmp_path / "report")
     assert report.collection.runs == [] and len(report.collection.rankings) == 1
     assert "## Ranking agreement with full-data training" in report.markdown.read_text()
 

@@ -39,7 +39,7 @@ COMMANDS = _commands()
 
 def test_the_readme_documents_the_installed_command_and_the_report():
     assert "\nautomata --cfg job " in README  # the installed command
-    assert "python -m automata.report <sweep folder>" in README
+    assert "python -m automata.results <sweep folder>" in README
     assert len(COMMANDS) >= 20
 
 

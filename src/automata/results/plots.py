@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from automata.report.aggregate import selector_order  # noqa: E402
-from automata.report.runs import FULL, Run  # noqa: E402
+from automata.results.aggregate import selector_order  # noqa: E402
+from automata.results.runs import FULL, Run  # noqa: E402
 
-log = logging.getLogger("automata.report")
+log = logging.getLogger("automata.results")
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 

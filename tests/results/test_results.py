@@ -1,4 +1,4 @@
-"""Aggregation of many runs (``python -m automata.report``) and the paper-reproduction configs.
+"""Aggregation of many runs (``python -m automata.results``) and the paper-reproduction configs.
 
 The runs are tiny but real (dna, 3 trials of 2 epochs, no early stopping; full, random and
 gradmatchpb, 2 seeds), made once per session; a run directory without summary.json stands for
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automata.report import COLUMNS, build_report, collect
-from automata.report.__main__ import main as report_main
+from automata.results import COLUMNS, build_results, collect
+from automata.results.__main__ import main as report_main
 from automata.run import build_components, run
 from automata.selection.base import warm_start
 
@@ -104,7 +104,7 @@ def ranking_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def report(sweep: Path, ranking_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("report")
-    return build_report([sweep, ranking_dir], out=out, plots=True, notes=["a test note"])
+    return build_results([sweep, ranking_dir], out=out, plots=True, notes=["a test note"])
 
 
 def _rows(report) -> dict[str, dict]:
@@ -351,7 +351,7 @@ def test_make_targets_are_listed_and_expand():
     assert "QUICK mode: shrunk protocol, not the paper's" in dry
     assert "selector=full search=" in dry and "~selector" not in dry  # full ignores fraction
     assert "scheduler=asha ~scheduler.bracket_order" in dry
-    assert "-m automata.ranking" in dry and "-m automata.report" in dry
+    assert "-m automata.ranking" in dry and "-m automata.results" in dry
 
 
 @pytest.mark.parametrize("modality", sorted(experiments_by_modality()))

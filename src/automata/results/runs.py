@@ -27,7 +27,7 @@ import yaml
 
 from automata.selection.base import warm_start
 
-log = logging.getLogger("automata.report")
+log = logging.getLogger("automata.results")
 
 RANKING_FILES = ("ranking.json", "ranking_plan.json")
 SKIP_DIRS = {".hydra", "tensorboard", "checkpoints", "plots", "__pycache__"}

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from automata.report.stats import ci95
+from automata.results.stats import ci95
 
 
 def test_two_values_give_the_tabulated_t_quantile():

@@ -1,10 +1,10 @@
-"""Command line: ``python -m automata.report <run dirs or sweep dirs> [--out DIR] [--plots]``.
+"""Command line: ``python -m automata.results <run dirs or sweep dirs> [--out DIR] [--plots]``.
 
 Examples::
 
-    python -m automata.report outputs/reproduce/tabular --plots
-    python -m automata.report outputs/multirun/2026-01-01/12-00-00 --out results/
-    python -m automata.report outputs/reproduce-quick/tabular --plots \\
+    python -m automata.results outputs/reproduce/tabular --plots
+    python -m automata.results outputs/multirun/2026-01-01/12-00-00 --out results/
+    python -m automata.results outputs/reproduce-quick/tabular --plots \\
         --note "QUICK mode: shrunk protocol, not the paper's"
 
 Writes ``results.md`` and ``results.csv`` (and ``plots/*.png`` with ``--plots``) into ``--out``
@@ -20,12 +20,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from automata.report import build_report
+from automata.results import build_results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m automata.report",
+        prog="python -m automata.results",
         description="Aggregate automata runs into results.md and results.csv.",
     )
     ap.add_argument(
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        report = build_report(args.inputs, args.out, args.plots, args.note, args.curves)
+        report = build_results(args.inputs, args.out, args.plots, args.note, args.curves)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from automata.report.runs import FULL, Collection, Run
+from automata.results.runs import FULL, Collection, Run
 
 COLUMNS = [
     "dataset",

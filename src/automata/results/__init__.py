@@ -11,13 +11,13 @@ only reads them.
 
 Usage::
 
-    python -m automata.report outputs/reproduce/tabular --plots
-    python -m automata.report outputs/multirun/2026-01-01/12-00-00 other/run --out results/
+    python -m automata.results outputs/reproduce/tabular --plots
+    python -m automata.results outputs/multirun/2026-01-01/12-00-00 other/run --out results/
 
 or from Python::
 
-    from automata.report import build_report
-    outputs = build_report([Path("outputs/reproduce/tabular")], plots=True)
+    from automata.results import build_results
+    outputs = build_results([Path("outputs/reproduce/tabular")], plots=True)
 """
 
 from __future__ import annotations
@@ -27,27 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automata.report.aggregate import COLUMNS, aggregate, never_ran
-from automata.report.runs import Collection, Run, collect
-from automata.report.tables import write_csv, write_markdown
+from automata.results.aggregate import COLUMNS, aggregate, never_ran
+from automata.results.runs import Collection, Run, collect
+from automata.results.tables import write_csv, write_markdown
 
 __all__ = [
     "COLUMNS",
     "Collection",
-    "Report",
+    "Results",
     "Run",
     "aggregate",
-    "build_report",
+    "build_results",
     "collect",
     "never_ran",
 ]
 
-log = logging.getLogger("automata.report")
+log = logging.getLogger("automata.results")
 
 
 @dataclass
-class Report:
-    """What :func:`build_report` wrote and the numbers behind it."""
+class Results:
+    """What :func:`build_results` wrote and the numbers behind it."""
 
     markdown: Path
     csv: Path
@@ -57,13 +57,13 @@ class Report:
     plots: list[Path] = field(default_factory=list)
 
 
-def build_report(
+def build_results(
     inputs: list[Path],
     out: Path | None = None,
     plots: bool = False,
     notes: list[str] | None = None,
     curves: Path | None = None,
-) -> Report:
+) -> Results:
     """Find the runs under ``inputs``, aggregate them, write results.md / results.csv.
 
     Args:
@@ -73,7 +73,7 @@ def build_report(
         notes: lines shown at the top of results.md (e.g. the QUICK-mode banner).
         curves: the run directory whose trials' learning curves are drawn; default: one
             study per dataset, of the default selector with pruned trials
-            (:func:`~automata.report.plots.pick_study`).
+            (:func:`~automata.results.plots.pick_study`).
 
     Returns:
         The paths written and the aggregated rows.
@@ -92,7 +92,7 @@ def build_report(
     pngs: list[Path] = []
     if plots:
         pngs = _plots(found, rows, out / "plots", curves)
-    report = Report(out / "results.md", out / "results.csv", rows, found, never, pngs)
+    report = Results(out / "results.md", out / "results.csv", rows, found, never, pngs)
     write_csv(report.csv, rows)
     write_markdown(report.markdown, found, rows, never, inputs, list(notes or []), pngs)
     return report
@@ -101,7 +101,7 @@ def build_report(
 def _plots(
     found: Collection, rows: list[dict[str, Any]], out: Path, curves: Path | None
 ) -> list[Path]:
-    from automata.report import plots as figures  # matplotlib only when plots are asked for
+    from automata.results import plots as figures  # matplotlib only when plots are asked for
 
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path | None] = []
@@ -115,7 +115,7 @@ def _plots(
     if curves is not None:
         chosen = [r for r in found.runs if r.path.resolve() == Path(curves).resolve()]
         if not chosen:
-            from automata.report.runs import read_run
+            from automata.results.runs import read_run
 
             chosen = [read_run(Path(curves))]
         written.append(figures.learning_curves(chosen[0], out))
