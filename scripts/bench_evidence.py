@@ -225,8 +225,8 @@ def phase_tune(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spe
         )
         print(
             f"[{i}/{len(todo)}] {study.dataset} {study.spec.label} f={study.fraction} "
-            f"seed {study.seed}: tuning {summary['tuning_seconds']:.1f} s, test "
-            f"{summary['final_test_accuracy']:.4f} (load {load:.2f})",
+            f"seed {study.seed}: tuning {summary.tuning_seconds:.1f} s, test "
+            f"{summary.final_test_accuracy:.4f} (load {load:.2f})",
             flush=True,
         )
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -279,14 +280,14 @@ def run_runner_arm(
         ]
     )
     summary = run(cfg)
-    evaluations = study_evaluations(str(summary["storage"]), str(summary["study_name"]))
+    evaluations = study_evaluations(summary.storage, summary.study_name)
     span = max((e["t"] for e in evaluations), default=0.0)
     return {
         "top": int(cfg.train.epochs),
-        "tuning_seconds": float(summary["tuning_seconds"]),
+        "tuning_seconds": summary.tuning_seconds,
         "span": span,
         "evaluations": evaluations,
-        "n_trials": summary["n_trials"],
+        "n_trials": dataclasses.asdict(summary.n_trials),
     }
 
 

@@ -162,15 +162,15 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
         with open_dict(cfg):
             cfg.tuning.enqueue = OmegaConf.create([DEFAULT_PARAMS])
         summary = run(cfg)
-        study = optuna.load_study(study_name=summary["study_name"], storage=summary["storage"])
+        study = optuna.load_study(study_name=summary.study_name, storage=summary.storage)
         rounds = [
             r
             for t in study.get_trials(deepcopy=False)
             for r in t.user_attrs.get("selection_rounds", [])
             if not r.get("random_first")
         ]
-    trials = max(1, summary["n_trials"].get("total", job["trials"]))
-    epochs = max(1.0, summary["epochs_trained"])
+    trials = max(1, summary.n_trials.total or job["trials"])
+    epochs = max(1.0, summary.epochs_trained)
 
     def per_round(key: str) -> float | None:
         vals = [float(r[key]) for r in rounds if key in r]
@@ -179,13 +179,13 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "baseline_mb": baseline,
         "peak_mb": _maxrss_mb(),
-        "tuning_seconds": summary["tuning_seconds"],
-        "trial_seconds": summary["tuning_seconds"] / trials,
+        "tuning_seconds": summary.tuning_seconds,
+        "trial_seconds": summary.tuning_seconds / trials,
         "trials": trials,
-        "subset_epoch_seconds": summary["train_seconds"] / epochs,
-        "eval_seconds": summary["eval_seconds"],
-        "selection_seconds": summary["selection_seconds"],
-        "selection_share": summary["selection_seconds"] / max(1e-12, summary["tuning_seconds"]),
+        "subset_epoch_seconds": summary.train_seconds / epochs,
+        "eval_seconds": summary.eval_seconds,
+        "selection_seconds": summary.selection_seconds,
+        "selection_share": summary.selection_seconds / max(1e-12, summary.tuning_seconds),
         "rounds": len(rounds),
         "round_seconds": per_round("seconds"),
         "gradient_seconds": per_round("gradient_seconds"),
@@ -195,8 +195,8 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
         "candidates": per_round("candidates"),
         "matching_error": per_round("matching_error"),
         "target_standard_error": per_round("target_standard_error"),
-        "best_val_accuracy": summary["best_val_accuracy"],
-        "cost_model": summary.get("cost_model", {}),
+        "best_val_accuracy": summary.best_val_accuracy,
+        "cost_model": summary.cost_model.to_json(),
     }
 
 

@@ -25,6 +25,7 @@ import torch
 
 from automata.config import compose
 from automata.run import run
+from automata.run_outputs.summary import RunSummary
 
 SELECTORS = [
     ("full", []),
@@ -39,7 +40,7 @@ SELECTORS = [
 
 def one_run(
     dataset: str, selector: str, sel_over: list[str], seed: int, extra: list[str], out: Path
-) -> dict:
+) -> RunSummary:
     overrides = [
         f"dataset={dataset}",
         f"selector={selector}",
@@ -96,16 +97,16 @@ def main() -> None:
                     runs.append(one_run(ds, sel, over, seed, args.extra, out))
                 results[(sel, frac)] = runs
                 full = results[("full", "1.0")]
-                t_full = statistics.mean(r["tuning_seconds"] for r in full)
-                acc_full = statistics.mean(r["final_test_accuracy"] for r in full)
-                tun = [r["tuning_seconds"] for r in runs]
-                acc = [r["final_test_accuracy"] for r in runs]
-                share = [r["selection_seconds"] / r["tuning_seconds"] for r in runs]
-                both = [r["tuning_plus_final_seconds"] for r in runs]
+                t_full = statistics.mean(r.tuning_seconds for r in full)
+                acc_full = statistics.mean(r.final_test_accuracy for r in full)
+                tun = [r.tuning_seconds for r in runs]
+                acc = [r.final_test_accuracy for r in runs]
+                share = [r.selection_seconds / r.tuning_seconds for r in runs]
+                both = [r.tuning_plus_final_seconds for r in runs]
                 speed = [t_full / t for t in tun]
                 gap = [(a - acc_full) * 100 for a in acc]
                 # The cost model's limit for this run's f (summary.json, docs/performance.md).
-                limit = [r["cost_model"]["speedup_limit"] for r in runs]
+                limit = [r.cost_model.speedup_limit for r in runs]
                 ratio = [s / lim for s, lim in zip(speed, limit)]
                 print(
                     f"| {ds} | {sel} | {frac} | {fmt(tun)} | {fmt(speed, 2)}x | "

@@ -18,6 +18,7 @@ listed), 2 when a study fails to run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from automata.run_outputs.summary import RunSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,29 +72,29 @@ def curves(run_dir: Path, study_name: str) -> dict[str, dict[str, float]]:
 
 def results(run_dir: Path) -> dict[str, Any]:
     """The numbers of one finished run that a behaviour-neutral change must not move."""
-    s = json.loads((run_dir / "summary.json").read_text())
+    s = RunSummary.read(run_dir / "summary.json")
     return {
-        "best_trial": s["best_trial"],
-        "best_val_accuracy": s["best_val_accuracy"],
-        "best_params": s["best_params"],
-        "final_val_accuracy": s["final_val_accuracy"],
-        "final_test_accuracy": s["final_test_accuracy"],
-        "n_trials": s["n_trials"],
+        "best_trial": s.best_trial,
+        "best_val_accuracy": s.best_val_accuracy,
+        "best_params": s.best_params,
+        "final_val_accuracy": s.final_val_accuracy,
+        "final_test_accuracy": s.final_test_accuracy,
+        "n_trials": dataclasses.asdict(s.n_trials),
         "trials": [
             {
-                "number": t["number"],
-                "state": t["state"],
-                "value": t["value"],
-                "epochs": t["epochs"],
-                "params": t["params"],
-                "schedule_epochs": t["cost"].get("epochs"),
-                "full_equivalent_epochs": t["cost"].get("full_equivalent_epochs"),
-                "warm_epochs": t["cost"].get("warm_epochs"),
-                "selection_rounds": t["cost"].get("selection_rounds"),
+                "number": t.number,
+                "state": t.state,
+                "value": t.value,
+                "epochs": t.epochs,
+                "params": t.params,
+                "schedule_epochs": float(t.cost.epochs),
+                "full_equivalent_epochs": t.cost.full_equivalent_epochs,
+                "warm_epochs": float(t.cost.warm_epochs),
+                "selection_rounds": float(t.cost.selection_rounds),
             }
-            for t in s["trials"]
+            for t in s.trials
         ],
-        "curves": curves(run_dir, str(s.get("study_name", "automata"))),
+        "curves": curves(run_dir, s.study_name),
     }
 
 

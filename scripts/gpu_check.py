@@ -132,8 +132,8 @@ def main() -> None:
         s = run(cfg)
         print(
             f"tiny tuning run (3 configs x 2 epochs, gradmatchpb 10%, then final training): "
-            f"tuning {s['tuning_seconds']:.1f} s, selection {s['selection_seconds']:.1f} s, "
-            f"final training {s['final_train_seconds']:.1f} s, "
+            f"tuning {s.tuning_seconds:.1f} s, selection {s.selection_seconds:.1f} s, "
+            f"final training {s.final_train_seconds:.1f} s, "
             f"wall {time.perf_counter() - t0:.1f} s"
         )
 

@@ -5,7 +5,6 @@ search path, tuned end to end; then one of them with every selector and every sc
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from PIL import Image
 from automata.data.base import DataSplits, build_dataset
 from automata.errors import AutomataError, ConfigError, DataError
 from automata.run import run
+from automata.run_outputs.summary import RunSummary
 
 from .conftest import ROOT, compose_config, importable, options
 
@@ -174,13 +174,13 @@ TINY = [
 
 
 def _check_summary(summary: dict, dataset: str, model: str) -> None:
-    assert summary["dataset"] == dataset
-    assert summary["model"] == model
-    assert summary["n_trials"]["completed"] >= 1
-    assert set(summary["best_params"]) == {"lr", "width"}
-    assert 0.0 <= summary["final_test_accuracy"] <= 1.0
-    complete = [t for t in summary["trials"] if t["state"] == "complete"]
-    assert complete and all(t["cost"]["selection_rounds"] >= 1 for t in complete)
+    assert summary.dataset == dataset
+    assert summary.model == model
+    assert summary.n_trials.completed >= 1
+    assert set(summary.best_params) == {"lr", "width"}
+    assert 0.0 <= summary.final_test_accuracy <= 1.0
+    complete = [t for t in summary.trials if t.state == "complete"]
+    assert complete and all(t.cost.selection_rounds >= 1 for t in complete)
 
 
 @pytest.mark.slow
@@ -205,16 +205,16 @@ def test_own_tables_callable_and_model_through_the_command_line(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr[-3000:]
     summaries = {}
     for path in out.glob("*/summary.json"):
-        summary = json.loads(path.read_text())
-        summaries[summary["dataset"]] = (summary, path.parent)
+        summary = RunSummary.read(path)
+        summaries[summary.dataset] = (summary, path.parent)
     assert set(summaries) == {"mine_csv", "mine_parquet", "blobs"}
     for name, (summary, _) in summaries.items():
         _check_summary(summary, name, "TinyNet")
     csv_summary, csv_dir = summaries["mine_csv"]
     parquet_summary, _ = summaries["mine_parquet"]
     # The same table as CSV and Parquet, same seed: the same study.
-    assert csv_summary["best_params"] == parquet_summary["best_params"]
-    assert csv_summary["final_test_accuracy"] == parquet_summary["final_test_accuracy"]
+    assert csv_summary.best_params == parquet_summary.best_params
+    assert csv_summary.final_test_accuracy == parquet_summary.final_test_accuracy
     log = (csv_dir / "automata.log").read_text()
     assert "labels alpha, beta, gamma mapped to 0..2" in log
 
@@ -236,7 +236,7 @@ def test_own_image_folder_and_model_through_the_command_line(tmp_path: Path) -> 
     ]
     proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _check_summary(json.loads((out / "summary.json").read_text()), "mine_images", "TinyConv")
+    _check_summary(RunSummary.read(out / "summary.json"), "mine_images", "TinyConv")
     assert "circle=0, square=1" in (out / "automata.log").read_text()
 
 
@@ -304,11 +304,11 @@ def _user_cfg(conf: Path, out: Path, overrides: list[str]):
 def test_own_data_and_model_with_every_selector(user_conf: Path, tmp_path: Path, selector: str):
     cfg = _user_cfg(user_conf, tmp_path / "run", [f"selector={selector}"])
     summary = run(cfg)
-    assert summary["dataset"] == "mine_csv" and summary["model"] == "TinyNet"
-    assert summary["n_trials"]["completed"] >= 1
-    assert 0.0 <= summary["final_test_accuracy"] <= 1.0
-    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert on_disk["selector"]["fraction"] == cfg.selector.get("fraction", 1.0)
+    assert summary.dataset == "mine_csv" and summary.model == "TinyNet"
+    assert summary.n_trials.completed >= 1
+    assert 0.0 <= summary.final_test_accuracy <= 1.0
+    on_disk = RunSummary.read(tmp_path / "run" / "summary.json")
+    assert on_disk.selector.fraction == cfg.selector.get("fraction", 1.0)
 
 
 @pytest.mark.slow
@@ -316,9 +316,9 @@ def test_own_data_and_model_with_every_selector(user_conf: Path, tmp_path: Path,
 def test_own_data_and_model_with_every_scheduler(user_conf: Path, tmp_path: Path, scheduler: str):
     cfg = _user_cfg(user_conf, tmp_path / "run", [f"scheduler={scheduler}"])
     summary = run(cfg)
-    assert summary["dataset"] == "mine_csv"
-    assert summary["n_trials"]["completed"] + summary["n_trials"]["pruned"] >= 1
-    assert 0.0 <= summary["final_test_accuracy"] <= 1.0
+    assert summary.dataset == "mine_csv"
+    assert summary.n_trials.completed + summary.n_trials.pruned >= 1
+    assert 0.0 <= summary.final_test_accuracy <= 1.0
 
 
 # ------------------------------------------------------------------- a callable's wrong result

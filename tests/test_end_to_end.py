@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ import yaml
 
 from automata.errors import AutomataError
 from automata.run import run
+from automata.run_outputs.summary import RunSummary
 from automata.selection.gradmatch import GradMatchPB
 from automata.training.trainer import Trainer
 
@@ -25,36 +25,23 @@ from .conftest import ROOT
 
 TINY = ["tuning.n_trials=4", "train.epochs=3", "scheduler.min_resource=1"]
 
-SUMMARY_KEYS = {
-    "best_params",
-    "best_val_accuracy",
-    "final_test_accuracy",
-    "tuning_seconds",
-    "final_train_seconds",
-    "selection_seconds",
-    "n_trials",
-    "selector",
-    "seed",
-    "trials",
-}
-
 
 def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
     cfg = make_cfg(TINY)
     summary = run(cfg)
     out = tmp_path / "run"
-    on_disk = json.loads((out / "summary.json").read_text())
-    assert SUMMARY_KEYS <= set(on_disk)
-    assert on_disk["selector"]["selector"] == "gradmatchpb"
-    assert on_disk["selector"]["fraction"] == 0.1
-    n = on_disk["n_trials"]
-    assert n["total"] == 4 and n["completed"] + n["pruned"] + n["failed"] == 4
-    assert n["completed"] >= 1
-    assert 0.0 <= on_disk["final_test_accuracy"] <= 1.0
-    assert on_disk["final_test_accuracy"] > 0.5  # 3 classes: well above chance after 3 epochs
-    assert on_disk["selection_seconds"] > 0.0
-    assert set(on_disk["best_params"]) == set(cfg.space.keys())
-    assert summary["best_val_accuracy"] == on_disk["best_val_accuracy"]
+    on_disk = RunSummary.read(out / "summary.json")
+    assert on_disk == summary  # the file holds every field, and reads back exactly
+    assert on_disk.selector.name == "gradmatchpb"
+    assert on_disk.selector.fraction == 0.1
+    n = on_disk.n_trials
+    assert n.total == 4 and n.completed + n.pruned + n.failed == 4
+    assert n.completed >= 1
+    assert 0.0 <= on_disk.final_test_accuracy <= 1.0
+    assert on_disk.final_test_accuracy > 0.5  # 3 classes: well above chance after 3 epochs
+    assert on_disk.selection_seconds > 0.0
+    assert set(on_disk.best_params) == set(cfg.space.keys())
+    assert summary.best_val_accuracy == on_disk.best_val_accuracy
     assert (out / "report.md").read_text().startswith("# automata run")
     # the options picked in each group, as on the command line, in the summary and config.yaml
     picked = {
@@ -66,7 +53,7 @@ def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
         "selector": "gradmatchpb",
         "experiment": None,
     }
-    assert on_disk["choices"] == picked
+    assert on_disk.choices == picked
     assert yaml.safe_load((out / "config.yaml").read_text())["hydra"]["runtime"] == {
         "choices": picked
     }
@@ -79,17 +66,17 @@ def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
     assert len(trial_dirs) == 4
     assert any((tb / "hparams").rglob("events.out.tfevents.*"))
     # costs are accounted per trial: subset epochs cost a fraction of a full epoch
-    for t in on_disk["trials"]:
-        if t["state"] != "fail":
-            assert t["cost"]["epochs"] == t["epochs"]
-            assert t["cost"]["full_equivalent_epochs"] <= 0.11 * t["epochs"] + 1e-6
+    for t in on_disk.trials:
+        if t.state != "fail":
+            assert t.cost.epochs == t.epochs
+            assert t.cost.full_equivalent_epochs <= 0.11 * t.epochs + 1e-6
 
 
 def test_same_seed_same_best_params_and_subsets(make_cfg, tmp_path):
     a = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "a"))
     b = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "b"))
-    assert a["best_params"] == b["best_params"]
-    assert [t["value"] for t in a["trials"]] == [t["value"] for t in b["trials"]]
+    assert a.best_params == b.best_params
+    assert [t.value for t in a.trials] == [t.value for t in b.trials]
 
     cfg = make_cfg(["train.epochs=3"])
     from automata.build import build
@@ -159,15 +146,12 @@ def test_multirun_sweep(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     summaries = sorted(tmp_path.rglob("summary.json"))
     assert len(summaries) == 4
-    seen = {
-        (json.loads(p.read_text())["selector"]["selector"], json.loads(p.read_text())["seed"])
-        for p in summaries
-    }
+    seen = {(RunSummary.read(p).selector.name, RunSummary.read(p).seed) for p in summaries}
     assert seen == {("full", 0), ("full", 1), ("gradmatchpb", 0), ("gradmatchpb", 1)}
     # under Hydra's command line the choices come from the running application
-    choices = {json.loads(p.read_text())["choices"]["selector"] for p in summaries}
+    choices = {RunSummary.read(p).choices["selector"] for p in summaries}
     assert choices == {"full", "gradmatchpb"}
-    assert {json.loads(p.read_text())["choices"]["scheduler"] for p in summaries} == {"none"}
+    assert {RunSummary.read(p).choices["scheduler"] for p in summaries} == {"none"}
 
 
 @pytest.mark.slow
@@ -241,10 +225,10 @@ def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
             ]
         )
     )
-    at_end = [t for t in summary["trials"] if t["epochs"] == 8]
+    at_end = [t for t in summary.trials if t.epochs == 8]
     assert at_end, "some trial must reach the last epoch"
-    assert all(t["state"] == "complete" for t in at_end), at_end
-    assert any(t["state"] == "pruned" for t in summary["trials"])  # ASHA still stops others
+    assert all(t.state == "complete" for t in at_end), at_end
+    assert any(t.state == "pruned" for t in summary.trials)  # ASHA still stops others
 
 
 def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
@@ -263,15 +247,15 @@ def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
             ]
         )
     )
-    assert summary["selector"]["warm_full_epochs"] == 1
-    assert summary["selector"]["warm_covers_epochs"] == 3
-    assert summary["warm_epochs"] == 2.0
-    for t in summary["trials"]:
-        assert t["state"] == "complete" and t["epochs"] == 10
-        cost = t["cost"]
-        assert cost["epochs"] == 10 and cost["warm_epochs"] == 1
+    assert summary.selector.warm_full_epochs == 1
+    assert summary.selector.warm_covers_epochs == 3
+    assert summary.warm_epochs == 2.0
+    for t in summary.trials:
+        assert t.state == "complete" and t.epochs == 10
+        cost = t.cost
+        assert cost.epochs == 10 and cost.warm_epochs == 1
         # subset of floor(0.1 * 1400) = 140 examples of dna's 1400
-        assert cost["full_equivalent_epochs"] == pytest.approx(1 + 7 * 0.1)
+        assert cost.full_equivalent_epochs == pytest.approx(1 + 7 * 0.1)
 
 
 @pytest.mark.parametrize("scheduler", ["hyperband", "asha"])
@@ -289,11 +273,11 @@ def test_validation_only_where_the_scheduler_decides_changes_no_result(
     ]
     rung = run(make_cfg(common, out=tmp_path / "rung"))
     every = run(make_cfg(common + ["train.eval_every=1"], out=tmp_path / "every"))
-    assert rung["best_trial"] == every["best_trial"]
-    assert rung["best_val_accuracy"] == every["best_val_accuracy"]
-    assert rung["final_test_accuracy"] == every["final_test_accuracy"]
-    assert [t["value"] for t in rung["trials"]] == [t["value"] for t in every["trials"]]
-    assert [t["state"] for t in rung["trials"]] == [t["state"] for t in every["trials"]]
+    assert rung.best_trial == every.best_trial
+    assert rung.best_val_accuracy == every.best_val_accuracy
+    assert rung.final_test_accuracy == every.final_test_accuracy
+    assert [t.value for t in rung.trials] == [t.value for t in every.trials]
+    assert [t.state for t in rung.trials] == [t.state for t in every.trials]
     # Every epoch of every trial was validated with eval_every=1; far fewer without.
     study = optuna.load_study(
         study_name="automata", storage=f"sqlite:///{tmp_path / 'rung/study.db'}"
@@ -309,19 +293,19 @@ def test_validation_only_where_the_scheduler_decides_changes_no_result(
 
 def test_cost_model_in_summary_and_report(make_cfg, tmp_path):
     summary = run(make_cfg(TINY + ["tuning.tensorboard=false"]))
-    cm = summary["cost_model"]
-    assert cm["full_epoch_source"] == "final" and cm["full_epoch_seconds"] > 0
-    e = cm["full_epoch_seconds"]
-    epochs = summary["epochs_trained"]
+    cm = summary.cost_model
+    assert cm.full_epoch_source == "final" and cm.full_epoch_seconds > 0
+    e = cm.full_epoch_seconds
+    epochs = summary.epochs_trained
     # The terms add back up to the measured tuning time.
-    parts = (cm["c_train"] + cm["c_eval"] + cm["c_fix"]) * epochs * e
-    parts += cm["c_sel"] * cm["rounds_per_epoch"] * epochs * e
-    assert parts == pytest.approx(summary["tuning_seconds"], rel=1e-6)
-    limit = 1 / (cm["f"] + cm["c_sel"] * cm["rounds_per_epoch"] + cm["c_eval"] + cm["c_fix"])
-    assert cm["speedup_limit"] == pytest.approx(limit)
-    assert 0 < cm["speedup_limit"] < 1 / cm["f"]
+    parts = (cm.c_train + cm.c_eval + cm.c_fix) * epochs * e
+    parts += cm.c_sel * cm.rounds_per_epoch * epochs * e
+    assert parts == pytest.approx(summary.tuning_seconds, rel=1e-6)
+    limit = 1 / (cm.f + cm.c_sel * cm.rounds_per_epoch + cm.c_eval + cm.c_fix)
+    assert cm.speedup_limit == pytest.approx(limit)
+    assert 0 < cm.speedup_limit < 1 / cm.f
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "speedup limit S*" in report and f"{cm['speedup_limit']:.3g}x" in report
+    assert "speedup limit S*" in report and f"{cm.speedup_limit:.3g}x" in report
 
 
 def test_a_sweep_invalid_for_every_job_is_refused_before_any_job(tmp_path):
@@ -437,7 +421,7 @@ def test_a_value_the_search_space_samples_is_warned_about(tmp_path):
     warnings = [line for line in res.stdout.splitlines() if "optimizer.lr=0.01" in line]
     assert len(warnings) == 1
     assert "the search space samples optimizer.lr for every trial (space.lr)" in warnings[0]
-    trial_lr = json.loads((tmp_path / "summary.json").read_text())["trials"][0]["params"]["lr"]
+    trial_lr = RunSummary.read(tmp_path / "summary.json").trials[0].params["lr"]
     assert trial_lr != 0.01  # indeed replaced: the warning is true
 
 

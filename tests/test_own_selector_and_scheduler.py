@@ -6,7 +6,6 @@ them."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import torch
 from automata.build import build
 from automata.data.base import DataSplits, TensorBatchDataset
 from automata.results import build_results
+from automata.run_outputs.summary import RunSummary
 from automata.selection.base import SelectionContext
 
 from .conftest import ROOT, compose_config, importable
@@ -113,18 +113,18 @@ def test_own_selector_and_scheduler_tune_and_are_reported_by_name(
     # From the user's project folder (python -m puts it on sys.path), outside the package.
     proc = subprocess.run(cmd, cwd=user_conf.parent, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summaries = [json.loads(p.read_text()) for p in sweep.glob("*/summary.json")]
-    picked = sorted((s["choices"]["selector"], s["choices"]["scheduler"]) for s in summaries)
+    summaries = [RunSummary.read(p) for p in sweep.glob("*/summary.json")]
+    picked = sorted((s.choices["selector"], s.choices["scheduler"]) for s in summaries)
     assert picked == [("full", "none"), ("full", "top_half"), ("hardest", "none")] + [
         ("hardest", "top_half")
     ]
     for s in summaries:
-        states = sorted(t["state"] for t in s["trials"])
-        if s["choices"]["scheduler"] == "top_half":
+        states = sorted(t.state for t in s.trials)
+        if s.choices["scheduler"] == "top_half":
             assert states == ["complete", "complete", "pruned", "pruned"]
-            assert s["epochs_trained"] == 4 * 1 + 2 * 2  # the halving, as planned
-        if s["choices"]["selector"] == "hardest":
-            rounds = [t["cost"]["selection_rounds"] for t in s["trials"]]
+            assert s.epochs_trained == 4 * 1 + 2 * 2  # the halving, as planned
+        if s.choices["selector"] == "hardest":
+            rounds = [t.cost.selection_rounds for t in s.trials]
             assert all(r >= 1 for r in rounds)
 
     report = build_results([sweep], out=tmp_path / "report", plots=True)

@@ -22,6 +22,7 @@ from automata.ranking import (
     values_by_configuration,
 )
 from automata.results import build_results
+from automata.run_outputs.summary import RunSummary, TrialCost, TrialRow
 
 from .conftest import compose_config
 
@@ -69,10 +70,10 @@ def test_configurations_are_seeded_draws_from_the_space():
 def test_values_are_matched_on_parameters_not_trial_numbers():
     configs = [{"lr": 0.1, "b": 16}, {"lr": 0.01, "b": 32}, {"lr": 0.2, "b": 64}]
     trials = [
-        {"state": "complete", "value": 0.7, "params": {"lr": 0.01, "b": 32}},
-        {"state": "fail", "value": None, "params": {"lr": 0.1, "b": 16}},
-        {"state": "complete", "value": 0.5, "params": {"lr": 0.3, "b": 16}},  # a replacement
-        {"state": "complete", "value": 0.6, "params": {"lr": 0.1, "b": 16}},
+        TrialRow(0, "complete", 0.7, 2, {"lr": 0.01, "b": 32}, TrialCost()),
+        TrialRow(1, "fail", None, None, {"lr": 0.1, "b": 16}, TrialCost()),
+        TrialRow(2, "complete", 0.5, 2, {"lr": 0.3, "b": 16}, TrialCost()),  # a replacement
+        TrialRow(3, "complete", 0.6, 2, {"lr": 0.1, "b": 16}, TrialCost()),
     ]
     assert values_by_configuration(trials, configs) == [0.6, 0.7, None]
 
@@ -136,10 +137,10 @@ def test_end_to_end_tiny_ranking(tmp_path):
         assert e["fraction"] == 0.1 and e["n_seeds"] == 1 and e["kappa"] == 0.0
         assert e["per_seed"][0]["n"] == 3
         # every study trained exactly the K configurations, to the end
-        summary = json.loads((Path(e["per_seed"][0]["run_dir"]) / "summary.json").read_text())
-        assert [t["params"] for t in summary["trials"]] == on_disk["configs"]
-        assert all(t["epochs"] == 2 for t in summary["trials"])
-        assert summary["final_test_accuracy"] is None
+        summary = RunSummary.read(Path(e["per_seed"][0]["run_dir"]) / "summary.json")
+        assert [t.params for t in summary.trials] == on_disk["configs"]
+        assert all(t.epochs == 2 for t in summary.trials)
+        assert summary.final_test_accuracy is None
     with (out / "ranking.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["selector"] for r in rows] == ["random", "gradmatchpb"]

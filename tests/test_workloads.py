@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import inspect
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from automata.build import build
 from automata.data.base import MODEL_INPUTS
 from automata.run import run
+from automata.run_outputs.summary import RunSummary
 
 from .conftest import CONF, options
 from .data.test_images import write_cifar10, write_cifar100, write_svhn
@@ -179,13 +179,13 @@ def test_tiny_tuning_end_to_end(make_cfg, tmp_path, dataset, model, extra):
         model = next(m for m in options("model") if model_input(m) == data.modality)
     cfg = make_cfg([f"dataset={dataset}", f"model={model}", *TINY, *extra])
     summary = run(cfg)
-    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert on_disk["dataset"] == dataset
-    assert on_disk["choices"]["dataset"] == dataset and on_disk["choices"]["model"] == model
-    assert on_disk["n_trials"]["completed"] >= 1
-    assert set(summary["best_params"]) == set(cfg.space.keys())
-    assert 0.0 <= summary["best_val_accuracy"] <= 1.0
+    on_disk = RunSummary.read(tmp_path / "run" / "summary.json")
+    assert on_disk.dataset == dataset
+    assert on_disk.choices["dataset"] == dataset and on_disk.choices["model"] == model
+    assert on_disk.n_trials.completed >= 1
+    assert set(summary.best_params) == set(cfg.space.keys())
+    assert 0.0 <= summary.best_val_accuracy <= 1.0
     if cfg.tuning.final_train:
-        assert 0.0 <= summary["final_test_accuracy"] <= 1.0
-    rounds = [t for t in on_disk["trials"] if t["state"] == "complete"]
-    assert all(t["cost"]["selection_rounds"] >= 1 for t in rounds)
+        assert 0.0 <= summary.final_test_accuracy <= 1.0
+    rounds = [t for t in on_disk.trials if t.state == "complete"]
+    assert all(t.cost.selection_rounds >= 1 for t in rounds)

@@ -51,7 +51,7 @@ def _task(cfg: DictConfig) -> float | None:
             sweep.record_failure(_job_dir(), exc)
             return None
         sys.exit(2)
-    return summary["best_val_accuracy"]
+    return summary.best_val_accuracy
 
 
 def main() -> None:

@@ -61,6 +61,7 @@ from scipy import stats
 
 from automata.config import compose
 from automata.errors import AutomataError
+from automata.run_outputs.summary import RunSummary, TrialRow
 from automata.tuning import search_space
 
 log = logging.getLogger("automata.ranking")
@@ -157,25 +158,25 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def values_by_configuration(
-    trials: list[dict[str, Any]], configs: list[dict[str, Any]]
+    trials: list[TrialRow], configs: list[dict[str, Any]]
 ) -> list[float | None]:
-    """Validation score of each of ``configs`` in a run's trial rows (``summary["trials"]``).
+    """Validation score of each of ``configs`` in a run's trial rows (its summary's trials).
 
     Trials are matched on their parameters, not their numbers: a failed enqueued trial is
     replaced by a sampled one, which matches no configuration and is ignored.
     """
     out: list[float | None] = [None] * len(configs)
     for row in trials:
-        if row.get("state") != "complete" or row.get("value") is None:
+        if row.state != "complete" or row.value is None:
             continue
-        params = row.get("params") or {}
+        params = row.params
         for i, cfg in enumerate(configs):
             if (
                 out[i] is None
                 and set(params) == set(cfg)
                 and all(_same(params[key], cfg[key]) for key in cfg)
             ):
-                out[i] = float(row["value"])
+                out[i] = float(row.value)
                 break
     return out
 
@@ -369,10 +370,10 @@ def run_ranking(
     }
     (out / PLAN_FILE).write_text(json.dumps(result, indent=2, default=str) + "\n")
 
-    def study(extra: list[str], seed: int, where: Path) -> tuple[list[float | None], Any]:
+    def study(extra: list[str], seed: int, where: Path) -> tuple[list[float | None], RunSummary]:
         cfg = compose_run_config(overrides, extra, configs, seed, where, via)
         summary = run(cfg)
-        return values_by_configuration(summary["trials"], configs), summary
+        return values_by_configuration(summary.trials, configs), summary
 
     full: dict[int, list[float | None]] = {}
     for seed in seeds:
@@ -407,8 +408,8 @@ def run_ranking(
                         }
                     )
                     continue
-                kappa = float(summary["selector"].get("kappa", 0.0))
-                warm_full_epochs = summary["selector"].get("warm_full_epochs", 0)
+                kappa = summary.selector.kappa
+                warm_full_epochs = summary.selector.warm_full_epochs
                 agree = rank_agreement(full[seed], values)
                 per_seed.append({"seed": seed, **agree, "values": values, "run_dir": str(where)})
                 rows.append(

@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import optuna
 import torch
@@ -28,13 +28,14 @@ from automata.data.base import DataSplits, build_dataset
 from automata.device import resolve_device, set_determinism
 from automata.errors import AutomataError, ConfigError
 from automata.run_outputs.progress import EpochProgress
+from automata.run_outputs.report import write_report
 from automata.run_outputs.summary import (
-    cost_model,
-    counts,
-    totals,
-    trial_table,
-    write_report,
-    write_summary,
+    CostModel,
+    RunSummary,
+    SchedulerRecord,
+    SelectorRecord,
+    TrialCounts,
+    trial_rows,
 )
 from automata.run_outputs.tensorboard import TensorBoardLog, TrialCurves
 from automata.selection.base import Selector, setup_dir
@@ -147,7 +148,7 @@ class FinalTraining:
     full_epoch_seconds: float | None = None
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
+def run(cfg: DictConfig) -> RunSummary:
     """Tune, retrain the best configuration on the full data, write the outputs."""
     t_start = time.perf_counter()
     parts = build_components(cfg)
@@ -314,8 +315,8 @@ def best_trial(cfg: DictConfig, study: optuna.Study, host: str) -> FrozenTrial |
     try:
         return study.best_trial
     except ValueError:
-        n = counts(study)
-        if not cfg.tuning.final_train and n["running"]:
+        n = TrialCounts.of(study.get_trials(deepcopy=False))
+        if not cfg.tuning.final_train and n.running:
             log.info("no trial of the study has completed yet (%s); other workers run on", n)
             return None
         raise AutomataError(
@@ -371,67 +372,58 @@ def summarize(
     device: torch.device,
     run_dir: Path,
     started: float,
-) -> dict[str, Any]:
+) -> RunSummary:
     """summary.json's content: results, times, costs and what produced them."""
     study = opened.study
-    rows = trial_table(study)
-    tot = totals(rows)
-    tuning_seconds = tuned.tuning_seconds
-    summary: dict[str, Any] = {
-        "dataset": data.name,
-        "model": str(cfg.model._target_).rsplit(".", 1)[-1],
-        # The option of each config group, as named on the command line (conf/<group>/).
-        "choices": choices,
-        "best_params": best.params if best else None,
-        "best_trial": best.number if best else None,
-        "best_val_accuracy": best.value if best else None,
-        "final_test_accuracy": final.test_accuracy,
-        "final_val_accuracy": final.val_accuracy,
-        "tuning_seconds": tuning_seconds,
-        "final_train_seconds": final.seconds,
-        "total_seconds": time.perf_counter() - started,
-        "tuning_plus_final_seconds": tuning_seconds + final.seconds,
-        "selection_seconds": tot["selection_seconds"],
-        "selection_setup_seconds": tuned.setup_seconds,
-        "selection_setup": tuned.setup,
-        "train_seconds": tot["train_seconds"],
-        "eval_seconds": tot["eval_seconds"],
-        "epochs_trained": tot["epochs"],
-        "full_equivalent_epochs": tot["full_equivalent_epochs"],
-        "warm_epochs": tot["warm_epochs"],
-        "n_trials": counts(study),
-        "selector": parts.selector.describe_for(int(cfg.train.epochs)),
-        "search": type(parts.sampler).__name__,
-        "scheduler": parts.scheduler.describe(),
-        "seed": int(cfg.seed),
-        "device": str(device),
-        # Final-training results depend on these too: the kernels (and so the rounding) that
-        # MKL and PyTorch pick for the CPU's vector instructions.
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "changed_settings": opened.changed_settings,
-        "storage": opened.storage_url,
-        "study_name": str(cfg.tuning.study_name),
-        "run_dir": str(run_dir),
-        "trials": rows,
-    }
-    summary["cost_model"] = cost_model(summary, tot, parts.selector, final.full_epoch_seconds)
+    rows = trial_rows(study)
+    summary = RunSummary(
+        dataset=data.name,
+        model=str(cfg.model._target_).rsplit(".", 1)[-1],
+        choices=choices,
+        best_params=best.params if best else None,
+        best_trial=best.number if best else None,
+        best_val_accuracy=best.value if best else None,
+        final_test_accuracy=final.test_accuracy,
+        final_val_accuracy=final.val_accuracy,
+        tuning_seconds=tuned.tuning_seconds,
+        final_train_seconds=final.seconds,
+        total_seconds=time.perf_counter() - started,
+        selection_setup_seconds=tuned.setup_seconds,
+        selection_setup=tuned.setup,
+        n_trials=TrialCounts.of(study.get_trials(deepcopy=False)),
+        selector=SelectorRecord.from_json(parts.selector.describe_for(int(cfg.train.epochs))),
+        search=type(parts.sampler).__name__,
+        scheduler=SchedulerRecord.from_json(parts.scheduler.describe()),
+        seed=int(cfg.seed),
+        device=str(device),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        changed_settings=opened.changed_settings,
+        storage=opened.storage_url,
+        study_name=str(cfg.tuning.study_name),
+        run_dir=str(run_dir),
+        trials=rows,
+        cost_model=CostModel(),
+    )
+    summary.cost_model = CostModel.of(
+        summary.cost, summary.tuning_seconds, parts.selector.fraction, final.full_epoch_seconds
+    )
     return summary
 
 
-def write_outputs(run_dir: Path, summary: dict[str, Any]) -> None:
+def write_outputs(run_dir: Path, summary: RunSummary) -> None:
     """summary.json and report.md, and the closing log lines."""
-    write_summary(run_dir / "summary.json", summary)
+    summary.write(run_dir / "summary.json")
     write_report(run_dir / "report.md", summary)
-    final_test, best = summary["final_test_accuracy"], summary["best_val_accuracy"]
+    final_test, best = summary.final_test_accuracy, summary.best_val_accuracy
     log.info(
         "done: best val %s (trial %s), final test %s, tuning %.1f s, final training %.1f s",
         "-" if best is None else f"{best:.4f}",
-        summary["best_trial"],
+        summary.best_trial,
         "-" if final_test is None else f"{final_test:.4f}",
-        summary["tuning_seconds"],
-        summary["final_train_seconds"],
+        summary.tuning_seconds,
+        summary.final_train_seconds,
     )
     log.info(
         "outputs: %s (report.md, summary.json, study.db, tensorboard/)", os.path.relpath(run_dir)

@@ -1,24 +1,26 @@
-"""One run's summary.json and report.md (automata.run_outputs.summary) on hand-made inputs: the
-trial table of a study, the totals, the cost model's arithmetic worked by hand, and the files."""
+"""One run's summary.json (automata.run_outputs.summary) and report.md on hand-made inputs: the
+trial rows of a study, the totals, the cost model's arithmetic worked by hand, and the files."""
 
 from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from automata.run_outputs.report import write_report
 from automata.run_outputs.summary import (
-    cost_model,
-    counts,
-    totals,
-    trial_table,
-    write_report,
-    write_summary,
+    CostModel,
+    RunSummary,
+    SchedulerRecord,
+    SelectorRecord,
+    SummaryError,
+    TrialCost,
+    TrialCounts,
+    trial_rows,
 )
 
 COST = {
@@ -32,14 +34,14 @@ COST = {
 }
 
 #: The totals of the worked example of test_cost_model_worked_by_hand.
-TOTALS = {
-    "epochs": 20.0,
-    "full_equivalent_epochs": 4.0,
-    "train_seconds": 40.0,
-    "selection_seconds": 10.0,
-    "eval_seconds": 8.0,
-    "selection_rounds": 5.0,
-}
+TOTALS = TrialCost(
+    epochs=20,
+    full_equivalent_epochs=4.0,
+    train_seconds=40.0,
+    selection_seconds=10.0,
+    eval_seconds=8.0,
+    selection_rounds=5,
+)
 
 
 @pytest.fixture
@@ -76,21 +78,23 @@ def study() -> optuna.Study:
     return study
 
 
-def test_trial_table_and_counts(study):
-    rows = trial_table(study)
-    assert [(r["number"], r["state"], r["value"], r["epochs"]) for r in rows] == [
+def test_trial_rows_and_counts(study):
+    rows = trial_rows(study)
+    assert [(r.number, r.state, r.value, r.epochs) for r in rows] == [
         (0, "complete", 0.75, 4),
         (1, "pruned", None, 2),
         (2, "fail", None, None),
     ]
-    assert rows[0]["params"] == {"lr": 0.01} and rows[0]["cost"] == COST
-    assert rows[2]["cost"] == {} and rows[2]["fail_reason"].startswith("TrialDiverged")
-    assert counts(study) == {"total": 3, "completed": 1, "pruned": 1, "failed": 1, "running": 0}
+    assert rows[0].params == {"lr": 0.01} and rows[0].cost.as_dict() == COST
+    assert rows[2].cost == TrialCost() and rows[2].fail_reason.startswith("TrialDiverged")
+    counts = TrialCounts.of(study.get_trials())
+    assert counts == TrialCounts(total=3, completed=1, pruned=1, failed=1, running=0)
+    assert str(counts) == "total 3, completed 1, pruned 1, failed 1, running 0"
 
 
 def test_totals_add_every_trial_cost(study):
-    tot = totals(trial_table(study))
-    assert tot == {
+    summary = _summary(study)
+    assert summary.cost.as_dict() == {
         "selection_seconds": 4.0,
         "train_seconds": 12.0,
         "eval_seconds": 2.0,
@@ -99,15 +103,17 @@ def test_totals_add_every_trial_cost(study):
         "warm_epochs": 2.0,
         "selection_rounds": 3.0,
     }
+    assert summary.epochs_trained == 6.0 and summary.selection_seconds == 4.0
+    assert summary.tuning_plus_final_seconds == 112.5
+    assert summary.selection_share == pytest.approx(0.04)
 
 
 def test_cost_model_worked_by_hand():
     """100 s of tuning: 40 s training, 10 s selection in 5 rounds, 8 s validation, so 42 s of
-    other costs, over 20 schedule epochs (4 full-data equivalents), a full epoch of 2 s, f 0.1:
+    other costs, over 20 plan epochs (4 full-data equivalents), a full epoch of 2 s, f 0.1:
     c_train = 40/20/2 = 1, c_sel = 10/5/2 = 1 per round at 5/20 rounds per epoch,
     c_eval = 8/20/2 = 0.2, c_fix = 42/20/2 = 1.05, S* = 1/(0.1 + 0.25 + 0.2 + 1.05) = 0.625."""
-    tot = TOTALS
-    out = cost_model({"tuning_seconds": 100.0}, tot, SimpleNamespace(fraction=0.1), 2.0)
+    out = CostModel.of(TOTALS, 100.0, 0.1, 2.0).to_json()
     assert out.pop("full_epoch_source") == "final"
     expected = {
         "full_epoch_seconds": 2.0,
@@ -123,54 +129,78 @@ def test_cost_model_worked_by_hand():
     }
     assert out == pytest.approx(expected, rel=1e-12)
     # Without final training: a full epoch estimated as 40 s / 4 full-data-equivalent epochs.
-    est = cost_model({"tuning_seconds": 100.0}, tot, SimpleNamespace(fraction=0.1), None)
-    assert est["full_epoch_source"] == "tuning estimate" and est["full_epoch_seconds"] == 10.0
-    assert est["c_fix"] == pytest.approx(42 / 20 / 10)
+    est = CostModel.of(TOTALS, 100.0, 0.1, None)
+    assert est.full_epoch_source == "tuning estimate" and est.full_epoch_seconds == 10.0
+    assert est.c_fix == pytest.approx(42 / 20 / 10)
     # Nothing trained: only the epoch's source, no terms.
-    empty = cost_model({"tuning_seconds": 1.0}, dict.fromkeys(tot, 0.0), None, None)
-    assert empty == {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"}
+    empty = CostModel.of(TrialCost(), 1.0, 0.1, None)
+    assert empty.to_json() == {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"}
 
 
-def _summary(study) -> dict:
-    rows = trial_table(study)
-    return {
-        "dataset": "dna",
-        "model": "MLP",
-        "choices": {"selector": "gradmatchpb"},
-        "best_params": {"lr": 0.01},
-        "best_trial": 0,
-        "best_val_accuracy": 0.75,
-        "final_test_accuracy": 0.8125,
-        "final_val_accuracy": math.nan,  # not finite: null in JSON
-        "tuning_seconds": 100.0,
-        "final_train_seconds": 12.5,
-        "selection_seconds": 10.0,
-        "epochs_trained": 20.0,
-        "full_equivalent_epochs": 4.0,
-        "n_trials": counts(study),
-        "selector": {
-            "selector": "gradmatchpb",
-            "fraction": 0.1,
-            "warm_full_epochs": 1,
-            "warm_covers_epochs": 7,
-        },
-        "search": "TPESampler",
-        "scheduler": {"scheduler": "hyperband"},
-        "seed": 3,
-        "device": "cpu",
-        "changed_settings": ["train.epochs"],
-        "cost_model": {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"},
-        "trials": rows,
-    }
+def _summary(study) -> RunSummary:
+    return RunSummary(
+        dataset="dna",
+        model="MLP",
+        choices={"selector": "gradmatchpb"},
+        best_params={"lr": 0.01},
+        best_trial=0,
+        best_val_accuracy=0.75,
+        final_test_accuracy=0.8125,
+        final_val_accuracy=math.nan,  # not finite: null in JSON
+        tuning_seconds=100.0,
+        final_train_seconds=12.5,
+        total_seconds=120.0,
+        selection_setup_seconds=0.0,
+        selection_setup={},
+        n_trials=TrialCounts.of(study.get_trials()),
+        selector=SelectorRecord(
+            "gradmatchpb", 0.1, warm_full_epochs=1, warm_covers_epochs=7, settings={"lam": 0.0}
+        ),
+        search="TPESampler",
+        scheduler=SchedulerRecord("hyperband", {"eta": 3}),
+        seed=3,
+        device="cpu",
+        threads=1,
+        torch="2",
+        cpu_capability="AVX2",
+        changed_settings=["train.epochs"],
+        storage="sqlite:///study.db",
+        study_name="automata",
+        run_dir="run",
+        trials=trial_rows(study),
+        cost_model=CostModel(full_epoch_source="tuning estimate"),
+    )
 
 
-def test_summary_json_writes_null_for_non_finite_values(study, tmp_path):
+def test_summary_json_round_trips_and_writes_null_for_non_finite_values(study, tmp_path):
     summary = _summary(study)
-    summary["trials"][0]["value"] = math.inf
-    write_summary(tmp_path / "summary.json", summary)
+    summary.trials[0].value = math.inf
+    summary.write(tmp_path / "summary.json")
     back = json.loads((tmp_path / "summary.json").read_text())
     assert back["final_val_accuracy"] is None and back["trials"][0]["value"] is None
     assert back["final_test_accuracy"] == 0.8125 and back["choices"] == {"selector": "gradmatchpb"}
+    assert back["selector"] == {
+        "selector": "gradmatchpb",
+        "lam": 0.0,
+        "fraction": 0.1,
+        "kappa": 0.0,
+        "warm_full_epochs": 1,
+        "warm_covers_epochs": 7,
+    }
+    read = RunSummary.read(tmp_path / "summary.json")
+    summary.final_val_accuracy, summary.trials[0].value = None, None
+    assert read == summary
+
+
+def test_a_summary_of_another_version_is_refused_in_one_line(study, tmp_path):
+    data = _summary(study).to_json()
+    del data["choices"]
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    with pytest.raises(SummaryError, match="has no 'choices': written by another version"):
+        RunSummary.read(tmp_path / "summary.json")
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(SummaryError, match="cannot read"):
+        RunSummary.read(tmp_path / "summary.json")
 
 
 def test_report_md_states_the_run(study, tmp_path):
@@ -180,9 +210,7 @@ def test_report_md_states_the_run(study, tmp_path):
     assert "Selector **gradmatchpb** (fraction 0.1), search **TPESampler**, " in text
     assert "scheduler **hyperband**, seed 3, device cpu." in text
     assert "| final test accuracy (best config retrained on full data) | 0.8125 |" in text
-    assert (
-        "| warm start per configuration: full-data epochs (for schedule epochs) | 1 (7) |" in text
-    )
+    assert "| warm start per configuration: full-data epochs (for plan epochs) | 1 (7) |" in text
     assert "| trials: completed / pruned / failed | 1 / 1 / 1 |" in text
     assert "- `lr` = 0.01" in text
     assert "(tuning.allow_changed_settings): train.epochs." in text
@@ -192,8 +220,7 @@ def test_report_md_states_the_run(study, tmp_path):
 
 def test_report_md_shows_the_cost_model_terms(study, tmp_path):
     summary = _summary(study)
-    tot = TOTALS
-    summary["cost_model"] = cost_model(summary, tot, SimpleNamespace(fraction=0.1), 2.0)
+    summary.cost_model = CostModel.of(TOTALS, 100.0, 0.1, 2.0)
     write_report(tmp_path / "report.md", summary)
     text = (tmp_path / "report.md").read_text()
     assert "(one is 2 s, final)" in text

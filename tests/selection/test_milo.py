@@ -5,7 +5,6 @@ seed, the encoders, and the set-up computed once per data set and shared through
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.data.images import ImageDataset
 from automata.data.text import TextDataset
 from automata.errors import ConfigError
+from automata.run_outputs.summary import RunSummary
 from automata.selection import milo
 from automata.selection.base import SelectionContext, class_budgets, setup_dir
 from automata.selection.milo import (
@@ -418,15 +418,15 @@ def test_second_trial_and_resumed_run_compute_nothing(make_cfg, tmp_path, spies)
         f"tuning.storage={storage}",
     ]
     first = run(make_cfg([*common, "tuning.n_trials=2"], out=tmp_path / "a"))
-    assert first["selection_setup"]["orderings"] == "computed"
-    assert first["tuning_seconds"] >= first["selection_setup_seconds"] > 0
+    assert first.selection_setup["orderings"] == "computed"
+    assert first.tuning_seconds >= first.selection_setup_seconds > 0
     assert (features.calls, orderings.calls) == (1, 1)
-    rounds = [t["cost"]["selection_rounds"] for t in first["trials"]]
+    rounds = [t.cost.selection_rounds for t in first.trials]
     assert rounds == [3.0, 3.0]  # both trials drew their own subsets (R = 1)
     milo._MEMORY.clear()  # as a new process
     second = run(make_cfg([*common, "tuning.n_trials=3"], out=tmp_path / "b"))
-    assert second["n_trials"]["completed"] == 3
-    assert second["selection_setup"]["orderings"] == "loaded"
+    assert second.n_trials.completed == 3
+    assert second.selection_setup["orderings"] == "loaded"
     assert (features.calls, orderings.calls) == (1, 1)
     assert (tmp_path / "shared" / "selection-cache").is_dir()
 
@@ -467,8 +467,7 @@ def test_concurrent_worker_processes_compute_the_setup_once(tmp_path):
         out, _ = p.communicate(timeout=600)
         assert p.returncode == 0, out.decode()[-2000:]
     setups = [
-        json.loads((tmp_path / f"worker{w}" / "summary.json").read_text())["selection_setup"]
-        for w in range(2)
+        RunSummary.read(tmp_path / f"worker{w}" / "summary.json").selection_setup for w in range(2)
     ]
     assert sorted(s["orderings"] for s in setups) == ["computed", "loaded"]
     assert setups[0]["cache_file"] == setups[1]["cache_file"]
@@ -505,13 +504,13 @@ def test_milo_tunes_tabular_text_and_images(make_cfg, tmp_path, dataset, model, 
         ]
     )
     summary = run(cfg)
-    setup = summary["selection_setup"]
+    setup = summary.selection_setup
     encoder = {"dna": "StandardizedInputs", "trec6": "MeanWordVectors", "cifar10": "PooledPixels"}
     assert str(setup["encoder"]).startswith(encoder[dataset])
     if dataset == "trec6":  # the model's GloVe file
         assert "glove.6B.50d.trimmed.txt.gz" in str(setup["encoder"])
     assert setup["orderings"] == "computed"
-    assert summary["selector"]["selector"] == "milo"
-    trials = [t for t in summary["trials"] if t["state"] == "complete"]
-    assert len(trials) == 2 and all(t["cost"]["selection_rounds"] == 2 for t in trials)
-    assert 0.0 <= summary["best_val_accuracy"] <= 1.0
+    assert summary.selector.name == "milo"
+    trials = [t for t in summary.trials if t.state == "complete"]
+    assert len(trials) == 2 and all(t.cost.selection_rounds == 2 for t in trials)
+    assert 0.0 <= summary.best_val_accuracy <= 1.0

@@ -3,7 +3,6 @@ SIGKILL mid-trial then rerun with the same command."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -16,6 +15,7 @@ import pytest
 import torch
 
 from automata.build import build
+from automata.run_outputs.summary import RunSummary
 from automata.selection.gradmatch import GradMatchPB
 from automata.training.trainer import Trainer
 
@@ -148,8 +148,8 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     # Hyperband R=9, eta=3 brackets (9@1, 5@3, 3@9): exactly 1 + 1 + 3 configurations reach
     # the end, so the scheduler continued at the rung where it stopped.
     assert sum(t.state.name == "COMPLETE" for t in trials) == 5
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["n_trials"]["total"] == 17 + len(failed) == len(summary["trials"])
+    summary = RunSummary.read(run_dir / "summary.json")
+    assert summary.n_trials.total == 17 + len(failed) == len(summary.trials)
     assert not list((run_dir / "checkpoints").glob("*.pt"))  # finished trials' checkpoints gone
 
 
@@ -169,4 +169,4 @@ def test_trial_killed_before_sampling_is_failed_and_replaced(make_cfg, tmp_path)
     ).trials
     assert trials[0].state.name == "FAIL"
     assert "interrupted" in trials[0].user_attrs["fail_reason"]
-    assert summary["n_trials"]["completed"] + summary["n_trials"]["pruned"] == 3
+    assert summary.n_trials.completed + summary.n_trials.pruned == 3

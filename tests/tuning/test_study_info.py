@@ -3,7 +3,6 @@ trial count; the study carries its metric name and what it tuned, for other tool
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
@@ -12,6 +11,7 @@ import pytest
 
 from automata.errors import ConfigError
 from automata.run import run
+from automata.run_outputs.summary import RunSummary
 from automata.tuning.study_info import differences, fingerprint
 
 from ..conftest import compose_config
@@ -78,24 +78,24 @@ def test_continuing_a_study_with_another_selector_is_refused(make_cfg, tmp_path)
         )
     )
     assert len(_study(out).trials) == 4
-    assert "selector._target_" in summary["changed_settings"]
+    assert "selector._target_" in summary.changed_settings
     assert "selector._target_" in _study(out).user_attrs["changed_settings"]
 
 
 def test_rerun_of_a_finished_study_keeps_its_time_and_counts_trials(make_cfg, tmp_path, caplog):
     first = run(make_cfg(TINY))
-    assert first["tuning_seconds"] > 0
+    assert first.tuning_seconds > 0
     again = run(make_cfg(TINY))
-    assert again["tuning_seconds"] == first["tuning_seconds"]
-    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert on_disk["tuning_seconds"] == first["tuning_seconds"]
+    assert again.tuning_seconds == first.tuning_seconds
+    on_disk = RunSummary.read(tmp_path / "run" / "summary.json")
+    assert on_disk.tuning_seconds == first.tuning_seconds
 
     caplog.set_level(logging.INFO, logger="automata")
     caplog.clear()
     more = run(make_cfg([*TINY, "tuning.n_trials=3"]))
     lines = [r.getMessage() for r in caplog.records if re.match(r"\[\d+/\d+\]", r.getMessage())]
     assert len(lines) == 1 and lines[0].startswith("[3/3] trial 2 ")
-    assert more["tuning_seconds"] > first["tuning_seconds"]
+    assert more.tuning_seconds > first.tuning_seconds
 
 
 def test_study_carries_its_metric_name_and_settings(make_cfg, tmp_path):

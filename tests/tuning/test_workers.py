@@ -8,7 +8,6 @@ where one must be running.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit
 
 import optuna
 import pytest
+
+from automata.run_outputs.summary import RunSummary
 
 from ..conftest import ROOT
 
@@ -231,9 +232,9 @@ def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tm
     finally:
         other.kill()
         other.wait()
-    assert summary["best_trial"] == 0 and summary["best_val_accuracy"] == 0.75
-    assert summary["best_params"] == params
-    assert summary["final_test_accuracy"] is not None
+    assert summary.best_trial == 0 and summary.best_val_accuracy == 0.75
+    assert summary.best_params == params
+    assert summary.final_test_accuracy is not None
 
 
 def test_a_sweep_of_workers_that_each_retrain_the_final_model_is_refused(tmp_path):
@@ -307,10 +308,10 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
     workers = sorted((tmp_path / "sweep").rglob("summary.json"))
     assert len(workers) == 2
     for path in workers:
-        assert json.loads(path.read_text())["final_test_accuracy"] is None
-    summary = json.loads((tmp_path / "final" / "summary.json").read_text())
-    assert summary["best_val_accuracy"] == study.best_value
-    assert summary["n_trials"]["total"] == len(study.trials)
+        assert RunSummary.read(path).final_test_accuracy is None
+    summary = RunSummary.read(tmp_path / "final" / "summary.json")
+    assert summary.best_val_accuracy == study.best_value
+    assert summary.n_trials.total == len(study.trials)
     # The final process trained no trial of its own, only the final model.
     assert not re.search(r"\[\d+/\d+\] trial", final.stdout + final.stderr)
     finals = list(tmp_path.rglob("final/events.out.tfevents.*"))

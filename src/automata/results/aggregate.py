@@ -23,10 +23,11 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from automata.results.runs import FULL, Collection, Run
+from automata.run_outputs.summary import RunSummary
 
 COLUMNS = [
     "dataset",
@@ -109,18 +110,12 @@ def ranking_index(rankings: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[
     return index
 
 
-def _summary_values(runs: list[Run], field: str | Callable[[dict[str, Any]], Any]) -> list[Any]:
-    out = []
-    for run in runs:
-        assert run.summary is not None
-        value = field(run.summary) if callable(field) else run.summary.get(field)
-        out.append(value)
-    return out
+def _summaries(runs: list[Run]) -> list[RunSummary]:
+    return [run.summary for run in runs if run.summary is not None]
 
 
-def _share(s: dict[str, Any]) -> float | None:
-    tuning = s.get("tuning_seconds") or 0.0
-    return (s.get("selection_seconds") or 0.0) / tuning if tuning > 0 else None
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
 
 
 def aggregate(found: Collection) -> list[dict[str, Any]]:
@@ -134,14 +129,12 @@ def aggregate(found: Collection) -> list[dict[str, Any]]:
     for runs in groups.values():
         ok = [r for r in runs if r.ok]
         first = runs[0]
-        tuning = _summary_values(ok, "tuning_seconds")
-        both = _summary_values(ok, "tuning_plus_final_seconds")
-        acc = [None if a is None else 100.0 * a for a in _summary_values(ok, "final_test_accuracy")]
-        val = [None if a is None else 100.0 * a for a in _summary_values(ok, "best_val_accuracy")]
-        share = [None if s is None else 100.0 * s for s in _summary_values(ok, _share)]
-        failed_trials = sum(
-            int((s or {}).get("failed", 0)) for s in _summary_values(ok, "n_trials")
-        )
+        tuning = [s.tuning_seconds for s in _summaries(ok)]
+        both = [s.tuning_plus_final_seconds for s in _summaries(ok)]
+        acc = [_pct(s.final_test_accuracy) for s in _summaries(ok)]
+        val = [_pct(s.best_val_accuracy) for s in _summaries(ok)]
+        share = [_pct(s.selection_share) for s in _summaries(ok)]
+        failed_trials = sum(s.n_trials.failed for s in _summaries(ok))
         selector, fraction, kappa = first.variant()
         rank = rankings.get((first.dataset, selector, fraction, kappa), {})
         row: dict[str, Any] = {
@@ -174,13 +167,11 @@ def aggregate(found: Collection) -> list[dict[str, Any]]:
         ):
             row[f"{name}_mean"], row[f"{name}_std"] = mean_std(values)
         row["best_val_acc_mean"] = mean_std(val)[0]
-        for name, fld in (
-            ("selection_s", "selection_seconds"),
-            ("train_s", "train_seconds"),
-            ("eval_s", "eval_seconds"),
-            ("full_equivalent_epochs", "full_equivalent_epochs"),
-        ):
-            row[f"{name}_mean"] = mean_std(_summary_values(ok, fld))[0]
+        costs = [s.cost for s in _summaries(ok)]
+        row["selection_s_mean"] = mean_std(c.selection_seconds for c in costs)[0]
+        row["train_s_mean"] = mean_std(c.train_seconds for c in costs)[0]
+        row["eval_s_mean"] = mean_std(c.eval_seconds for c in costs)[0]
+        row["full_equivalent_epochs_mean"] = mean_std(c.full_equivalent_epochs for c in costs)[0]
         rows.append(row)
 
     full = {reference_key(r): r for r in rows if r["selector"] == FULL}

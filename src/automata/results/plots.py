@@ -224,7 +224,7 @@ def pick_study(runs: list[Run], selector: str | None) -> Run | None:
         return None
 
     def score(r: Run) -> tuple[Any, ...]:
-        pruned = (r.summary or {}).get("n_trials", {}).get("pruned", 0)
+        pruned = r.summary.n_trials.pruned if r.summary else 0
         return (
             r.selector != selector,
             pruned == 0,
@@ -241,21 +241,19 @@ def learning_curves(run: Run, out: Path) -> Path | None:
     import optuna
     from optuna.trial import TrialState
 
-    summary = run.summary or {}
-    local = run.path / "study.db"
-    storage = f"sqlite:///{local.resolve()}" if local.exists() else summary.get("storage")
-    if not storage:
+    summary = run.summary
+    if summary is None:
         return None
+    local = run.path / "study.db"
+    storage = f"sqlite:///{local.resolve()}" if local.exists() else summary.storage
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = optuna.load_study(
-            storage=storage, study_name=str(summary.get("study_name", "automata"))
-        )
+        study = optuna.load_study(storage=storage, study_name=summary.study_name)
     except Exception as exc:  # noqa: BLE001 - a missing or moved storage only skips the plot
         log.warning("learning curves: cannot load the study of %s: %s", run.path, exc)
         return None
     trials = study.get_trials(deepcopy=False)
-    best = summary.get("best_trial")
+    best = summary.best_trial
     fig, ax = plt.subplots(figsize=(7, 4.6))
     styles = {
         TrialState.COMPLETE: ("tab:blue", "-"),

@@ -8,9 +8,10 @@ Folders of the ranking-agreement protocol (holding ``ranking.json`` or ``ranking
 are collected separately: their studies are not tuning runs.
 
 A run is known by the options its command line picked (``selector=craigpb scheduler=asha``):
-``summary.json``'s ``choices``, else ``hydra.runtime.choices`` of its ``config.yaml`` or of
-Hydra's ``.hydra/hydra.yaml``. Summaries written before ``choices`` existed name the selector
-and scheduler themselves and the search by its sampler class (``TPESampler``: ``tpe``).
+``summary.json``'s ``choices``, else (a run without summary) ``hydra.runtime.choices`` of its
+``config.yaml`` or of Hydra's ``.hydra/hydra.yaml``. A summary.json written by another version
+of automata (:class:`~automata.run_outputs.summary.SummaryError`) makes its run a failed one, with
+that reason.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from automata.run_outputs.summary import RunSummary, SummaryError
 from automata.selection.base import warm_start
 
 log = logging.getLogger("automata.results")
@@ -51,7 +53,7 @@ class Run:
     n_trials: int | None
     experiment: str | None = None
     modality: str | None = None
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,9 +71,8 @@ class Run:
         by :func:`warm_start` for a run that has no summary, or an older one)."""
         if self.is_full or not self.kappa or not self.epochs:
             return 0
-        recorded = ((self.summary or {}).get("selector") or {}).get("warm_full_epochs")
-        if recorded is not None:
-            return int(recorded)
+        if self.summary is not None:
+            return self.summary.selector.warm_full_epochs
         return warm_start(self.kappa, self.epochs, self.fraction).full_epochs
 
     def variant(self) -> tuple[str, float, float]:
@@ -118,24 +119,16 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def run_choices(
-    run_dir: Path, cfg: dict[str, Any], summary: dict[str, Any] | None
-) -> dict[str, str]:
+def run_choices(run_dir: Path, cfg: dict[str, Any], summary: RunSummary | None) -> dict[str, str]:
     """The option picked in each config group (``{"selector": "craigpb", ...}``): from
     ``summary.json``, else from the ``hydra.runtime.choices`` of ``config.yaml`` or of Hydra's
-    ``.hydra/hydra.yaml``; for a summary written before they were recorded, the names that
-    summary holds."""
-    choices = (summary or {}).get("choices")
-    if not isinstance(choices, dict):
+    ``.hydra/hydra.yaml``."""
+    choices: dict[str, Any] | None = summary.choices if summary is not None else None
+    if not choices:
         choices = _hydra_choices(cfg)
     if not choices and (run_dir / ".hydra" / "hydra.yaml").is_file():
         choices = _hydra_choices(_load_yaml(run_dir / ".hydra" / "hydra.yaml"))
-    found = {str(k): str(v) for k, v in (choices or {}).items() if v is not None}
-    if summary:
-        found.setdefault("selector", str((summary.get("selector") or {}).get("selector", "?")))
-        found.setdefault("scheduler", str((summary.get("scheduler") or {}).get("scheduler", "?")))
-        found.setdefault("search", str(summary.get("search", "?")).lower().removesuffix("sampler"))
-    return found
+    return {str(k): str(v) for k, v in (choices or {}).items() if v is not None}
 
 
 def _hydra_choices(cfg: dict[str, Any]) -> dict[str, Any] | None:
@@ -180,14 +173,18 @@ def read_run(run_dir: Path) -> Run:
     if not cfg_path.exists():
         cfg_path = run_dir / ".hydra" / "config.yaml"
     cfg = _load_yaml(cfg_path)
-    summary = _load_json(run_dir / "summary.json") if (run_dir / "summary.json").exists() else None
+    summary, unreadable = None, None
+    if (run_dir / "summary.json").exists():
+        try:
+            summary = RunSummary.read(run_dir / "summary.json")
+        except SummaryError as exc:
+            unreadable = str(exc)
     sel_cfg = cfg.get("selector") or {}
-    sel_sum = (summary or {}).get("selector") or {}
     train = cfg.get("train") or {}
     tuning = cfg.get("tuning") or {}
     exp = cfg.get("experiment")
     experiment: dict[str, Any] = exp if isinstance(exp, dict) else {}
-    dataset = (summary or {}).get("dataset") or (cfg.get("dataset") or {}).get("name") or "?"
+    dataset = summary.dataset if summary else (cfg.get("dataset") or {}).get("name") or "?"
     choices = run_choices(run_dir, cfg, summary)
     name = choices.get("selector", "?")
     full = name == FULL
@@ -195,18 +192,28 @@ def read_run(run_dir: Path) -> Run:
         path=run_dir,
         dataset=str(dataset),
         selector=name,
-        fraction=1.0 if full else _as_float(sel_sum.get("fraction", sel_cfg.get("fraction")), 1.0),
-        kappa=0.0 if full else _as_float(sel_sum.get("kappa", sel_cfg.get("kappa")), 0.0),
+        fraction=1.0
+        if full
+        else summary.selector.fraction
+        if summary
+        else _as_float(sel_cfg.get("fraction"), 1.0),
+        kappa=0.0
+        if full
+        else summary.selector.kappa
+        if summary
+        else _as_float(sel_cfg.get("kappa"), 0.0),
         search=choices.get("search", "?"),
         scheduler=choices.get("scheduler", "?"),
-        seed=_as_int((summary or {}).get("seed", cfg.get("seed"))) or 0,
+        seed=summary.seed if summary else _as_int(cfg.get("seed")) or 0,
         epochs=_as_int(train.get("epochs")),
         n_trials=_as_int(tuning.get("n_trials")),
         experiment=experiment.get("name"),
         modality=experiment.get("modality"),
         summary=summary,
     )
-    if summary is None:
+    if unreadable:
+        run.reason = unreadable
+    elif summary is None:
         run.reason = failure_reason(run_dir)
     elif not cfg:
         run.reason = "config.yaml unreadable"

@@ -175,13 +175,14 @@ def _missing_section(found: Collection, never: list[dict[str, Any]]) -> list[str
                 f"| {m['kappa']:g} | {m['search']} | {m['scheduler']} | {m['seed']} |"
             )
         lines.append("")
-    with_failures = [r for r in found.ok if (r.summary or {}).get("n_trials", {}).get("failed")]
+    with_failures = [r for r in found.ok if r.summary and r.summary.n_trials.failed]
     if with_failures:
         problems = True
         lines += ["Finished runs with failed trials (retried with new configurations):", ""]
         for r in with_failures:
-            n = (r.summary or {})["n_trials"]
-            lines.append(f"- `{r.path}`: {n['failed']} failed of {n['total']}")
+            assert r.summary is not None
+            n = r.summary.n_trials
+            lines.append(f"- `{r.path}`: {n.failed} failed of {n.total}")
         lines.append("")
     for problem in found.ranking_problems:
         problems = True

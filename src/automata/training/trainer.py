@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from automata.data.base import DataSplits
 from automata.device import move_to, synchronize
 from automata.errors import TrialDiverged
 from automata.models import contract
+from automata.run_outputs.summary import TrialCost
 from automata.selection.base import EpochPlan, SelectionContext, Selector, Subset
 from automata.training.loop import evaluate, iter_batches, weighted_loss
 from automata.training.optimizers import build_lr_schedule, build_optimizer
@@ -64,22 +65,6 @@ class EpochResult:
                 if key in self.selection_stats:
                     out[f"selection/{key}"] = self.selection_stats[key]
         return out
-
-
-@dataclass
-class TrialCost:
-    """What one configuration has cost so far (AUTOMATA's accounting of tuning time)."""
-
-    epochs: int = 0  # epochs of the schedule done (what the scheduler counts)
-    full_equivalent_epochs: float = 0.0  # sum over epochs trained of subset size / N
-    warm_epochs: int = 0  # full-data warm-start epochs trained (they cover more schedule epochs)
-    selection_seconds: float = 0.0
-    train_seconds: float = 0.0
-    eval_seconds: float = 0.0
-    selection_rounds: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
 
 
 def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
