@@ -423,18 +423,3 @@ def test_a_value_the_search_space_samples_is_warned_about(tmp_path):
     assert "the search space samples optimizer.lr for every trial (space.lr)" in warnings[0]
     trial_lr = RunSummary.read(tmp_path / "summary.json").trials[0].params["lr"]
     assert trial_lr != 0.01  # indeed replaced: the warning is true
-
-
-def test_a_worker_stopping_before_any_trial_completed_is_not_an_error(make_cfg):
-    """With many workers, one that stops first (no final training) may see no completed trial
-    while others still run theirs: it reports no best instead of failing; the final process
-    reports the best. Without running trials, no completed trial is an error."""
-    from automata.run import best_trial
-
-    study = optuna.create_study(direction="maximize")
-    study.ask()  # a trial another worker is running
-    worker = make_cfg(["tuning.final_train=false"])
-    assert best_trial(worker, study, "another-host") is None
-    lone = optuna.create_study(direction="maximize")
-    with pytest.raises(AutomataError, match="no trial completed"):
-        best_trial(worker, lone, "this-host")

@@ -11,7 +11,9 @@ import torch
 from automata.build import build
 from automata.run import build_components
 from automata.run_outputs.progress import EpochProgress
-from automata.tuning.engine import StudyEngine
+from automata.tuning.engine import TrialEngine
+from automata.tuning.objective import Objective, trial_settings
+from automata.tuning.study import TrialLog
 
 from ..conftest import compose_config
 
@@ -56,15 +58,12 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
     study = optuna.create_study(direction="maximize", sampler=sampler)
     screen = Terminal()
     progress = EpochProgress(scheduler.planned_epochs(5), stream=screen)
-    engine = StudyEngine(
-        cfg,
-        data,
-        build("selector", cfg.selector),
-        study,
-        torch.device("cpu"),
-        tmp_path,
-        synchronous=True,
-        progress=progress,
+    objective = Objective(
+        trial_settings(cfg), cfg.space, data, build("selector", cfg.selector), torch.device("cpu")
+    )
+    trial_log = TrialLog(study, scheduler.synchronous, 5, objective.epochs).bar(progress)
+    engine = TrialEngine(
+        study, scheduler, objective, cfg.tuning, tmp_path / "checkpoints", observers=[trial_log]
     )
     scheduler.run(engine)
     engine.close()

@@ -84,11 +84,11 @@ def test_trial_curves_record_each_epoch_and_the_hparams_of_ended_trials(tmp_path
             selection_stats={"matching_error": 0.125, "ignored": 3.0},
         )
 
-    curves.epoch(0, result(1, 2.0, selected=True))
+    curves.epoch(0, result(1, 2.0, selected=True), 2)
     curves.paused(0)
-    curves.epoch(0, result(2, 1.5, selected=False))
+    curves.epoch(0, result(2, 1.5, selected=False), 2)
     curves.ended(0, "complete", {"lr": 0.1}, {"val_accuracy": 0.5, "epochs": 2.0})
-    curves.epoch(1, result(1, 3.0, selected=True))
+    curves.epoch(1, result(1, 3.0, selected=True), 2)
     curves.ended(1, "fail", {"lr": 9.0}, None)
     assert not (tmp_path / "hparams").exists()  # not before close
     curves.close()

@@ -213,18 +213,6 @@ def test_hyperband_total_configs_matches_formula():
         assert br[-1] == (s_max + 1, R)  # the last bracket never stops early
 
 
-def test_value_at_reads_the_first_epoch_at_or_past_a_rung():
-    from automata.tuning.engine import value_at
-
-    # A warm-start epoch reports at epoch 7 for schedule epochs 0-6: rungs 1 and 3 read it.
-    values = {7: 0.8, 8: 0.82, 9: 0.85}
-    assert value_at(values, 1) == 0.8
-    assert value_at(values, 7) == 0.8
-    assert value_at(values, 9) == 0.85
-    assert value_at(values, 10) is None
-    assert value_at({}, 1) is None
-
-
 @pytest.mark.parametrize("n_trials", [1, 4, 9, 13, 27, 31])
 @pytest.mark.parametrize(
     "scheduler",

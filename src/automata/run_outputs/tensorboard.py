@@ -116,7 +116,7 @@ class TrialCurves:
         self.log = log
         self._hparams: list[tuple[int, dict[str, Any], dict[str, float], str]] = []
 
-    def epoch(self, trial: int, result: EpochCurves) -> None:
+    def epoch(self, trial: int, result: EpochCurves, until: int) -> None:
         self.log.epoch(trial, result.epoch, result.scalars())
 
     def paused(self, trial: int) -> None:

@@ -48,6 +48,9 @@ class EpochResult:
     train_seconds: float
     eval_seconds: float
     selection_stats: dict[str, float] = field(default_factory=dict)
+    #: plan epochs this epoch advanced the configuration by (a warm-start epoch on the full
+    #: data may stand in for several)
+    advanced: int = 1
 
     def scalars(self) -> dict[str, float | None]:
         """The epoch's curves (TensorBoard tags): loss, validation, subset size, times, and
@@ -226,7 +229,8 @@ class Trainer:
             )
         t2 = time.perf_counter()
         c = self.cost
-        c.epochs += next_epoch - self.epoch
+        advanced = next_epoch - self.epoch
+        c.epochs += advanced
         c.warm_epochs += int(ws is not None)
         self.epoch = next_epoch
         c.full_equivalent_epochs += indices.numel() / n
@@ -246,6 +250,7 @@ class Trainer:
             train_seconds=t1 - t0,
             eval_seconds=t2 - t1,
             selection_stats=stats,
+            advanced=advanced,
         )
 
     def test_accuracy(self) -> float:

@@ -1,0 +1,77 @@
+"""What a trial trains: the run's training settings with one configuration's values applied.
+
+The :class:`Objective` is the study's view of everything below it: the data, the selector, the
+device, the search space and the settings a trial's training reads (``seed``, ``train``,
+``optimizer``, ``model``: :data:`~automata.tuning.search_space.TRIAL_KEYS`). It samples a
+configuration with a live trial and builds the :class:`~automata.training.trainer.Trainer` that
+trains it; the final model is built the same way, on the full data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from omegaconf import DictConfig
+
+from automata.data.base import DataSplits
+from automata.selection.base import Selector
+from automata.training.trainer import Trainer
+from automata.tuning import search_space
+
+
+def trial_settings(cfg: DictConfig) -> DictConfig:
+    """The part of a run config that one trial's training reads, resolved once."""
+    return search_space.apply(cfg, cfg.space, {})
+
+
+@dataclass
+class Objective:
+    """Args:
+    settings: :func:`trial_settings` of the run config.
+    space: the search space (``conf/space/``).
+    data, selector, device: what every trial trains on, and where.
+    """
+
+    settings: DictConfig
+    space: DictConfig
+    data: DataSplits
+    selector: Selector
+    device: torch.device
+
+    @property
+    def epochs(self) -> int:
+        """T: the epochs a configuration's training is planned for."""
+        return int(self.settings.train.epochs)
+
+    @property
+    def eval_every(self) -> int | None:
+        """Validate every N epochs too (``train.eval_every``), for curves."""
+        every = self.settings.train.get("eval_every")
+        return int(every) if every else None
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        """A configuration sampled with the live ``trial``."""
+        return search_space.suggest(trial, self.space)
+
+    def config(self, params: dict[str, Any]) -> DictConfig:
+        """The training settings of the configuration ``params``."""
+        return search_space.apply(self.settings, self.space, params)
+
+    def trainer(self, params: dict[str, Any], selector: Selector | None = None) -> Trainer:
+        """A fresh trainer of ``params`` on the run's selector (or ``selector``)."""
+        return Trainer(
+            self.config(params),
+            self.data,
+            selector or self.selector,
+            self.device,
+            total_epochs=self.epochs,
+        )
+
+    def prepare(self, setup_at: Path) -> dict[str, float | str]:
+        """The selector's work shared by every trial, once per run (e.g. MILO's orderings),
+        cached under ``setup_at``."""
+        return self.selector.prepare(self.data, setup_at, int(self.settings.seed), self.device)
