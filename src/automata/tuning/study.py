@@ -289,9 +289,7 @@ class Study:
         """The study's tuning time: the longest worker total (workers run side by side; one
         process resumed several times adds up its sessions)."""
         totals = [
-            float(v)
-            for k, v in self.optuna.user_attrs.items()
-            if k.startswith(TUNING_SECONDS_ATTR)
+            float(v) for k, v in self.optuna.user_attrs.items() if k.startswith(TUNING_SECONDS_ATTR)
         ]
         return max(totals, default=0.0)
 
