@@ -146,6 +146,19 @@ def test_every_selector_config_is_covered():
     assert {"full", "random", "gradmatchpb", "craig", "craigpb", "glister"} <= set(SELECTORS)
 
 
+@pytest.mark.parametrize("option", SELECTORS)
+def test_name_is_the_class_attribute_equal_to_the_yaml_stem(option):
+    """Every option's selector is called by its YAML's stem (logs, the study, summary.json),
+    and the name belongs to the class, not to one instance."""
+    selector = make_selector(option)
+    assert selector.name == option
+    assert type(selector).name == option and "name" not in vars(selector)
+
+
+def test_a_selector_class_without_a_name_is_called_by_its_class_name():
+    assert _Counting.name == "_Counting"
+
+
 @pytest.mark.parametrize("fraction", FRACTIONS)
 @pytest.mark.parametrize("name", SELECTORS)
 def test_contract(name, fraction, data, model):

@@ -14,6 +14,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -119,9 +120,10 @@ class Selector(ABC):
     #: first subset after it is a selected one.
     adaptive: bool = False
 
-    #: what logs, the study and summary.json call the selector (a subclass that sets none is
-    #: called by its class name); reports name runs by their config option instead.
-    name: str = "Selector"
+    #: what logs, the study and summary.json call the selector: a class attribute, set by
+    #: each class of the package to the stem of its YAML (``conf/selector/<name>.yaml``; the
+    #: contract tests check it). A class that sets none is called by its class name.
+    name: ClassVar[str] = "Selector"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

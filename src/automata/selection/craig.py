@@ -182,6 +182,8 @@ class CRAIG(_CraigBase):
         lazy_block: candidates the lazy greedy re-evaluates at once.
     """
 
+    name = "craig"
+
     def __init__(
         self,
         fraction: float = 0.1,
@@ -195,8 +197,6 @@ class CRAIG(_CraigBase):
     ) -> None:
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         self.per_class = bool(per_class)
-
-    name = "craig"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -271,6 +271,8 @@ class CRAIGPB(_CraigBase):
         squared, greedy, lazy_block: see :class:`CRAIG`.
     """
 
+    name = "craigpb"
+
     randomized = True  # the candidate batches are a fresh seeded shuffle each round
 
     def __init__(
@@ -287,8 +289,6 @@ class CRAIGPB(_CraigBase):
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         require(batch_size >= 1, "batch_size", ">= 1", batch_size)
         self.batch_size = int(batch_size)
-
-    name = "craigpb"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

@@ -214,6 +214,8 @@ class GradMatchPB(_GradientMatching):
             expectation when the cut is small (satimage at 1%, 31 of 32).
     """
 
+    name = "gradmatchpb"
+
     randomized = True  # the candidate batches are a fresh seeded shuffle each round
 
     def __init__(
@@ -252,8 +254,6 @@ class GradMatchPB(_GradientMatching):
         self.max_atoms = None if max_atoms is None else int(max_atoms)
         self.fit_budget = bool(fit_budget)
         self.pool_error = float(pool_error)
-
-    name = "gradmatchpb"
 
     def candidate_count(self, n_batches: int, k_batches: int) -> int:
         """How many of the round's ``n_batches`` shuffled batches are candidates."""
@@ -381,6 +381,8 @@ class GradMatch(_GradientMatching):
             (proportional to its size) and the class's gradient sum as target.
     """
 
+    name = "gradmatch"
+
     def __init__(
         self,
         fraction: float = 0.1,
@@ -395,8 +397,6 @@ class GradMatch(_GradientMatching):
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         self.per_class = bool(per_class)
-
-    name = "gradmatch"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

@@ -581,6 +581,8 @@ class MILO(Selector):
         lazy_block: candidates the lazy facility-location greedy re-evaluates at once.
     """
 
+    name = "milo"
+
     online = True
     adaptive = False  # looks at features, never at the model: the first subset is a real one
     randomized = True  # each round draws from the orderings with the trial's generator
@@ -630,8 +632,6 @@ class MILO(Selector):
         self._setup: MiloSetup | None = None
         self._weights: torch.Tensor | None = None
         self._prepared_for: tuple[int, int] | None = None
-
-    name = "milo"
 
     def graph_cut_epochs(self, total_epochs: int) -> int:
         """Epochs of the easy phase: ``ceil(gc_ratio * T)``."""
