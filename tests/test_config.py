@@ -186,7 +186,7 @@ def test_experiment_switches_to_full_data_without_deletions(experiment):
     cfg = compose_config([f"experiment={experiment}", "selector=full"])
     selector, _, _ = build_components(cfg)
     assert selector.name == "full" and selector.is_full
-    assert selector.describe()["fraction"] == 1.0
+    assert selector.settings()["fraction"] == 1.0
 
 
 def test_values_the_space_samples_are_found_among_the_overrides():

@@ -158,9 +158,9 @@ class _CraigBase(Selector):
         )
         return picks, cluster_weights(sim, picks, symmetric=True)
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "squared": str(self.squared),
             "greedy": self.greedy,
             "lazy_block": self.lazy_block,
@@ -253,8 +253,8 @@ class CRAIG(_CraigBase):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "per_class": str(self.per_class)}
 
 
 class CRAIGPB(_CraigBase):
@@ -324,5 +324,5 @@ class CRAIGPB(_CraigBase):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "batch_size": self.batch_size}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "batch_size": self.batch_size}

@@ -178,5 +178,5 @@ class Glister(Selector):
             },
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "eta": self.eta, "max_rounds": self.max_rounds}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "eta": self.eta, "max_rounds": self.max_rounds}

@@ -106,9 +106,9 @@ class _GradientMatching(Selector):
         err = float(residual.norm() / target.norm().clamp_min(1e-12))
         return idx.cpu(), w.float().cpu(), err
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "lam": self.lam,
             "lam_relative": str(self.lam_relative),
             "tol": self.tol,
@@ -361,9 +361,9 @@ class GradMatchPB(_GradientMatching):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "batch_size": self.batch_size,
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
@@ -460,5 +460,5 @@ class GradMatch(_GradientMatching):
         )
         return val_rows.mean(0) * rows.shape[0]
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "per_class": str(self.per_class)}

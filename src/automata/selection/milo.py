@@ -637,7 +637,8 @@ class MILO(Selector):
         """Epochs of the easy phase: ``ceil(gc_ratio * T)``."""
         return math.ceil(self.gc_ratio * total_epochs - 1e-9)
 
-    def _settings(self, budget: int) -> tuple[object, ...]:
+    def _ordering_settings(self, budget: int) -> tuple[object, ...]:
+        """What the shared orderings depend on besides the data and the encoder (cache key)."""
         return (
             budget,
             self.per_class,
@@ -670,7 +671,7 @@ class MILO(Selector):
         encoder = self.encoder or default_encoder(data, self.glove_path)
         n = len(data.train_eval)
         feature_key = _key(data_fingerprint(data), encoder.describe())
-        order_key = _key(feature_key, self._settings(self.budget(n)), seed)
+        order_key = _key(feature_key, self._ordering_settings(self.budget(n)), seed)
         info: dict[str, float | str] = {"encoder": encoder.describe(), "key": order_key}
         t1 = time.perf_counter()
         info["fingerprint_seconds"] = t1 - t0
@@ -794,10 +795,10 @@ class MILO(Selector):
             stats = {"graph_cut": 0.0}
         return Subset(idx, torch.ones(idx.numel()), {"subset_size": float(idx.numel()), **stats})
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         encoder = "per-modality default" if self.encoder is None else type(self.encoder).__name__
         return {
-            **super().describe(),
+            **super().settings(),
             "gc_ratio": self.gc_ratio,
             "temperature": self.temperature,
             "per_class": str(self.per_class),

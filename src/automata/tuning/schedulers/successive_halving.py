@@ -234,5 +234,5 @@ class Hyperband(Scheduler):
                 left -= k
         return total
 
-    def describe(self) -> dict[str, int | str]:
-        return {**super().describe(), "bracket_order": self.bracket_order}
+    def settings(self) -> dict[str, int | str]:
+        return {**super().settings(), "bracket_order": self.bracket_order}
