@@ -173,12 +173,12 @@ def test_mixed_precision_without_a_gpu_is_refused(monkeypatch):
     ],
 )
 def test_model_for_another_modality_names_both(overrides, message):
-    from automata.training.trainer import build_model
+    from automata.models.contract import build_model
 
     cfg = compose_config(overrides)
     data = build("dataset", cfg.dataset)
     with pytest.raises(ConfigError, match=message):
-        build_model(cfg, data)
+        build_model(cfg.model, data)
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))

@@ -83,7 +83,9 @@ class TrialCost:
 
 
 def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
-    """The config's model for ``data``, checked against the model contract."""
+    """Kept only for ``automata.run`` until it calls
+    :func:`automata.models.contract.build_model` (``build_model(cfg.model, data)``), the one
+    place a model is built."""
     return contract.build_model(cfg.model, data)
 
 
@@ -115,7 +117,7 @@ class Trainer:
         seed = int(cfg.seed)
         # Every configuration starts from the same seed (AUTOMATA Algorithm 1).
         torch.manual_seed(seed)
-        self.model = build_model(cfg, data).to(device)
+        self.model = contract.build_model(cfg.model, data).to(device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.lr_schedule = build_lr_schedule(self.optimizer, cfg, self.total_epochs)
         self.generator = torch.Generator().manual_seed(seed + 1)
