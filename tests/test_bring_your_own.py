@@ -18,7 +18,7 @@ from PIL import Image
 
 from automata.data.base import DataSplits, build_dataset
 from automata.errors import AutomataError, ConfigError, DataError
-from automata.run import run
+from automata.run import build_components, run
 
 from .conftest import ROOT, compose_config, importable, options
 
@@ -153,6 +153,8 @@ def write_project(root: Path) -> Path:
     )
     (conf / "model" / "tiny.yaml").write_text("_target_: mymodels.TinyNet\nwidth: 16\n")
     (conf / "model" / "tiny_conv.yaml").write_text("_target_: mymodels.TinyConv\nwidth: 8\n")
+    # A model without a search space of its own: tuned with space=generic.
+    (conf / "model" / "spaceless.yaml").write_text("_target_: mymodels.TinyNet\nwidth: 8\n")
     (conf / "space" / "tiny.yaml").write_text(SPACE)
     (conf / "space" / "tiny_conv.yaml").write_text(SPACE)
     return conf
@@ -319,6 +321,64 @@ def test_own_data_and_model_with_every_scheduler(user_conf: Path, tmp_path: Path
     assert summary["dataset"] == "mine_csv"
     assert summary["n_trials"]["completed"] + summary["n_trials"]["pruned"] >= 1
     assert 0.0 <= summary["final_test_accuracy"] <= 1.0
+
+
+# ------------------------------------------------------------ a model without a search space
+
+NO_SPACE = (
+    "error: space: model spaceless has no search space (space/spaceless.yaml is missing or "
+    "empty): add it to the config folder that holds model/spaceless.yaml, or run with "
+    "space=generic to tune the learning rate, batch size and weight decay"
+)
+
+
+def test_a_model_without_a_space_is_refused_in_one_line_or_tuned_with_space_generic(
+    user_conf: Path,
+) -> None:
+    base = [f"hydra.searchpath=[file://{user_conf}]", "dataset=mine_callable", "model=spaceless"]
+    with pytest.raises(ConfigError) as info:
+        build_components(compose_config(base))
+    assert f"error: {info.value}" == NO_SPACE
+    cfg = compose_config([*base, "space=generic"])
+    build_components(cfg)
+    assert set(cfg.space) == {"lr", "batch_size", "weight_decay"}
+
+
+@pytest.mark.slow
+def test_a_model_without_a_space_on_the_command_line(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    conf = write_project(project)
+    cmd = [
+        sys.executable,
+        "-m",
+        "automata",
+        f"hydra.searchpath=[file://{conf}]",
+        "dataset=mine_callable",
+        "model=spaceless",
+        *TINY,
+    ]
+    refused = subprocess.run(
+        [*cmd, f"hydra.run.dir={tmp_path / 'refused'}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == NO_SPACE
+    assert "Traceback" not in refused.stderr
+    out = tmp_path / "run"
+    tuned = subprocess.run(
+        [*cmd, "space=generic", f"hydra.run.dir={out}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "TinyNet" and summary["n_trials"]["completed"] >= 1
+    assert set(summary["best_params"]) == {"lr", "batch_size", "weight_decay"}
 
 
 # ------------------------------------------------------------------- a callable's wrong result
