@@ -1,7 +1,8 @@
 """Bring your own data and model: a user's project outside the package (a CSV and a Parquet
-table, a folder of PNG images, a Python module with a dataset callable and one with model
-classes, YAMLs in a config folder of their own) selected on the command line through Hydra's
-search path, tuned end to end; then one of them with every selector and every scheduler."""
+table, a CSV of labelled sentences, a folder of PNG images, a Python module with a dataset
+callable and one with model classes, YAMLs in a config folder of their own) selected on the
+command line through Hydra's search path, tuned end to end; then one of them with every
+selector and every scheduler."""
 
 from __future__ import annotations
 
@@ -121,6 +122,13 @@ def write_project(root: Path) -> Path:
                 pixels = rng.integers(0, 120, size=(12, 12, 3), dtype=np.uint8)
                 pixels[3:9, 3:9, k] = 255  # a bright patch in the red or the green channel
                 Image.fromarray(pixels).save(folder / f"{i}.png")
+    # Labelled sentences, quoted as CSV quotes them (commas inside, "" for a quote).
+    opinions = {"good": "a fine, warm film", "bad": 'a dull plot, ""weak"" actors'}
+    lines = ["id,review,verdict"]
+    for i in range(60):
+        verdict = ("good", "bad")[i % 2]
+        lines.append(f'{i},"review {i}: {opinions[verdict]}",{verdict}')
+    (data / "reviews.csv").write_text("\n".join(lines) + "\n")
     (root / "mymodels.py").write_text(MODELS_PY)
     (root / "mydata.py").write_text(DATA_PY)
 
@@ -146,6 +154,17 @@ def write_project(root: Path) -> Path:
         root: {data / "shapes"}
         augment: true
         flip: true
+        """)
+    )
+    (conf / "dataset" / "mine_text.yaml").write_text(
+        textwrap.dedent(f"""
+        _target_: automata.data.text.load_text
+        name: mine_text
+        root: {data}
+        files: {{all: reviews.csv}}
+        reader: {{_target_: automata.data.columns.TextColumnReader, text: review, label: verdict}}
+        classes: [bad, good]
+        split: {{test: 0.2, val: 0.25, train: rest}}
         """)
     )
     (conf / "dataset" / "mine_callable.yaml").write_text(
@@ -240,6 +259,39 @@ def test_own_image_folder_and_model_through_the_command_line(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_summary(json.loads((out / "summary.json").read_text()), "mine_images", "TinyConv")
     assert "circle=0, square=1" in (out / "automata.log").read_text()
+
+
+@pytest.mark.slow
+def test_own_text_csv_through_the_command_line(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    conf = write_project(project)
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "automata",
+        f"hydra.searchpath=[file://{conf}]",
+        "dataset=mine_text",
+        "model=lstm_glove",
+        *TINY,
+        f"hydra.run.dir={out}",
+    ]
+    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dataset"] == "mine_text" and summary["model"] == "LSTMClassifier"
+    assert summary["n_trials"]["completed"] >= 1
+    assert 0.0 <= summary["final_test_accuracy"] <= 1.0
+    assert "labels bad, good mapped to 0..1" in (out / "automata.log").read_text()
+
+
+def test_own_text_csv_is_one_yaml(user_conf: Path) -> None:
+    cfg = compose_config([f"hydra.searchpath=[file://{user_conf}]", "dataset=mine_text"])
+    data = build_dataset(cfg.dataset)
+    assert data.modality == "text" and data.num_classes == 2
+    assert data.sizes() == {"train": 36, "val": 12, "test": 12}
+    assert {"fine", "warm", "dull", "weak"} <= set(data.model_kwargs["vocab"])
+    assert set(data.train.labels.tolist()) == {0, 1}
 
 
 @pytest.mark.slow

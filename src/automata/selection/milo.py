@@ -218,7 +218,7 @@ class MeanWordVectors:
     (``DataSplits.model_kwargs["vocab"]``), so no model is built.
 
     Args:
-        glove_path: any source :func:`automata.data.text.load_glove` reads; ``None`` is the
+        glove_path: any source :func:`automata.data.glove.load_glove` reads; ``None`` is the
             50-d file shipped with the package. ``conf/selector/milo.yaml`` passes the model's
             ``glove_path`` when the model has one.
     """
