@@ -70,9 +70,9 @@ class EpochResult:
 class TrialCost:
     """What one configuration has cost so far (AUTOMATA's accounting of tuning time)."""
 
-    epochs: int = 0  # plan epochs done (what the scheduler counts)
+    epochs: int = 0  # epochs of the schedule done (what the scheduler counts)
     full_equivalent_epochs: float = 0.0  # sum over epochs trained of subset size / N
-    warm_epochs: int = 0  # full-data warm-start epochs trained (they cover more plan epochs)
+    warm_epochs: int = 0  # full-data warm-start epochs trained (they cover more schedule epochs)
     selection_seconds: float = 0.0
     train_seconds: float = 0.0
     eval_seconds: float = 0.0
