@@ -1,7 +1,8 @@
 """Bring your own data and model: a user's project outside the package (a CSV and a Parquet
-table, a folder of PNG images, a Python module with a dataset callable and one with model
-classes, YAMLs in a config folder of their own) selected on the command line through Hydra's
-search path, tuned end to end; then one of them with every selector and every scheduler."""
+table, a CSV of labelled sentences, a folder of PNG images, a Python module with a dataset
+callable and one with model classes, YAMLs in a config folder of their own) selected on the
+command line through Hydra's search path, tuned end to end; then one of them with every
+selector and every scheduler."""
 
 from __future__ import annotations
 
@@ -121,6 +122,13 @@ def write_project(root: Path) -> Path:
                 pixels = rng.integers(0, 120, size=(12, 12, 3), dtype=np.uint8)
                 pixels[3:9, 3:9, k] = 255  # a bright patch in the red or the green channel
                 Image.fromarray(pixels).save(folder / f"{i}.png")
+    # Labelled sentences, quoted as CSV quotes them (commas inside, "" for a quote).
+    opinions = {"good": "a fine, warm film", "bad": 'a dull plot, ""weak"" actors'}
+    lines = ["id,review,verdict"]
+    for i in range(60):
+        verdict = ("good", "bad")[i % 2]
+        lines.append(f'{i},"review {i}: {opinions[verdict]}",{verdict}')
+    (data / "reviews.csv").write_text("\n".join(lines) + "\n")
     (root / "mymodels.py").write_text(MODELS_PY)
     (root / "mydata.py").write_text(DATA_PY)
 
@@ -148,11 +156,24 @@ def write_project(root: Path) -> Path:
         flip: true
         """)
     )
+    (conf / "dataset" / "mine_text.yaml").write_text(
+        textwrap.dedent(f"""
+        _target_: automata.data.text.load_text
+        name: mine_text
+        root: {data}
+        files: {{all: reviews.csv}}
+        reader: {{_target_: automata.data.columns.TextColumnReader, text: review, label: verdict}}
+        classes: [bad, good]
+        split: {{test: 0.2, val: 0.25, train: rest}}
+        """)
+    )
     (conf / "dataset" / "mine_callable.yaml").write_text(
         "_target_: mydata.blobs\nn_per_class: 20\nseed: 1\n"
     )
     (conf / "model" / "tiny.yaml").write_text("_target_: mymodels.TinyNet\nwidth: 16\n")
     (conf / "model" / "tiny_conv.yaml").write_text("_target_: mymodels.TinyConv\nwidth: 8\n")
+    # A model without a search space of its own: tuned with space=generic.
+    (conf / "model" / "spaceless.yaml").write_text("_target_: mymodels.TinyNet\nwidth: 8\n")
     (conf / "space" / "tiny.yaml").write_text(SPACE)
     (conf / "space" / "tiny_conv.yaml").write_text(SPACE)
     return conf
@@ -241,6 +262,36 @@ def test_own_image_folder_and_model_through_the_command_line(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+def test_own_text_csv_through_the_command_line(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    conf = write_project(project)
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "automata",
+        f"hydra.searchpath=[file://{conf}]",
+        "dataset=mine_text",
+        "model=lstm_glove",
+        *TINY,
+        f"hydra.run.dir={out}",
+    ]
+    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _completed_params(out) == [{"lr", "hidden_size", "batch_size", "num_layers"}] * 2
+    assert "labels bad, good mapped to 0..1" in (out / "automata.log").read_text()
+
+
+def test_own_text_csv_is_one_yaml(user_conf: Path) -> None:
+    cfg = compose_config([f"hydra.searchpath=[file://{user_conf}]", "dataset=mine_text"])
+    data = build_dataset(cfg.dataset)
+    assert data.modality == "text" and data.num_classes == 2
+    assert data.sizes() == {"train": 36, "val": 12, "test": 12}
+    assert {"fine", "warm", "dull", "weak"} <= set(data.model_kwargs["vocab"])
+    assert set(data.train.labels.tolist()) == {0, 1}
+
+
+@pytest.mark.slow
 def test_a_breach_of_the_model_contract_is_one_line_on_the_command_line(tmp_path: Path) -> None:
     project = tmp_path / "project"
     conf = write_project(project)
@@ -319,6 +370,74 @@ def test_own_data_and_model_with_every_scheduler(user_conf: Path, tmp_path: Path
     assert summary.dataset == "mine_csv"
     assert summary.n_trials.completed + summary.n_trials.pruned >= 1
     assert 0.0 <= summary.final_test_accuracy <= 1.0
+
+
+def _completed_params(run_dir: Path) -> list[set[str]]:
+    """The parameter names of each completed trial of a run's study (in its study.db)."""
+    import optuna
+
+    study = optuna.load_study(
+        study_name="automata", storage=f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    )
+    return [set(t.params) for t in study.trials if t.state.name == "COMPLETE"]
+
+
+# ------------------------------------------------------------ a model without a search space
+
+NO_SPACE = (
+    "error: space: model spaceless has no search space (space/spaceless.yaml is missing or "
+    "empty): add it to the config folder that holds model/spaceless.yaml, or run with "
+    "space=generic to tune the learning rate, batch size and weight decay"
+)
+
+
+def test_a_model_without_a_space_is_refused_in_one_line_or_tuned_with_space_generic(
+    user_conf: Path,
+) -> None:
+    base = [f"hydra.searchpath=[file://{user_conf}]", "dataset=mine_callable", "model=spaceless"]
+    from automata.run import build_components
+
+    with pytest.raises(ConfigError) as info:
+        build_components(compose_config(base))
+    assert f"error: {info.value}" == NO_SPACE
+    cfg = compose_config([*base, "space=generic"])
+    build_components(cfg)
+    assert set(cfg.space) == {"lr", "batch_size", "weight_decay"}
+
+
+@pytest.mark.slow
+def test_a_model_without_a_space_on_the_command_line(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    conf = write_project(project)
+    cmd = [
+        sys.executable,
+        "-m",
+        "automata",
+        f"hydra.searchpath=[file://{conf}]",
+        "dataset=mine_callable",
+        "model=spaceless",
+        *TINY,
+    ]
+    refused = subprocess.run(
+        [*cmd, f"hydra.run.dir={tmp_path / 'refused'}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == NO_SPACE
+    assert "Traceback" not in refused.stderr
+    out = tmp_path / "run"
+    tuned = subprocess.run(
+        [*cmd, "space=generic", f"hydra.run.dir={out}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    assert _completed_params(out) == [{"lr", "batch_size", "weight_decay"}] * 2
 
 
 # ------------------------------------------------------------------- a callable's wrong result

@@ -173,12 +173,12 @@ def test_mixed_precision_without_a_gpu_is_refused(monkeypatch):
     ],
 )
 def test_model_for_another_modality_names_both(overrides, message):
-    from automata.training.trainer import build_model
+    from automata.models.contract import build_model
 
     cfg = compose_config(overrides)
     data = build("dataset", cfg.dataset)
     with pytest.raises(ConfigError, match=message):
-        build_model(cfg, data)
+        build_model(cfg.model, data)
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
@@ -186,7 +186,7 @@ def test_experiment_switches_to_full_data_without_deletions(experiment):
     cfg = compose_config([f"experiment={experiment}", "selector=full"])
     selector, _, _ = build_components(cfg)
     assert selector.name == "full" and selector.is_full
-    assert selector.describe()["fraction"] == 1.0
+    assert selector.settings()["fraction"] == 1.0
 
 
 def test_values_the_space_samples_are_found_among_the_overrides():

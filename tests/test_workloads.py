@@ -86,11 +86,22 @@ def _sst(name: str, node: DictConfig, data_dir: Path) -> list[str]:
     return [f"dataset.root={data_dir / name}"]
 
 
-def _glue(name: str, node: DictConfig, data_dir: Path) -> list[str]:
+def _text_columns(name: str, node: DictConfig, data_dir: Path) -> list[str]:
+    """Every file of the YAML as a table with its reader's text and label columns (GLUE's
+    TSV: ``sentence<TAB>label``), labels from its classes."""
     root = Path(str(node.root))
     root.mkdir(parents=True)
-    (root / "train.tsv").write_text(glue_rows(60), encoding="utf-8")
-    (root / "dev.tsv").write_text(glue_rows(20, offset=100), encoding="utf-8")
+    classes = list(node.classes) if node.get("classes") is not None else [0, 1]
+    for k, value in enumerate(node.files.values()):
+        file = value if isinstance(value, str) else value[0]
+        sep = "\t" if ".tsv" in file else ","
+        rows = glue_rows(60 if k == 0 else 20, offset=100 * k).splitlines()[1:]
+        lines = [f"{node.reader.text}{sep}{node.reader.label}"]
+        for i, row in enumerate(rows):
+            label = classes[i % len(classes)]
+            label = label[0] if OmegaConf.is_list(label) else label
+            lines.append(f"{row.rsplit(chr(9), 1)[0]}{sep}{label}")
+        (root / file).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return []
 
 
@@ -102,13 +113,13 @@ def _images(write: Callable[[Path], object]) -> Callable[[str, DictConfig, Path]
     return writer
 
 
-#: Writers by format: the reader of a table, the torchvision class of images, else the loader.
+#: Writers by format: the reader of a table or a text, the torchvision class of images.
 WRITERS = {
     "automata.data.libsvm.LibsvmReader": _libsvm,
     "automata.data.connect4.Connect4Reader": _connect4,
-    "automata.data.text.load_trec6": _trec,
-    "automata.data.text.load_sst": _sst,
-    "automata.data.text.load_glue_sst2": _glue,
+    "automata.data.trec.TrecReader": _trec,
+    "automata.data.ptb_trees.PtbTreeReader": _sst,
+    "automata.data.columns.TextColumnReader": _text_columns,
     "torchvision.datasets.CIFAR10": _images(write_cifar10),
     "torchvision.datasets.CIFAR100": _images(write_cifar100),
     "torchvision.datasets.SVHN": _images(write_svhn),

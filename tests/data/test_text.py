@@ -1,4 +1,5 @@
-"""Text data: tokeniser, vocabulary, batching, TREC/SST/GLUE loaders, GloVe, checksums."""
+"""Text data: tokeniser, vocabulary, batching, the generic loader and its readers (TREC, PTB
+trees, text columns) through the YAMLs of trec6, sst5, sst2 and glue_sst2, GloVe, checksums."""
 
 from __future__ import annotations
 
@@ -17,19 +18,22 @@ import numpy as np
 import pytest
 import torch
 
-from automata.data import glove, text
+from automata.data import glove
 from automata.data.base import DataSplits
 from automata.data.files import SHIPPED_DIR
 from automata.data.glove import embedding_matrix, load_glove
-from automata.data.text import (
-    TextDataset,
-    Vocabulary,
-    load_glue_sst2,
-    load_sst,
-    load_trec6,
-    tokenize,
-)
+from automata.data.ptb_trees import PtbTreeReader
+from automata.data.splits import cut
+from automata.data.text import TextDataset, Vocabulary, tokenize
+from automata.data.trec import TrecReader
 from automata.errors import ConfigError, DataError
+
+from .configs import dataset_loader
+
+load_trec6 = dataset_loader("trec6")
+load_sst5 = dataset_loader("sst5")
+load_sst2 = dataset_loader("sst2")
+load_glue_sst2 = dataset_loader("glue_sst2")
 
 # Class counts from shared/data/README.md (sections 3 and 4).
 TREC_TRAIN_COUNTS = [86, 1162, 1250, 1223, 835, 896]  # ABBR DESC ENTY HUM LOC NUM, 5452
@@ -108,12 +112,12 @@ def write_trec(folder: Path, train: list[str], test: list[str]) -> Path:
 def test_vocabulary_from_training_split_only(tmp_path: Path) -> None:
     train = [f"{'HUM' if k % 2 else 'LOC'}:x question number {k} ?" for k in range(20)]
     root = write_trec(tmp_path / "trec", train, ["NUM:count zebra question ?"])
-    splits = load_trec6(root=root, val_fraction=0.5, split_seed=3)
+    splits = load_trec6(root=root, split={"val": 0.5, "train": "rest"}, split_seed=3)
     vocab = splits.model_kwargs["vocab"]
     assert vocab[:2] == ["<pad>", "<unk>"]
     assert "zebra" not in vocab and "question" in vocab
     # Only the training part's numbers are in the vocabulary, not the validation part's.
-    tr, _ = text._split_indices(20, 0.5, seed=3)
+    tr = cut(20, [("val", 0.5)], "train", 3, rng="torch")["train"]
     assert {t for t in vocab if t.isdigit()} == {str(k) for k in tr}
     (ids, lengths), labels = splits.test[torch.tensor([0])]
     assert ids[0, 0].item() == 1  # "zebra" -> <unk>
@@ -158,19 +162,33 @@ def test_trec6_counts_and_split() -> None:
     assert not torch.equal(other.val.labels, splits.val.labels)
 
 
-def test_split_indices_disjoint_and_seeded() -> None:
-    tr, va = text._split_indices(100, 0.1, seed=0)
+def test_the_validation_split_is_a_seeded_fraction_of_the_training_file() -> None:
+    parts = cut(100, [("val", 0.1)], "train", 0, rng="torch")
+    tr, va = parts["train"].tolist(), parts["val"].tolist()
     assert len(va) == 10 and sorted(tr + va) == list(range(100))
-    assert text._split_indices(100, 0.1, seed=0) == (tr, va)
-    with pytest.raises(ConfigError, match="val_fraction"):
-        load_trec6(val_fraction=1.0)
+    with pytest.raises(ConfigError, match=r"^dataset.split.val must be a fraction in \(0, 1\)"):
+        load_trec6(split={"val": 1.0, "train": "rest"})
 
 
 def test_trec_latin1_byte() -> None:
-    tokens, labels = text._read_trec(SHIPPED_DIR / "trec" / "train_5500.label")
+    rows = TrecReader()(SHIPPED_DIR / "trec" / "train_5500.label")
+    tokens = [tokenize(t) for t in rows.texts]
     hits = [t for t in tokens if "sister" in t and "relationship" in t]
     assert len(hits) == 1 and hits[0][hits[0].index("sister") + 1] == "city"
-    assert len(tokens) == 5452 and len(labels) == 5452
+    assert len(tokens) == 5452 and len(rows.labels) == 5452 and rows.lines is not None
+    assert set(rows.labels) == {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+    fine = TrecReader(fine=True)(SHIPPED_DIR / "trec" / "TREC_10.label")
+    assert len(set(fine.labels)) == 42 and all(":" in label for label in fine.labels)
+
+
+def test_trec_label_outside_the_classes_names_its_line(tmp_path: Path) -> None:
+    root = write_trec(tmp_path / "t", ["HUM:ind Who ?", "WHO:ind Who else ?"], ["HUM:ind Who ?"])
+    with pytest.raises(DataError) as info:
+        load_trec6(root=root)
+    assert str(info.value) == (
+        f"{root / 'train_5500.label'}:2: label WHO is not one of the classes ABBR, DESC, ENTY, "
+        "HUM, LOC, NUM (add it to dataset.classes, or to dataset.drop to leave its rows out)"
+    )
 
 
 def test_trec_malformed_line(tmp_path: Path) -> None:
@@ -188,7 +206,7 @@ def test_trec_missing_file(tmp_path: Path) -> None:
 
 
 def test_sst5_counts() -> None:
-    splits = load_sst()
+    splits = load_sst5()
     assert splits.sizes() == {"train": 8544, "val": 1101, "test": 2210}
     assert splits.num_classes == 5
     for key, expected in SST5_COUNTS.items():
@@ -196,13 +214,18 @@ def test_sst5_counts() -> None:
 
 
 def test_sst2_mapping_and_counts() -> None:
-    splits = load_sst(name="sst2", num_classes=2)
+    splits = load_sst2()
     assert splits.sizes() == {"train": 6920, "val": 872, "test": 1821}
     assert splits.num_classes == 2
     for key, c in SST5_COUNTS.items():
         assert counts(getattr(splits, key).labels, 2) == [c[0] + c[1], c[3] + c[4]]
-    with pytest.raises(ConfigError, match="num_classes"):
-        load_sst(num_classes=3)
+    assert any("0/1, 3/4 mapped to 0..1" in note for note in splits.notes)
+    with pytest.raises(ConfigError, match=r"^dataset.classes: label 2 is dropped too"):
+        load_sst2(classes=[[0, 1], [2, 3, 4]])
+    with pytest.raises(ConfigError, match=r"^dataset.classes: label 1 is in two classes"):
+        load_sst5(classes=[[0, 1], [1, 2]])
+    with pytest.raises(ConfigError, match=r"^dataset.classes: list at least two classes"):
+        load_sst5(classes=[0])
 
 
 def test_sst_tree_parsing(tmp_path: Path) -> None:
@@ -216,15 +239,19 @@ def test_sst_tree_parsing(tmp_path: Path) -> None:
     root.mkdir()
     for name in ("train.txt", "dev.txt", "test.txt"):
         (root / name).write_text("\n".join(trees) + "\n", encoding="utf-8")
-    tokens, labels = text._read_sst_trees(root / "train.txt")
+    rows = PtbTreeReader()(root / "train.txt")
+    tokens = [tokenize(t) for t in rows.texts]
     assert tokens[0] == ["it", "(", "good", "fun", ")"]
     assert tokens[2] == ["does", "n't", "work"]
-    assert labels == [3, 2, 0, 4]
-    binary = load_sst(root=root, num_classes=2)
+    assert rows.labels == [3, 2, 0, 4] and rows.lines == [1, 2, 3, 4]
+    binary = load_sst2(root=root)
     assert binary.train.labels.tolist() == [1, 0, 1]  # neutral dropped, 3 -> 1, 0 -> 0, 4 -> 1
+    (root / "test.txt").write_text("(4 (4 Great))\n(7 (2 Odd))\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"test.txt:2: label 7 is not one of the classes 0, 1"):
+        load_sst5(root=root)
     (root / "dev.txt").write_text("(3 (2 broken)\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"dev.txt:1"):
-        load_sst(root=root)
+        load_sst5(root=root)
 
 
 # ------------------------------------------------------------------------------ checksums
@@ -349,11 +376,14 @@ def test_glue_reads_folder_and_rejects_bad_header(tmp_path: Path) -> None:
     root.mkdir()
     (root / "train.tsv").write_text(glue_rows(40), encoding="utf-8")
     (root / "dev.tsv").write_text(glue_rows(6, offset=100), encoding="utf-8")
-    splits = load_glue_sst2(root=root, val_fraction=0.25)
+    splits = load_glue_sst2(root=root, split={"val": 0.25, "train": "rest"})
     assert splits.sizes() == {"train": 30, "val": 10, "test": 6}
     assert splits.num_classes == 2 and "106" not in splits.model_kwargs["vocab"]
     (root / "dev.tsv").write_text("text\tlabel\nfoo\t1\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"dev.tsv:1: expected header"):
+    with pytest.raises(DataError, match=r"dev.tsv:1: no column 'sentence' \(columns: text, label"):
+        load_glue_sst2(root=root)
+    (root / "dev.tsv").write_text('sentence\tlabel\n"quoted" , yes \t1\nno tab here\n')
+    with pytest.raises(DataError, match=r"dev.tsv:3: 1 values, expected 2"):
         load_glue_sst2(root=root)
 
 
@@ -393,3 +423,113 @@ def test_glue_download_from_local_server(
     assert torch.equal(again.val.labels, splits.val.labels)
     with pytest.raises(DataError, match="download of .*gone.zip failed"):
         load_glue_sst2(root=tmp_path / "other", download=True, url=f"{base}/gone.zip")
+
+
+# ------------------------------------------------------------- a user's own text, one YAML
+
+
+def write_reviews(path: Path, n: int = 40) -> Path:
+    """A user's CSV: a quoted text column with commas and quotes, names as labels."""
+    kinds = ("neutral", "good", "bad")
+    rows = ["id,review,verdict"]
+    for i in range(n):
+        kind = kinds[i % 3]
+        rows.append(f'{i},"review {i}, quite {kind}: ""{kind}"" said one",{kind}')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def load_reviews(root: Path, **options: object) -> DataSplits:
+    from automata.data.columns import TextColumnReader
+    from automata.data.text import load_text
+
+    settings: dict[str, object] = {
+        "name": "reviews",
+        "root": root,
+        "files": {"all": "reviews.csv"},
+        "reader": TextColumnReader(text="review", label="verdict"),
+        "split": {"test": 0.25, "val": 0.2, "train": "rest"},
+    }
+    return load_text(**{**settings, **options})  # type: ignore[arg-type]
+
+
+def test_a_users_csv_is_one_yaml_of_the_generic_loader(tmp_path: Path) -> None:
+    write_reviews(tmp_path / "reviews.csv")
+    splits = load_reviews(tmp_path)
+    assert splits.sizes() == {"train": 24, "val": 6, "test": 10}
+    assert splits.num_classes == 3
+    # classes null: the labels sorted, as the notes say
+    assert any("labels bad, good, neutral mapped to 0..2" in note for note in splits.notes)
+    vocab = splits.model_kwargs["vocab"]
+    assert {"quite", "said", "good"} <= set(vocab) and '"' not in "".join(vocab)
+    (ids, lengths), labels = splits.train[torch.arange(len(splits.train))]
+    assert ids.shape[0] == 24 and int(lengths.min()) >= 6
+    # the same split for the same seed, another for another
+    again = load_reviews(tmp_path)
+    assert torch.equal(again.test.labels, splits.test.labels)
+    other = load_reviews(tmp_path, split_seed=1)
+    assert not torch.equal(other.train.ids, splits.train.ids)
+    # classes given: their order; a label left out by drop
+    named = load_reviews(tmp_path, classes=["good", "bad"], drop=["neutral"])
+    assert named.num_classes == 2 and sum(named.sizes().values()) == 26
+    assert any("14 rows with dropped labels left out" in note for note in named.notes)
+    with pytest.raises(DataError, match=r"reviews.csv:2: label neutral is not one of the"):
+        load_reviews(tmp_path, classes=["good", "bad"])
+
+
+def test_tsv_text_keeps_its_quotes_and_csv_text_may_be_quoted(tmp_path: Path) -> None:
+    from automata.data.columns import TextColumnReader
+
+    (tmp_path / "a.tsv").write_text('sentence\tlabel\n" a , b "\t1\nit \'s "x\t0\n')
+    rows = TextColumnReader(text="sentence", label="label")(tmp_path / "a.tsv")
+    assert rows.texts == ['" a , b "', "it 's \"x"] and rows.labels == ["1", "0"]
+    assert rows.lines == [2, 3]
+    (tmp_path / "a.csv").write_text('label,sentence\n1," a , b "\n0,plain\n')
+    rows = TextColumnReader(text="sentence", label="label")(tmp_path / "a.csv")
+    assert rows.texts == ["a , b", "plain"]
+    quoted = TextColumnReader(text="sentence", label="label", quoting=True)(tmp_path / "a.tsv")
+    assert quoted.texts[0] == "a , b"
+    with pytest.raises(DataError, match=r"a.csv:1: no column 'text'"):
+        TextColumnReader(text="text", label="label")(tmp_path / "a.csv")
+    with pytest.raises(ConfigError, match="dataset.reader"):
+        TextColumnReader(text="label", label="label")
+
+
+def test_text_parquet(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from automata.data.columns import TextColumnReader
+
+    table = pa.table({"text": ["good film", "bad plot", "fine"], "y": [1, 0, 1]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    rows = TextColumnReader(text="text", label="y")(tmp_path / "t.parquet")
+    assert rows.texts == ["good film", "bad plot", "fine"] and rows.labels == [1, 0, 1]
+    assert rows.lines is None and rows.where(tmp_path / "t.parquet", 1).endswith(": row 2")
+
+
+def test_the_loader_checks_its_settings_first(tmp_path: Path) -> None:
+    write_reviews(tmp_path / "reviews.csv")
+    with pytest.raises(ConfigError, match=r"^dataset.root: reviews does not ship"):
+        load_reviews(None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^dataset.min_freq must be >= 1"):
+        load_reviews(tmp_path, min_freq=0)
+    with pytest.raises(ConfigError, match=r"^dataset.max_len must be >= 1"):
+        load_reviews(tmp_path, max_len=0)
+    with pytest.raises(ConfigError, match=r"^dataset.split: reviews has files.all"):
+        load_reviews(tmp_path, split=None)
+    with pytest.raises(ConfigError, match=r"^dataset.download: reviews has no url"):
+        load_reviews(tmp_path / "elsewhere", download=True)
+    with pytest.raises(DataError, match=r"^reviews: data folder .*elsewhere does not exist"):
+        load_reviews(tmp_path / "elsewhere")
+
+
+def test_files_unzipped_by_hand_into_the_archive_folder_are_found(tmp_path: Path) -> None:
+    inner = tmp_path / "glue" / "SST-2"
+    inner.mkdir(parents=True)
+    (inner / "train.tsv").write_text(glue_rows(20), encoding="utf-8")
+    (inner / "dev.tsv").write_text(glue_rows(4, offset=50), encoding="utf-8")
+    splits = load_glue_sst2(root=tmp_path / "glue")
+    assert splits.sizes() == {"train": 18, "val": 2, "test": 4}
+    assert str(inner) in splits.notes[0]

@@ -9,12 +9,17 @@ from torch import nn
 
 from automata.data.base import DataSplits, TensorBatchDataset
 from automata.errors import ConfigError
-from automata.models.contract import ClassifierModel, check_model, classifier_of, sample_inputs
+from automata.models.contract import (
+    ClassifierModel,
+    build_model,
+    check_model,
+    classifier_of,
+    sample_inputs,
+)
 from automata.models.lstm import LSTMClassifier
 from automata.models.mlp import MLP
 from automata.models.resnet import ResNet18
 from automata.selection.gradients import gradient_dim
-from automata.training.trainer import build_model
 
 from ..conftest import compose_config
 
@@ -167,7 +172,7 @@ def test_a_model_for_other_data_is_named_with_the_data_kind(
     ds = _tabular().train
     text = DataSplits("toy", ds, ds, ds, 2, {"vocab": ["<pad>", "<unk>", "a"]})
     with pytest.raises(ConfigError) as info:
-        build_model(cfg, text)
+        build_model(cfg.model, text)
     message = str(info.value)
     assert message.startswith(f"model {cfg.model._target_.rsplit('.', 1)[-1]} needs {needs}")
     assert modality in message and "choose a model for text data" in message
@@ -176,7 +181,7 @@ def test_a_model_for_other_data_is_named_with_the_data_kind(
 def test_a_text_model_on_tabular_data_is_named_too() -> None:
     cfg = compose_config(["model=lstm_glove", "device=cpu"])
     with pytest.raises(ConfigError, match=r"^model LSTMClassifier needs vocab \(text data\), but "):
-        build_model(cfg, _tabular())
+        build_model(cfg.model, _tabular())
 
 
 def test_build_model_checks_the_built_model(tmp_path, monkeypatch) -> None:
@@ -195,4 +200,4 @@ def test_build_model_checks_the_built_model(tmp_path, monkeypatch) -> None:
     cfg = compose_config(["device=cpu"])
     cfg.model = {"_target_": "badmodels.Bad"}
     with pytest.raises(ConfigError, match=r"^model Bad: its last layer must be an nn\.Linear"):
-        build_model(cfg, _tabular())
+        build_model(cfg.model, _tabular())

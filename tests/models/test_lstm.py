@@ -9,9 +9,11 @@ import torch
 from torch import nn
 
 from automata.data.glove import SHIPPED_GLOVE, load_glove
-from automata.data.text import TextDataset, load_trec6
+from automata.data.text import TextDataset
 from automata.errors import ConfigError
 from automata.models.lstm import LSTMClassifier
+
+from ..data.configs import dataset_loader
 
 VOCAB = ["<pad>", "<unk>", *[f"w{i}" for i in range(30)]]
 
@@ -107,7 +109,7 @@ def test_bad_values_raise_config_error(kwargs: dict, key: str) -> None:
 
 def test_sanity_training_on_trec_subset() -> None:
     """A few epochs of Adam on 500 TREC questions reach well above chance on validation."""
-    splits = load_trec6()
+    splits = dataset_loader("trec6")()
     gen = torch.Generator().manual_seed(0)
     subset = torch.randperm(len(splits.train), generator=gen)[:500]
     model = LSTMClassifier(splits.model_kwargs["vocab"], 6, SHIPPED_GLOVE, hidden_size=64)

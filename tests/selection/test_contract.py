@@ -1,5 +1,5 @@
 """The selector contract, checked for every ``conf/selector/*.yaml``, plus CRAIG, GLISTER and
-schedule specifics.
+training-plan specifics.
 
 Every selector, composed from its real config and built with :func:`automata.build.build`,
 must return on a small but honest problem (three Gaussian blobs, label-sorted on purpose, a
@@ -144,6 +144,19 @@ def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def test_every_selector_config_is_covered():
     assert {"full", "random", "gradmatchpb", "craig", "craigpb", "glister"} <= set(SELECTORS)
+
+
+@pytest.mark.parametrize("option", SELECTORS)
+def test_name_is_the_class_attribute_equal_to_the_yaml_stem(option):
+    """Every option's selector is called by its YAML's stem (logs, the study, summary.json),
+    and the name belongs to the class, not to one instance."""
+    selector = make_selector(option)
+    assert selector.name == option
+    assert type(selector).name == option and "name" not in vars(selector)
+
+
+def test_a_selector_class_without_a_name_is_called_by_its_class_name():
+    assert _Counting.name == "_Counting"
 
 
 @pytest.mark.parametrize("fraction", FRACTIONS)
@@ -316,7 +329,7 @@ def test_glister_round_sizes():
     assert sum(round_sizes(1000, 64)) == 1000 and len(round_sizes(1000, 64)) == 64
 
 
-# ---------------------------------------------------------------- schedule
+# ----------------------------------------------------------- training plan
 
 
 def _selection_epochs(selector: Selector, total: int) -> list[int]:
@@ -348,7 +361,7 @@ def test_warm_start_hand_worked():
 
 
 @pytest.mark.parametrize("name", SELECTORS)
-def test_schedule_hand_worked(name):
+def test_training_plan_hand_worked(name):
     """kappa=0.5, T=20, fraction=0.1: one warm epoch standing in for epochs 0-9, first
     selection right after it (epoch 10), then every R=5 epochs for online selectors."""
     options = {k: v for k, v in (("kappa", 0.5), ("interval", 5)) if k in _selector_node(name)}
@@ -366,7 +379,7 @@ def test_schedule_hand_worked(name):
     assert _selection_epochs(s, 20) == expected
 
 
-def test_schedule_without_warm_start_and_other_intervals():
+def test_training_plan_without_warm_start_and_other_intervals():
     s = make_selector("craig", 0.3, kappa=0.5, interval=4)
     assert s.warm_start(20) == WarmStart(3, 10)
     assert _selection_epochs(s, 20) == [10, 14, 18]
@@ -405,8 +418,8 @@ def _plans(selector: Selector, data: DataSplits, model, epochs: list[int], total
     return out
 
 
-def test_plan_follows_the_schedule_with_warm_start(data, model):
-    """kappa 0.35 of T = 10: 3 schedule epochs covered by full-data epochs, then a selected
+def test_plan_follows_the_training_plan_with_warm_start(data, model):
+    """kappa 0.35 of T = 10: 3 plan epochs covered by full-data epochs, then a selected
     subset (never a random one), kept for R = 3 epochs."""
     selector = _Counting(fraction=0.5, interval=3, kappa=0.35)
     plans = _plans(selector, data, model, list(range(10)), 10)

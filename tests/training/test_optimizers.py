@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules by name (automata.training.optimizers)."""
+"""Optimizers and lr schedules by name (automata.training.optimizers)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _lrs(schedule: str, steps: int, total: int = 10) -> list[float]:
     return out
 
 
-def test_schedules_against_their_closed_forms():
+def test_lr_schedules_against_their_closed_forms():
     assert set(LR_SCHEDULES) == {"none", "cosine", "step"}
     assert _lrs("none", 5) == [1.0] * 5
     assert _lrs("step", 7) == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]

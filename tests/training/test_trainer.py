@@ -1,4 +1,4 @@
-"""The selection schedule inside a trainer: warm start, first subset, reselection."""
+"""The training plan inside a trainer: warm start, first subset, reselection."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_first_subset_after_warm_start_is_selected(make_cfg):
     cfg = make_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
     data = build("dataset", cfg.dataset)
     # kappa 0.5, T 20, fraction 0.1: ceil(floor(10) * 0.1) = 1 full-data epoch standing in
-    # for schedule epochs 0-9; training continues at epoch 10, learning rate included.
+    # for plan epochs 0-9; training continues at epoch 10, lr schedule included.
     trainer = Trainer(
         cfg, data, GradMatchPB(fraction=0.1, interval=5, kappa=0.5), torch.device("cpu")
     )
@@ -56,7 +56,7 @@ def test_first_subset_after_warm_start_is_selected(make_cfg):
 def test_several_warm_epochs_spread_over_the_epochs_they_cover(make_cfg):
     cfg = make_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
     data = build("dataset", cfg.dataset)
-    # fraction 0.3: ceil(10 * 0.3) = 3 full epochs for schedule epochs 0-9, reported at
+    # fraction 0.3: ceil(10 * 0.3) = 3 full epochs for plan epochs 0-9, reported at
     # floor(j * 10 / 3) = 3, 6, 10; the learning rate steps once per warm epoch (as the
     # reference trains them) and reaches epoch 10's value after the last.
     trainer = Trainer(

@@ -262,6 +262,22 @@ def check_scheduler_contract(scheduler, n_trials: int = 10, fail: frozenset[int]
 
 
 @pytest.mark.parametrize("option", options("scheduler"))
+def test_name_is_the_class_attribute_equal_to_the_yaml_stem(option):
+    """Every option's scheduler is called by its YAML's stem (logs, the study, summary.json),
+    and the name belongs to the class, not to one instance."""
+    scheduler = build("scheduler", compose_config([f"scheduler={option}"]).scheduler)
+    assert scheduler.name == option
+    assert type(scheduler).name == option and "name" not in vars(scheduler)
+
+
+def test_a_scheduler_class_without_a_name_is_called_by_its_class_name():
+    class EveryTrialOnce(NoScheduler):
+        pass
+
+    assert EveryTrialOnce.name == "EveryTrialOnce" and EveryTrialOnce().name == "EveryTrialOnce"
+
+
+@pytest.mark.parametrize("option", options("scheduler"))
 def test_every_configured_scheduler_keeps_the_contract(option):
     scheduler = build(
         "scheduler", compose_config([f"scheduler={option}", "train.epochs=9"]).scheduler

@@ -75,10 +75,43 @@ def test_the_default_spaces_pass_their_checks():
         check_space(cfg.space, cfg)
 
 
+@pytest.mark.parametrize("model", ["mlp", "lstm_glove", "resnet18"])
+def test_the_generic_space_fits_every_model(model):
+    cfg = compose_config([f"model={model}", "space=generic"])
+    assert set(cfg.space) == {"lr", "batch_size", "weight_decay"}
+    check_space(cfg.space, cfg)
+    assert {str(spec.path) for spec in cfg.space.values()} == {
+        "optimizer.lr",
+        "train.batch_size",
+        "optimizer.weight_decay",
+    }
+
+
+GENERIC = "or run with space=generic to tune the learning rate, batch size and weight decay"
+
+
+def test_an_empty_space_names_the_file_to_add_or_space_generic():
+    cfg = compose_config()  # model=mlp, so space/mlp.yaml
+    with pytest.raises(ConfigError) as info:
+        check_space(_space({}), cfg)
+    assert str(info.value) == (
+        "space: model mlp has no search space (space/mlp.yaml is missing or empty): add it to "
+        f"the config folder that holds model/mlp.yaml, {GENERIC}"
+    )
+
+
+def test_a_space_option_that_does_not_exist_is_one_line_too():
+    cfg = compose_config(["space=mpl"])
+    assert not cfg.space  # the space group is optional: a missing option leaves it empty
+    with pytest.raises(ConfigError, match=r"^space: no search space space/mpl.yaml \(missing or "):
+        check_space(cfg.space, cfg)
+    with pytest.raises(ConfigError, match=f"the package has generic, lstm_glove, mlp.*{GENERIC}$"):
+        check_space(cfg.space, cfg)
+
+
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
-        ({}, "space: the search space is empty"),
         ({"lr": {"path": "optimizer.lr"}}, "space.lr needs at least 'path' and 'type'"),
         (
             {"lr": {"path": "optimizer.lr", "type": "uniform", "low": 0, "high": 1}},

@@ -1,8 +1,10 @@
-"""Tables with named columns (CSV or Parquet) as a tabular data set's ``reader``.
+"""Tables with named columns (CSV, TSV or Parquet) as a data set's ``reader``.
 
 :class:`ColumnReader` turns one file into features and labels for
 :func:`automata.data.tabular.load_table`: the label column, and the feature columns (listed, or
-every other column). A user's own table is then one YAML::
+every other column); :class:`TextColumnReader` turns one into sentences and labels for
+:func:`automata.data.text.load_text` (a text column and a label column). A user's own table is
+then one YAML::
 
     _target_: automata.data.tabular.load_table
     name: iris
@@ -19,6 +21,10 @@ otherwise; the first row names the columns) and ``.parquet``/``.pq`` (needs the 
 ``pyarrow``: ``pip install 'automata[tabular]'``). Features must be numbers, with no empty cells;
 labels may be anything (numbers or names): :func:`~automata.data.libsvm.encode_labels` maps them
 to ``0..C-1`` and the data notes report the mapping.
+
+Fields may be quoted (``"a, b"``, ``""`` for a quote), except in the TSV files of a text data set
+(:class:`TextColumnReader`, ``quoting``): GLUE's hold quote characters in their sentences as
+they are.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ import numpy as np
 import torch
 
 from automata.data.files import read_text
+from automata.data.text import TextRows
 from automata.errors import ConfigError, DataError
 
-__all__ = ["ColumnReader"]
+__all__ = ["ColumnReader", "TextColumnReader"]
 
 _CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 _PARQUET = (".parquet", ".pq")
@@ -67,17 +74,7 @@ class ColumnReader:
 
     def __call__(self, path: Path) -> tuple[torch.Tensor, np.ndarray]:
         """``(float32 features [N, F], labels [N])`` of one file."""
-        name = path.name.lower()
-        if name.endswith(_PARQUET):
-            columns = _read_parquet(path)
-        elif name.endswith(_CSV):
-            delimiter = self.delimiter or ("\t" if ".tsv" in name else ",")
-            columns = _read_csv(path, delimiter)
-        else:
-            raise DataError(
-                f"{path}: unknown table format (name it .csv, .csv.gz, .tsv or .parquet)"
-            )
-        return self._select(path, columns)
+        return self._select(path, _read_table(path, self.delimiter, quoting=True))
 
     def _select(
         self, path: Path, columns: dict[str, list[object]]
@@ -101,9 +98,78 @@ class ColumnReader:
         return torch.from_numpy(matrix), labels
 
 
-def _read_csv(path: Path, delimiter: str) -> dict[str, list[object]]:
-    """Columns of a CSV file with a header row, as strings; ragged rows are errors."""
-    rows = csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
+class TextColumnReader:
+    """Read the text and label columns of a CSV, TSV or Parquet file (a text data set).
+
+    Args:
+        text: name of the column holding the sentences.
+        label: name of the label column (numbers or names).
+        delimiter: CSV field separator (``","``; ``"\\t"``, the default for ``.tsv``).
+        quoting: whether fields may be quoted (``"a, b"``); ``None``: yes for CSV, no for TSV.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        label: str,
+        delimiter: str | None = None,
+        quoting: bool | None = None,
+    ) -> None:
+        if not text or not label or text == label:
+            raise ConfigError(
+                "dataset.reader: name the text column (text) and the label column (label)"
+            )
+        self.text = str(text)
+        self.label = str(label)
+        self.delimiter = delimiter
+        self.quoting = quoting
+
+    def __call__(self, path: Path) -> TextRows:
+        """The sentences and raw labels of one file, with their lines."""
+        columns = _read_table(path, self.delimiter, self.quoting)
+        missing = [c for c in (self.text, self.label) if c not in columns]
+        if missing:
+            raise DataError(
+                f"{path}:1: no column {', '.join(repr(c) for c in missing)} (columns: "
+                f"{', '.join(columns)})"
+            )
+        texts, labels = columns[self.text], columns[self.label]
+        for i, (text, label) in enumerate(zip(texts, labels)):
+            where = _where(path, self.label, i, label)
+            if label is None or label == "":
+                raise DataError(f"{where}: label column '{self.label}' is empty")
+            if text is None:
+                raise DataError(f"{where}: text column '{self.text}' is empty")
+        lines = [getattr(label, "line", None) for label in labels]
+        return TextRows(
+            [str(t) for t in texts],
+            list(labels),
+            None if None in lines else [int(line) for line in lines if line is not None],
+        )
+
+
+def _read_table(
+    path: Path, delimiter: str | None, quoting: bool | None = None
+) -> dict[str, list[object]]:
+    """The columns of a CSV, TSV or Parquet file, by its name."""
+    name = path.name.lower()
+    if name.endswith(_PARQUET):
+        return _read_parquet(path)
+    if name.endswith(_CSV):
+        tsv = ".tsv" in name
+        delimiter = delimiter or ("\t" if tsv else ",")
+        return _read_csv(path, delimiter, quoting=not tsv if quoting is None else quoting)
+    raise DataError(f"{path}: unknown table format (name it .csv, .csv.gz, .tsv or .parquet)")
+
+
+def _read_csv(path: Path, delimiter: str, quoting: bool = True) -> dict[str, list[object]]:
+    """Columns of a CSV file with a header row, as strings; ragged rows are errors.
+    ``quoting=False``: quote characters are part of the values."""
+    rows = csv.reader(
+        io.StringIO(read_text(path), newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+    )
     try:
         header = [h.strip() for h in next(rows)]
     except StopIteration:

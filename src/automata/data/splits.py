@@ -1,4 +1,5 @@
-"""Seeded random splits of a data file's rows (train/validation/test), for every loader.
+"""Seeded random splits of a data file's rows (train/validation/test), for every loader, and
+the ``files``/``split`` keys of the dataset YAMLs that say which file holds which split.
 
 One rule everywhere: a permutation of the rows from a generator seeded with ``seed`` is cut into
 parts in a given order, each part taking ``round(fraction * rows not yet taken)`` rows (at least
@@ -21,7 +22,7 @@ import torch
 
 from automata.errors import ConfigError, DataError
 
-__all__ = ["SPLITS", "cut", "parse_split"]
+__all__ = ["SPLITS", "cut", "file_entries", "parse_split", "split_cuts"]
 
 #: The three splits every data set provides.
 SPLITS = ("train", "val", "test")
@@ -116,3 +117,43 @@ def parse_split(
     if missing:
         raise ConfigError(f"dataset.split: no file and no cut for {', '.join(missing)}")
     return cuts, rests[0]
+
+
+def file_entries(name: str, files: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """A dataset YAML's ``files`` as ``{key: (alternatives...)}``, keys checked: ``train``,
+    ``val``, ``test`` and/or ``all`` (the file ``split`` cuts splits from); a value is a file
+    name or a list of alternatives (the first present one is read)."""
+    if not isinstance(files, Mapping) or not files:
+        raise ConfigError(f"dataset.files: {name} needs a mapping of split -> file name")
+    entries: dict[str, tuple[str, ...]] = {}
+    for key, value in files.items():
+        if key not in (*SPLITS, "all"):
+            raise ConfigError(
+                f"dataset.files: unknown key '{key}' (use train, val, test, or all with split)"
+            )
+        choices = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        if not choices or not all(choices):
+            raise ConfigError(f"dataset.files.{key}: give a file name or a list of alternatives")
+        entries[str(key)] = choices
+    return entries
+
+
+def split_cuts(
+    name: str, entries: Mapping[str, tuple[str, ...]], split: Mapping[str, Any] | None
+) -> tuple[list[tuple[str, float]], str]:
+    """A dataset YAML's ``split`` as :func:`cut` arguments (the ``(split, fraction)`` cuts and
+    the ``rest`` split; none without ``split``), checking that the files of ``entries``
+    (:func:`file_entries`) and the cuts make train, val and test each exactly once."""
+    if split is None:
+        if "all" in entries:
+            raise ConfigError(f"dataset.split: {name} has files.all, so say how to split it")
+        missing = [s for s in SPLITS if s not in entries]
+        if missing:
+            raise ConfigError(
+                f"dataset.files: no file for {', '.join(missing)} (add it, or give files.all "
+                f"and dataset.split)"
+            )
+        return [], ""
+    if "all" not in entries:
+        raise ConfigError("dataset.split: needs files.all, the file the splits are cut from")
+    return parse_split(split, given=[k for k in entries if k != "all"])

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from automata.data.base import DataSplits, TensorBatchDataset
 from automata.data.files import SHIPPED_DIR, PathLike, data_dir_hint, require_files, verify_file
 from automata.data.files import download as download_file
 from automata.data.libsvm import encode_labels, format_labels
-from automata.data.splits import SPLITS, cut, parse_split
+from automata.data.splits import SPLITS, cut, file_entries, split_cuts
 from automata.errors import ConfigError, DataError
 
 __all__ = ["Reader", "load_table"]
@@ -88,8 +87,8 @@ def load_table(
         DataError: files missing (all listed, with the folder and how to get them), a download
             failed, a file fails its sha256 check or is malformed, or too few rows to split.
     """
-    entries = _file_entries(name, files)
-    parts_spec, rest = _split_spec(name, entries, split)
+    entries = file_entries(name, files)
+    parts_spec, rest = split_cuts(name, entries, split)
     if root is None and shipped is None:
         raise ConfigError(f"dataset.root: {name} does not ship with the package; give its folder")
     folder = SHIPPED_DIR / str(shipped) if root is None else Path(root).expanduser()
@@ -142,43 +141,6 @@ def _standardize(parts: dict[str, tuple[torch.Tensor, np.ndarray]]) -> None:
     std = torch.where(std > 0, std, torch.ones_like(std))
     for key, (features, labels) in parts.items():
         parts[key] = (((features.double() - mean) / std).float(), labels)
-
-
-def _file_entries(name: str, files: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """``files`` as ``{key: (alternatives...)}``, keys checked."""
-    if not isinstance(files, Mapping) or not files:
-        raise ConfigError(f"dataset.files: {name} needs a mapping of split -> file name")
-    entries: dict[str, tuple[str, ...]] = {}
-    for key, value in files.items():
-        if key not in (*SPLITS, "all"):
-            raise ConfigError(
-                f"dataset.files: unknown key '{key}' (use train, val, test, or all with split)"
-            )
-        choices = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-        if not choices or not all(choices):
-            raise ConfigError(f"dataset.files.{key}: give a file name or a list of alternatives")
-        entries[str(key)] = choices
-    return entries
-
-
-def _split_spec(
-    name: str, entries: Mapping[str, tuple[str, ...]], split: Mapping[str, Any] | None
-) -> tuple[list[tuple[str, float]], str]:
-    """The ``(split, fraction)`` cuts and the ``rest`` split; checks that train/val/test are
-    each made exactly once."""
-    if split is None:
-        if "all" in entries:
-            raise ConfigError(f"dataset.split: {name} has files.all, so say how to split it")
-        missing = [s for s in SPLITS if s not in entries]
-        if missing:
-            raise ConfigError(
-                f"dataset.files: no file for {', '.join(missing)} (add it, or give files.all "
-                f"and dataset.split)"
-            )
-        return [], ""
-    if "all" not in entries:
-        raise ConfigError("dataset.split: needs files.all, the file the splits are cut from")
-    return parse_split(split, given=[k for k in entries if k != "all"])
 
 
 def _missing_hint(

@@ -1,4 +1,14 @@
-"""Text workloads: TREC-6, SST-5 / SST-2 (PTB trees) and GLUE SST-2.
+"""Text data sets: one loader, :func:`load_text`, configured entirely by a dataset YAML.
+
+A text data set is some files of labelled sentences in a format that a *reader* turns into
+sentences and raw labels (:class:`TextRows`): ``TrecReader`` for TREC's ``COARSE:fine question``
+lines (:mod:`automata.data.trec`), ``PtbTreeReader`` for the SST's labelled trees
+(:mod:`automata.data.ptb_trees`), ``TextColumnReader`` for a CSV, TSV or Parquet table with a text
+and a label column, GLUE's TSV files among them (:mod:`automata.data.columns`). Everything else
+that makes a data set (file names, which file is which split, how splits are cut, which labels
+are which class, where the files come from, which checksums apply, the vocabulary) is in its YAML
+under ``conf/dataset/``, so a text data set of a known format is one YAML file, as a tabular one
+is (:mod:`automata.data.tabular`). The YAMLs of trec6, sst5, sst2 and glue_sst2 are the examples.
 
 Pipeline: raw text -> :func:`tokenize` -> :class:`Vocabulary` (built from the training split
 only) -> token ids -> :class:`TextDataset`, whose batches are ``((ids, lengths), labels)`` with
@@ -7,50 +17,51 @@ only) -> token ids -> :class:`TextDataset`, whose batches are ``((ids, lengths),
 padding never enters the recurrence: a sentence gets the same logits whatever it is batched with.
 Word vectors (GloVe) are read by :mod:`automata.data.glove`.
 
-Data sources:
-
-* TREC-6 and the SST trees ship with the package (``automata/data/shipped/``, see
-  ``README_text.md`` there); ``root=None`` reads that copy. Every file read is checked against
-  the ``SHA256SUMS`` of its folder when that lists it (:func:`automata.data.files.verify_file`).
-* GLUE SST-2 is not shipped: :func:`load_glue_sst2` reads ``train.tsv``/``dev.tsv`` from a
-  folder (``${paths.data_dir}/glue_sst2``) and can download the official zip.
+Data sources: TREC-6 and the SST trees ship with the package (``automata/data/shipped/``, see
+``README_text.md`` there); ``root: null`` reads that copy. GLUE SST-2 is not shipped: its YAML
+reads ``train.tsv``/``dev.tsv`` from ``${paths.data_dir}/glue_sst2`` and can download the official
+zip. Every file read is checked against the ``SHA256SUMS`` of its folder when that lists it
+(:func:`automata.data.files.verify_file`), the shipped copies always.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from automata.data.base import BatchDataset, DataSplits
-from automata.data.files import SHIPPED_DIR, open_text, require_files, unzip, verify_file
+from automata.data.files import (
+    SHIPPED_DIR,
+    PathLike,
+    data_dir_hint,
+    require_files,
+    unzip,
+    verify_file,
+)
 from automata.data.files import download as download_file
-from automata.data.splits import cut
+from automata.data.splits import SPLITS, cut, file_entries, split_cuts
 from automata.errors import ConfigError, DataError
 
 __all__ = [
-    "GLUE_SST2_URL",
     "PAD",
     "PAD_ID",
-    "TREC_CLASSES",
     "UNK",
     "UNK_ID",
     "TextDataset",
+    "TextReader",
+    "TextRows",
     "Vocabulary",
-    "load_glue_sst2",
-    "load_sst",
-    "load_trec6",
+    "load_text",
     "tokenize",
 ]
-
-#: Official GLUE SST-2 archive (train.tsv, dev.tsv, test.tsv under ``SST-2/``).
-GLUE_SST2_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
-
-#: TREC coarse classes, in the fixed order that defines the class indices 0..5.
-TREC_CLASSES = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -216,34 +227,297 @@ class TextDataset(BatchDataset):
 
 
 # ---------------------------------------------------------------------------------------------
-# Loaders
+# Loader
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_fraction(val_fraction: float) -> None:
-    if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"dataset.val_fraction must be in (0, 1), got {val_fraction}")
+@dataclass
+class TextRows:
+    """What a reader returns for one file: each row's sentence and raw label (a number or a
+    name), and the line it is on (for error messages; ``None``: rows are only numbered)."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[Any] = field(default_factory=list)
+    lines: list[int] | None = field(default_factory=list)
+
+    def add(self, text: str, label: Any, line: int) -> None:
+        self.texts.append(text)
+        self.labels.append(label)
+        if self.lines is not None:
+            self.lines.append(line)
+
+    def where(self, path: Path, row: int) -> str:
+        """``file:line`` of row ``row`` (``file: row N`` without lines)."""
+        return f"{path}:{self.lines[row]}" if self.lines else f"{path}: row {row + 1}"
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
-def _split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Seeded train/validation split (torch permutation); each part in file order."""
-    parts = cut(n, [("val", val_fraction)], "train", seed, rng="torch", what="validation split")
-    return parts["train"].tolist(), parts["val"].tolist()
+#: ``reader(path) -> TextRows``: a text file format (a ``_target_`` in the dataset YAML).
+TextReader = Callable[[Path], TextRows]
+
+#: A raw label as it is compared: numbers by value (``"2"``, ``2`` and ``2.0`` are one label),
+#: anything else by its text.
+_LabelKey = tuple[int, float | str]
 
 
-def _folder(root: str | Path | None, shipped: str) -> Path:
-    """The folder to read: the copy shipped with the package when ``root`` is None."""
-    return SHIPPED_DIR / shipped if root is None else Path(root).expanduser()
+def load_text(
+    name: str,
+    files: Mapping[str, str | Sequence[str]],
+    reader: TextReader,
+    classes: Sequence[Any] | None = None,
+    drop: Sequence[Any] = (),
+    root: PathLike | None = None,
+    shipped: str | None = None,
+    split: Mapping[str, float | str] | None = None,
+    split_seed: int = 0,
+    min_freq: int = 1,
+    max_len: int | None = None,
+    download: bool = False,
+    url: str | None = None,
+    archive_folder: str | None = None,
+    description: str | None = None,
+) -> DataSplits:
+    """Read a text data set's files and make its train/validation/test splits.
+
+    Args:
+        name: data set name reported in results (and the folder name in error hints).
+        files: which file holds which split: keys ``train``, ``val``, ``test`` and/or ``all``
+            (the file that ``split`` cuts splits from). A value is a file name or a list of
+            alternatives; the first one present is read.
+        reader: turns one file into sentences and raw labels (a ``_target_`` in the YAML, e.g.
+            :class:`~automata.data.trec.TrecReader`).
+        classes: the raw label of each class, in class-index order (``[ABBR, DESC, ...]``); an
+            entry that is a list makes those labels one class (SST-2: ``[[0, 1], [3, 4]]``).
+            Labels are compared as numbers when they are numbers (``"1"`` is ``1``), else as
+            text. ``None``: the distinct labels of all files, sorted (numbers by value first,
+            then names).
+        drop: raw labels whose rows are left out (SST-2: the neutral ``2``). Any other label
+            that is not in ``classes`` is an error naming its file and line.
+        root: folder holding the files; ``None``: the copy shipped with the package
+            (``shipped`` must be set).
+        shipped: folder under ``automata/data/shipped`` with the package's copy of these files,
+            read (and checked against its ``SHA256SUMS``) when ``root`` is ``None``. Files in
+            another folder are checked against that folder's own ``SHA256SUMS`` only (unlike
+            a tabular data set's), so a shortened copy of a shipped file can be read from
+            ``root``.
+        split: the splits cut from the rows of ``files.all`` (after ``drop``), in cutting
+            order: each value the fraction of the rows still left when that split is cut, and
+            ``rest`` for the split that takes the remaining rows (``{val: 0.1, train: rest}``).
+            One permutation, ``torch.randperm`` with a generator seeded with ``split_seed``;
+            each split keeps the file's row order.
+        split_seed: seed of that permutation.
+        min_freq: the vocabulary (training split only) keeps tokens seen at least this often;
+            rarer ones become ``<unk>``.
+        max_len: truncate sentences to this many tokens; ``None`` keeps all.
+        download: when files are missing in ``root``, download ``url`` (a zip archive) and
+            unzip it there (the members under ``archive_folder`` only, without that folder).
+        url: the zip archive that holds the files (also named in the missing-files error).
+        archive_folder: the folder of the archive that holds the files (``SST-2``); the files
+            are also found in ``root/<archive_folder>/``, where unzipping by hand puts them.
+        description: a sentence about the data set's provenance, shown first in the notes.
+
+    Raises:
+        ConfigError: ``files``/``split`` do not describe exactly one train, val and test split,
+            ``root`` is ``None`` without ``shipped``, ``classes`` name a label twice, fewer than
+            two classes, a bad ``min_freq`` or ``max_len``.
+        DataError: files missing (all listed, with the folder and how to get them), a download
+            failed, a file fails its sha256 check or is malformed, a label that is neither a
+            class nor dropped, or too few rows to split.
+    """
+    entries = file_entries(name, files)
+    cuts, rest = split_cuts(name, entries, split)
+    if root is None and shipped is None:
+        raise ConfigError(f"dataset.root: {name} does not ship with the package; give its folder")
+    if min_freq < 1:
+        raise ConfigError(f"dataset.min_freq must be >= 1, got {min_freq}")
+    if max_len is not None and max_len < 1:
+        raise ConfigError(f"dataset.max_len must be >= 1 or null, got {max_len}")
+    dropped = {_label_key(label) for label in drop}
+    given = None if classes is None else _class_keys(classes, dropped)
+    inner = str(archive_folder).strip("/") if archive_folder else ""
+    folder = SHIPPED_DIR / str(shipped) if root is None else Path(root).expanduser()
+    if root is not None:
+        if inner and not _complete(folder, entries) and _complete(folder / inner, entries):
+            folder = folder / inner
+        if download and not _complete(folder, entries):
+            if url is None:
+                raise ConfigError(f"dataset.download: {name} has no url to download from")
+            archive = folder / (Path(urllib.parse.urlsplit(url).path).name or "archive.zip")
+            download_file(url, archive)
+            unzip(archive, folder, prefix=f"{inner}/" if inner else "")
+            archive.unlink()
+    hint = _missing_hint(name, root, shipped, url, inner)
+    paths = dict(zip(entries, require_files(folder, list(entries.values()), name, hint)))
+
+    read: dict[str, TextRows] = {}
+    verified: list[bool] = []
+    for key, path in paths.items():
+        verified.append(verify_file(path))
+        read[key] = reader(path)
+    kept = {key: _without(rows, dropped) for key, rows in read.items()}
+    if given is None:
+        found = {_label_key(label) for rows in kept.values() for label in rows.labels}
+        given = {key: k for k, key in enumerate(sorted(found))}
+    shown = _class_names(classes, given)
+    parts: dict[str, tuple[list[list[str]], list[int]]] = {}
+    for key, rows in kept.items():
+        labels = [
+            _class_of(given, shown, label, rows, i, paths[key])
+            for i, label in enumerate(rows.labels)
+        ]
+        parts[key] = ([tokenize(t) for t in rows.texts], labels)
+    num_classes = len(shown)
+    if num_classes < 2:
+        raise DataError(f"{name}: the files hold {num_classes} class(es), need at least 2")
+
+    source = "the copy shipped with the package" if root is None else str(folder)
+    listed = ", ".join(f"{p.name} ({len(read[k])} rows)" for k, p in paths.items())
+    first = f"{name}: " + (f"{description}; " if description else "") + f"{listed} from {source}"
+    if "all" in parts:
+        tokens, labels = parts.pop("all")
+        rows_cut = cut(
+            len(labels), cuts, rest, split_seed, rng="torch", what=f"{name}: {paths['all']}"
+        )
+        for key, index in rows_cut.items():
+            parts[key] = ([tokens[i] for i in index], [labels[i] for i in index])
+        order = [key for key, _ in cuts] + [rest]
+        how = ", then ".join(f"{key} {frac:g} of the rows left" for key, frac in cuts)
+        first += (
+            f"; {' / '.join(order)}: a seeded random split of {paths['all'].name} (torch "
+            f"randperm, split_seed={split_seed}; {how}, {rest} the rest): "
+            f"{' / '.join(str(len(rows_cut[k])) for k in order)}"
+        )
+    given_files = [f"{k} = {p.name}" for k, p in paths.items() if k != "all"]
+    if given_files:
+        first += f"; {', '.join(given_files)}"
+    notes = [first, _checksum_note(name, verified), _classes_note(name, shown, read, kept)]
+    in_train = set(parts["train"][1])
+    absent = [shown[k] for k in range(num_classes) if k not in in_train]
+    if absent:
+        notes.append(f"{name}: classes {', '.join(absent)} never occur in the training split")
+    return _text_splits(name, parts, num_classes, min_freq, max_len, notes)
 
 
-def _checked(paths: Sequence[Path]) -> list[Path]:
-    """``paths``, each checked against the SHA256SUMS of its folder when that lists it."""
-    for path in paths:
-        verify_file(path)
-    return list(paths)
+def _label_key(label: Any) -> _LabelKey:
+    """How a raw label is compared: a number by value, anything else by its text."""
+    if isinstance(label, (int, float)) and not isinstance(label, bool):
+        if math.isfinite(label):
+            return (0, float(label))
+    text = str(label).strip()
+    if "_" not in text:
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(number):
+                return (0, number)
+    return (1, text)
 
 
-def _make_splits(
+def _show(key: _LabelKey) -> str:
+    value = key[1]
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
+def _class_keys(classes: Sequence[Any], dropped: set[_LabelKey]) -> dict[_LabelKey, int]:
+    """``{label: class index}`` from the ``classes`` setting (an entry may list labels)."""
+    if isinstance(classes, (str, bytes)) or len(classes) < 2:
+        raise ConfigError("dataset.classes: list at least two classes (or null: every label)")
+    out: dict[_LabelKey, int] = {}
+    for k, entry in enumerate(classes):
+        labels = [entry] if isinstance(entry, (str, int, float)) else list(entry)
+        if not labels:
+            raise ConfigError(f"dataset.classes: class {k} lists no label")
+        for label in labels:
+            key = _label_key(label)
+            if key in out or key in dropped:
+                where = "dropped too" if key in dropped else "in two classes"
+                raise ConfigError(f"dataset.classes: label {_show(key)} is {where}")
+            out[key] = k
+    return out
+
+
+def _class_names(classes: Sequence[Any] | None, given: Mapping[_LabelKey, int]) -> list[str]:
+    """Each class as the notes show it: its label, or its labels joined by ``/``."""
+    count = max(given.values(), default=-1) + 1 if classes is None else len(classes)
+    names: list[list[str]] = [[] for _ in range(count)]
+    for key, k in given.items():
+        names[k].append(_show(key))
+    return ["/".join(n) for n in names]
+
+
+def _without(rows: TextRows, dropped: set[_LabelKey]) -> TextRows:
+    if not dropped:
+        return rows
+    keep = [i for i, label in enumerate(rows.labels) if _label_key(label) not in dropped]
+    lines = None if rows.lines is None else [rows.lines[i] for i in keep]
+    return TextRows([rows.texts[i] for i in keep], [rows.labels[i] for i in keep], lines)
+
+
+def _class_of(
+    given: Mapping[_LabelKey, int],
+    shown: Sequence[str],
+    label: Any,
+    rows: TextRows,
+    row: int,
+    path: Path,
+) -> int:
+    k = given.get(_label_key(label))
+    if k is None:
+        raise DataError(
+            f"{rows.where(path, row)}: label {_show(_label_key(label))} is not one of the classes "
+            f"{', '.join(shown)} (add it to dataset.classes, or to dataset.drop to leave its rows "
+            f"out)"
+        )
+    return k
+
+
+def _classes_note(
+    name: str, shown: Sequence[str], read: Mapping[str, TextRows], kept: Mapping[str, TextRows]
+) -> str:
+    note = (
+        f"{name}: {len(shown)} classes, labels {', '.join(shown)} mapped to "
+        f"0..{len(shown) - 1} in that order"
+    )
+    left_out = sum(len(read[k]) - len(kept[k]) for k in read)
+    if left_out:
+        note += f"; {left_out} rows with dropped labels left out"
+    return note
+
+
+def _complete(folder: Path, entries: Mapping[str, tuple[str, ...]]) -> bool:
+    """Whether ``folder`` holds a file for every entry."""
+    return all(any((folder / c).is_file() for c in choices) for choices in entries.values())
+
+
+def _missing_hint(
+    name: str, root: PathLike | None, shipped: str | None, url: str | None, inner: str
+) -> str:
+    """How to get the files, for the missing-files error."""
+    if root is None:
+        return "the data shipped with the package is missing; reinstall automata"
+    fetch = None
+    if url is not None:
+        what = f"its {inner}/ files" if inner else "it"
+        fetch = f"download {url} and unzip {what} there, or set dataset.download=true"
+    if shipped is not None:
+        hint = "set dataset.root=null to use the sha256-checked copy shipped with the package"
+        return hint + (f", or {fetch}" if fetch else "")
+    return fetch or data_dir_hint(name, downloadable=False)
+
+
+def _checksum_note(name: str, verified: Sequence[bool]) -> str:
+    if all(verified):
+        return f"{name}: sha256 of every file verified"
+    return f"{name}: no published sha256 for these files; they were parsed strictly, not verified"
+
+
+def _text_splits(
     name: str,
     parts: dict[str, tuple[list[list[str]], list[int]]],
     num_classes: int,
@@ -254,8 +528,8 @@ def _make_splits(
     """Vocabulary from ``parts['train']`` only, then one TextDataset per split."""
     vocab = Vocabulary.build(parts["train"][0], min_freq=min_freq)
     sets = {
-        key: TextDataset([vocab.encode(t) for t in toks], labels, max_len=max_len)
-        for key, (toks, labels) in parts.items()
+        key: TextDataset([vocab.encode(t) for t in parts[key][0]], parts[key][1], max_len=max_len)
+        for key in SPLITS
     }
     unk_rate = {
         key: float((ds.ids == UNK_ID).sum()) / max(1, int(ds.lengths.sum()))
@@ -276,204 +550,3 @@ def _make_splits(
         model_kwargs={"vocab": list(vocab.tokens)},
         notes=notes,
     )
-
-
-def _read_trec(path: Path) -> tuple[list[list[str]], list[int]]:
-    """``COARSE:fine question`` per line; Latin-1 (the train file has one 0xF0 byte)."""
-    tokens: list[list[str]] = []
-    labels: list[int] = []
-    with open_text(path, encoding="latin-1") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            label, _, text = line.partition(" ")
-            coarse = label.split(":", 1)[0]
-            if ":" not in label or coarse not in TREC_CLASSES:
-                raise DataError(f"{path}:{lineno}: expected 'COARSE:fine text', got {line[:40]!r}")
-            tokens.append(tokenize(text))
-            labels.append(TREC_CLASSES.index(coarse))
-    return tokens, labels
-
-
-def load_trec6(
-    root: str | Path | None = None,
-    name: str = "trec6",
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    min_freq: int = 1,
-    max_len: int | None = None,
-) -> DataSplits:
-    """TREC-6 question classification (Li & Roth 2002), 6 coarse classes.
-
-    ``train_5500.label`` (5452 questions) is split into train/val by a seeded permutation
-    (``val_fraction`` of it held out: 4907/545 by default); ``TREC_10.label`` (500) is the test
-    set. Class indices follow :data:`TREC_CLASSES` (ABBR DESC ENTY HUM LOC NUM).
-
-    Args:
-        root: folder with ``train_5500.label`` and ``TREC_10.label``; ``None``: the shipped copy.
-        name: name in reports.
-        split_seed: seed of the train/val permutation.
-        val_fraction: fraction of ``train_5500.label`` held out as validation.
-        min_freq: vocabulary keeps training tokens seen at least this often.
-        max_len: truncate sequences to this many tokens; ``None`` keeps all.
-    """
-    _check_fraction(val_fraction)
-    folder = _folder(root, "trec")
-    files = ("train_5500.label", "TREC_10.label")
-    hint = "get them from https://cogcomp.seas.upenn.edu/Data/QA/QC/"
-    train_path, test_path = _checked(require_files(folder, files, name, hint))
-    all_tokens, all_labels = _read_trec(train_path)
-    test = _read_trec(test_path)
-    tr, va = _split_indices(len(all_labels), val_fraction, split_seed)
-    parts = {
-        "train": ([all_tokens[i] for i in tr], [all_labels[i] for i in tr]),
-        "val": ([all_tokens[i] for i in va], [all_labels[i] for i in va]),
-        "test": test,
-    }
-    notes = [
-        f"TREC-6 ({folder}): validation = seeded {val_fraction:g} of train_5500.label "
-        f"(split_seed={split_seed}); test = TREC_10.label; classes {' '.join(TREC_CLASSES)}",
-    ]
-    return _make_splits(name, parts, len(TREC_CLASSES), min_freq, max_len, notes)
-
-
-_LEAF_RE = re.compile(r"\(\d+ ([^()\s]+)\)")
-_ROOT_RE = re.compile(r"\((\d+)\s")
-
-
-def _read_sst_trees(path: Path) -> tuple[list[list[str]], list[int]]:
-    """One PTB tree per line: sentence = leaves in order, label = root label (0-4)."""
-    tokens: list[list[str]] = []
-    labels: list[int] = []
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            root = _ROOT_RE.match(line)
-            leaves = _LEAF_RE.findall(line)
-            if root is None or not leaves or line.count("(") != line.count(")"):
-                raise DataError(f"{path}:{lineno}: not a labelled PTB tree: {line[:40]!r}")
-            label = int(root.group(1))
-            if not 0 <= label <= 4:
-                raise DataError(f"{path}:{lineno}: root label {label} outside 0..4")
-            tokens.append(tokenize(" ".join(leaves)))
-            labels.append(label)
-    return tokens, labels
-
-
-def load_sst(
-    root: str | Path | None = None,
-    name: str = "sst5",
-    num_classes: int = 5,
-    min_freq: int = 1,
-    max_len: int | None = None,
-) -> DataSplits:
-    """Stanford Sentiment Treebank, sentence level, from the PTB trees (Socher et al. 2013).
-
-    ``num_classes=5`` (SST-5): the root label 0-4; 8544/1101/2210 sentences.
-    ``num_classes=2`` (SST-2): sentences with root label 2 (neutral) are dropped, 0/1 -> 0
-    (negative) and 3/4 -> 1 (positive); 6920/872/1821 sentences. The standard train/dev/test
-    files are used as train/val/test. (This is the standard SST-2, not CORDS's ``sst2``, which
-    thresholds continuous phrase sentiment; see README_text.md.)
-
-    Args:
-        root: folder with ``train.txt`` (or ``train.txt.gz``), ``dev.txt``, ``test.txt``;
-            ``None``: the shipped copy.
-        name: name in reports.
-        num_classes: 5 or 2.
-        min_freq: vocabulary keeps training tokens seen at least this often.
-        max_len: truncate sequences to this many tokens; ``None`` keeps all.
-    """
-    if num_classes not in (2, 5):
-        raise ConfigError(f"dataset.num_classes must be 2 or 5 for SST, got {num_classes}")
-    folder = _folder(root, "sst")
-    hint = "unzip trees/ from https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip there"
-    files = (("train.txt", "train.txt.gz"), "dev.txt", "test.txt")
-    paths = _checked(require_files(folder, files, name, hint))
-    parts: dict[str, tuple[list[list[str]], list[int]]] = {}
-    for key, path in zip(("train", "val", "test"), paths):
-        toks, labels = _read_sst_trees(path)
-        if num_classes == 2:
-            keep = [i for i, y in enumerate(labels) if y != 2]
-            toks = [toks[i] for i in keep]
-            labels = [0 if labels[i] < 2 else 1 for i in keep]
-        parts[key] = (toks, labels)
-    rule = "root label 0-4" if num_classes == 5 else "neutral dropped, 0/1 -> 0, 3/4 -> 1"
-    notes = [f"SST-{num_classes} from PTB trees ({folder}): {rule}; val = dev.txt"]
-    return _make_splits(name, parts, num_classes, min_freq, max_len, notes)
-
-
-def _read_glue_tsv(path: Path) -> tuple[list[list[str]], list[int]]:
-    """GLUE SST-2 ``train.tsv``/``dev.tsv``: header ``sentence<TAB>label``, labels 0/1."""
-    tokens: list[list[str]] = []
-    labels: list[int] = []
-    with open_text(path) as fh:
-        header = fh.readline().rstrip("\r\n").split("\t")
-        if header != ["sentence", "label"]:
-            raise DataError(f"{path}:1: expected header 'sentence<TAB>label', got {header}")
-        for lineno, line in enumerate(fh, start=2):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            sentence, sep, label = line.rpartition("\t")
-            if not sep or label not in ("0", "1"):
-                raise DataError(f"{path}:{lineno}: expected 'sentence<TAB>0|1', got {line[:40]!r}")
-            tokens.append(tokenize(sentence))
-            labels.append(int(label))
-    return tokens, labels
-
-
-def load_glue_sst2(
-    root: str | Path,
-    name: str = "glue_sst2",
-    split_seed: int = 0,
-    val_fraction: float = 0.1,
-    download: bool = False,
-    url: str = GLUE_SST2_URL,
-    min_freq: int = 1,
-    max_len: int | None = None,
-) -> DataSplits:
-    """GLUE SST-2 (67349 train phrases, 872 dev sentences), binary sentiment.
-
-    GLUE's test labels are hidden, so ``dev.tsv`` is the test set and a seeded
-    ``val_fraction`` of ``train.tsv`` is held out for validation.
-
-    Args:
-        root: folder with ``train.tsv`` and ``dev.tsv`` (or with the zip's ``SST-2/`` folder).
-        name: name in reports.
-        split_seed: seed of the train/val permutation.
-        val_fraction: fraction of ``train.tsv`` held out as validation.
-        download: when the files are missing, download ``url`` and unzip it into ``root``.
-        url: the GLUE SST-2 zip.
-        min_freq: vocabulary keeps training tokens seen at least this often.
-        max_len: truncate sequences to this many tokens; ``None`` keeps all.
-    """
-    _check_fraction(val_fraction)
-    folder = Path(root).expanduser()
-    files = ("train.tsv", "dev.tsv")
-    if not all((folder / f).is_file() for f in files) and all(
-        (folder / "SST-2" / f).is_file() for f in files
-    ):
-        folder = folder / "SST-2"
-    if download and not all((folder / f).is_file() for f in files):
-        archive = folder / "SST-2.zip"
-        download_file(url, archive)
-        unzip(archive, folder, prefix="SST-2/")
-        archive.unlink()
-    hint = f"download {url} and unzip its SST-2/ files there, or set dataset.download=true"
-    train_path, test_path = _checked(require_files(folder, files, name, hint))
-    all_tokens, all_labels = _read_glue_tsv(train_path)
-    test = _read_glue_tsv(test_path)
-    tr, va = _split_indices(len(all_labels), val_fraction, split_seed)
-    parts = {
-        "train": ([all_tokens[i] for i in tr], [all_labels[i] for i in tr]),
-        "val": ([all_tokens[i] for i in va], [all_labels[i] for i in va]),
-        "test": test,
-    }
-    notes = [
-        f"GLUE SST-2 ({folder}): test = dev.tsv (GLUE test labels are hidden); validation = "
-        f"seeded {val_fraction:g} of train.tsv (split_seed={split_seed})",
-    ]
-    return _make_splits(name, parts, 2, min_freq, max_len, notes)

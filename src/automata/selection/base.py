@@ -2,10 +2,15 @@
 
 A selector is configured once (fraction, selection interval R, warm start kappa, ...) from
 ``conf/selector/<name>.yaml`` and then asked, at each selection round of each trial, for a
-:class:`Subset` given the trial's current model. The *schedule* (warm start, when to reselect)
-is the same for every selector and lives in :class:`Selector`; subclasses implement
-:meth:`Selector.select` only. A trainer asks one thing per epoch, :meth:`Selector.plan`: what
-to train on (an :class:`EpochPlan`), selecting a new subset when one is due.
+:class:`Subset` given the trial's current model. The *training plan* of a configuration (its T
+plan epochs: the warm start, then when to reselect) is the same for every selector and lives
+in :class:`Selector`; subclasses implement :meth:`Selector.select` only. A trainer asks one
+thing per epoch, :meth:`Selector.plan`: what to train on (an :class:`EpochPlan`), selecting a
+new subset when one is due.
+
+Words: the *training plan* is this per-configuration plan of epochs; the *lr schedule* is the
+learning-rate schedule (``train.lr_schedule``); a *scheduler* is the trial scheduler (SHA,
+Hyperband, ASHA) that decides how many plan epochs each configuration gets.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -26,19 +32,19 @@ from automata.errors import ConfigError
 class WarmStart:
     """The warm start of one configuration (AUTOMATA Sec. 3, as its reference code runs it):
     ``full_epochs`` epochs on the full data stand in for the first ``covers`` epochs of the
-    T-epoch subset schedule, after which training continues at epoch ``covers`` (learning-rate
+    T-epoch training plan, after which training continues at plan epoch ``covers`` (lr
     schedule included). A configuration so costs about ``T * fraction`` full-data epochs
-    whatever kappa is, and the scheduler's epoch count stays that of the schedule."""
+    whatever kappa is, and the scheduler still counts plan epochs."""
 
     full_epochs: int = 0
     covers: int = 0
 
 
 def warm_start(kappa: float, total_epochs: int, fraction: float) -> WarmStart:
-    """``covers = floor(kappa * T)`` schedule epochs, trained as
+    """``covers = floor(kappa * T)`` plan epochs, trained as
     ``full_epochs = ceil(covers * fraction)`` full-data epochs; never 0 when ``kappa > 0``
-    (at least one full epoch standing in for at least one schedule epoch). The one place
-    this is computed."""
+    (at least one full epoch standing in for at least one plan epoch). The one place this is
+    computed."""
     if kappa <= 0 or total_epochs <= 0:
         return WarmStart()
     covers = min(total_epochs, max(1, math.floor(kappa * total_epochs + 1e-9)))
@@ -71,13 +77,13 @@ class SelectionContext:
     device: torch.device
     generator: torch.Generator
     batch_size: int = 1024  # forward-pass chunk size for gradient computation
-    epoch: int = 0  # the schedule epoch about to be trained (0-based)
-    total_epochs: int = 0  # T, the epochs the configuration's schedule is planned for
+    epoch: int = 0  # the plan epoch about to be trained (0-based)
+    total_epochs: int = 0  # T, the epochs of the configuration's training plan
 
 
 @dataclass
 class EpochPlan:
-    """What one epoch of a configuration trains on, as its selector decided
+    """What one epoch of a configuration's training plan trains on, as its selector decided
     (:meth:`Selector.plan`)."""
 
     indices: torch.Tensor  # the training examples of the epoch
@@ -86,7 +92,7 @@ class EpochPlan:
     subset: Subset | None  # the subset to keep for the next epochs (None: none yet)
     selected: bool = False  # a new subset was chosen for this epoch
     #: a warm-start epoch (the full data): ``full_epochs`` of them stand in for the first
-    #: ``covers`` epochs of the schedule; ``None`` for every other epoch
+    #: ``covers`` epochs of the training plan; ``None`` for every other epoch
     warm: WarmStart | None = None
 
 
@@ -97,7 +103,7 @@ class Selector(ABC):
         fraction: subset size as a fraction of the training set, in (0, 1].
         interval: R, epochs between two selection rounds (adaptive selectors only).
         kappa: warm start (AUTOMATA Sec. 3). ``ceil(floor(kappa * T) * fraction)`` full-data
-            epochs stand in for the first ``floor(kappa * T)`` of the T subset epochs (see
+            epochs stand in for the first ``floor(kappa * T)`` of the T plan epochs (see
             :class:`WarmStart`), so the first selection sees an informative model at about the
             cost of the subset epochs they replace.
     """
@@ -119,9 +125,10 @@ class Selector(ABC):
     #: first subset after it is a selected one.
     adaptive: bool = False
 
-    #: what logs, the study and summary.json call the selector (a subclass that sets none is
-    #: called by its class name); reports name runs by their config option instead.
-    name: str = "Selector"
+    #: what logs, the study and summary.json call the selector: a class attribute, set by
+    #: each class of the package to the stem of its YAML (``conf/selector/<name>.yaml``; the
+    #: contract tests check it). A class that sets none is called by its class name.
+    name: ClassVar[str] = "Selector"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -234,7 +241,9 @@ class Selector(ABC):
             total = float(subset.scale)
         return w * (k / max(total, 1e-12)), False
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
+        """The selector's settings, as ``summary.json`` records them (a subclass adds its own
+        options to ``super().settings()``)."""
         return {
             "selector": self.name,
             "fraction": self.fraction,
@@ -242,14 +251,19 @@ class Selector(ABC):
             "kappa": self.kappa,
         }
 
-    def describe_for(self, total_epochs: int) -> dict[str, float | str]:
-        """:meth:`describe` plus the warm start a configuration of T epochs gets."""
+    def settings_for(self, total_epochs: int) -> dict[str, float | str]:
+        """:meth:`settings` plus the warm start a configuration of T epochs gets."""
         ws = self.warm_start(total_epochs)
         return {
-            **self.describe(),
+            **self.settings(),
             "warm_full_epochs": ws.full_epochs,
             "warm_covers_epochs": ws.covers,
         }
+
+    def describe_for(self, total_epochs: int) -> dict[str, float | str]:
+        """The former name of :meth:`settings_for`, kept only until ``automata.run`` calls
+        that one."""
+        return self.settings_for(total_epochs)
 
 
 def require(ok: bool, option: str, rule: str, value: object) -> None:

@@ -158,9 +158,9 @@ class _CraigBase(Selector):
         )
         return picks, cluster_weights(sim, picks, symmetric=True)
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "squared": str(self.squared),
             "greedy": self.greedy,
             "lazy_block": self.lazy_block,
@@ -182,6 +182,8 @@ class CRAIG(_CraigBase):
         lazy_block: candidates the lazy greedy re-evaluates at once.
     """
 
+    name = "craig"
+
     def __init__(
         self,
         fraction: float = 0.1,
@@ -195,8 +197,6 @@ class CRAIG(_CraigBase):
     ) -> None:
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         self.per_class = bool(per_class)
-
-    name = "craig"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -253,8 +253,8 @@ class CRAIG(_CraigBase):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "per_class": str(self.per_class)}
 
 
 class CRAIGPB(_CraigBase):
@@ -270,6 +270,8 @@ class CRAIGPB(_CraigBase):
             training batch size).
         squared, greedy, lazy_block: see :class:`CRAIG`.
     """
+
+    name = "craigpb"
 
     randomized = True  # the candidate batches are a fresh seeded shuffle each round
 
@@ -287,8 +289,6 @@ class CRAIGPB(_CraigBase):
         super().__init__(fraction, interval, kappa, squared, greedy, lazy_block, weight_scale)
         require(batch_size >= 1, "batch_size", ">= 1", batch_size)
         self.batch_size = int(batch_size)
-
-    name = "craigpb"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -324,5 +324,5 @@ class CRAIGPB(_CraigBase):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "batch_size": self.batch_size}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "batch_size": self.batch_size}

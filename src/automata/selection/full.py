@@ -10,6 +10,8 @@ from automata.selection.base import SelectionContext, Selector, Subset
 class FullSelector(Selector):
     """Train on the whole training set (the baseline AUTOMATA's speedup is measured against)."""
 
+    name = "full"
+
     online = False
     is_full = True
 
@@ -18,8 +20,6 @@ class FullSelector(Selector):
         # experiment setting them for the subset selectors can switch to selector=full.
         del fraction, interval, kappa
         super().__init__(fraction=1.0, interval=1, kappa=0.0)
-
-    name = "full"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)

@@ -109,6 +109,8 @@ class Glister(Selector):
             the validation gradient once); ``budget <= max_rounds`` is the exact greedy.
     """
 
+    name = "glister"
+
     adaptive = True
 
     def __init__(
@@ -124,8 +126,6 @@ class Glister(Selector):
         require(max_rounds >= 1, "max_rounds", ">= 1", max_rounds)
         self.eta = float(eta)
         self.max_rounds = int(max_rounds)
-
-    name = "glister"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -178,5 +178,5 @@ class Glister(Selector):
             },
         )
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "eta": self.eta, "max_rounds": self.max_rounds}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "eta": self.eta, "max_rounds": self.max_rounds}

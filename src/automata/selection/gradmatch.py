@@ -106,9 +106,9 @@ class _GradientMatching(Selector):
         err = float(residual.norm() / target.norm().clamp_min(1e-12))
         return idx.cpu(), w.float().cpu(), err
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "lam": self.lam,
             "lam_relative": str(self.lam_relative),
             "tol": self.tol,
@@ -214,6 +214,8 @@ class GradMatchPB(_GradientMatching):
             expectation when the cut is small (satimage at 1%, 31 of 32).
     """
 
+    name = "gradmatchpb"
+
     randomized = True  # the candidate batches are a fresh seeded shuffle each round
 
     def __init__(
@@ -252,8 +254,6 @@ class GradMatchPB(_GradientMatching):
         self.max_atoms = None if max_atoms is None else int(max_atoms)
         self.fit_budget = bool(fit_budget)
         self.pool_error = float(pool_error)
-
-    name = "gradmatchpb"
 
     def candidate_count(self, n_batches: int, k_batches: int) -> int:
         """How many of the round's ``n_batches`` shuffled batches are candidates."""
@@ -361,9 +361,9 @@ class GradMatchPB(_GradientMatching):
             scale=float(n),
         )
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         return {
-            **super().describe(),
+            **super().settings(),
             "batch_size": self.batch_size,
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
@@ -381,6 +381,8 @@ class GradMatch(_GradientMatching):
             (proportional to its size) and the class's gradient sum as target.
     """
 
+    name = "gradmatch"
+
     def __init__(
         self,
         fraction: float = 0.1,
@@ -395,8 +397,6 @@ class GradMatch(_GradientMatching):
     ) -> None:
         super().__init__(fraction, interval, kappa, lam, tol, target, lam_relative, weight_scale)
         self.per_class = bool(per_class)
-
-    name = "gradmatch"
 
     def select(self, ctx: SelectionContext) -> Subset:
         n = len(ctx.data.train)
@@ -460,5 +460,5 @@ class GradMatch(_GradientMatching):
         )
         return val_rows.mean(0) * rows.shape[0]
 
-    def describe(self) -> dict[str, float | str]:
-        return {**super().describe(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str]:
+        return {**super().settings(), "per_class": str(self.per_class)}

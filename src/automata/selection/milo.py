@@ -218,7 +218,7 @@ class MeanWordVectors:
     (``DataSplits.model_kwargs["vocab"]``), so no model is built.
 
     Args:
-        glove_path: any source :func:`automata.data.text.load_glove` reads; ``None`` is the
+        glove_path: any source :func:`automata.data.glove.load_glove` reads; ``None`` is the
             50-d file shipped with the package. ``conf/selector/milo.yaml`` passes the model's
             ``glove_path`` when the model has one.
     """
@@ -581,6 +581,8 @@ class MILO(Selector):
         lazy_block: candidates the lazy facility-location greedy re-evaluates at once.
     """
 
+    name = "milo"
+
     online = True
     adaptive = False  # looks at features, never at the model: the first subset is a real one
     randomized = True  # each round draws from the orderings with the trial's generator
@@ -631,13 +633,12 @@ class MILO(Selector):
         self._weights: torch.Tensor | None = None
         self._prepared_for: tuple[int, int] | None = None
 
-    name = "milo"
-
     def graph_cut_epochs(self, total_epochs: int) -> int:
         """Epochs of the easy phase: ``ceil(gc_ratio * T)``."""
         return math.ceil(self.gc_ratio * total_epochs - 1e-9)
 
-    def _settings(self, budget: int) -> tuple[object, ...]:
+    def _ordering_settings(self, budget: int) -> tuple[object, ...]:
+        """What the shared orderings depend on besides the data and the encoder (cache key)."""
         return (
             budget,
             self.per_class,
@@ -670,7 +671,7 @@ class MILO(Selector):
         encoder = self.encoder or default_encoder(data, self.glove_path)
         n = len(data.train_eval)
         feature_key = _key(data_fingerprint(data), encoder.describe())
-        order_key = _key(feature_key, self._settings(self.budget(n)), seed)
+        order_key = _key(feature_key, self._ordering_settings(self.budget(n)), seed)
         info: dict[str, float | str] = {"encoder": encoder.describe(), "key": order_key}
         t1 = time.perf_counter()
         info["fingerprint_seconds"] = t1 - t0
@@ -794,10 +795,10 @@ class MILO(Selector):
             stats = {"graph_cut": 0.0}
         return Subset(idx, torch.ones(idx.numel()), {"subset_size": float(idx.numel()), **stats})
 
-    def describe(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str]:
         encoder = "per-modality default" if self.encoder is None else type(self.encoder).__name__
         return {
-            **super().describe(),
+            **super().settings(),
             "gc_ratio": self.gc_ratio,
             "temperature": self.temperature,
             "per_class": str(self.per_class),

@@ -1,4 +1,5 @@
-"""Optimizers and learning-rate schedules by name: ``optimizer.name`` and ``train.lr_schedule``.
+"""Optimizers and lr schedules (learning-rate schedules) by name: ``optimizer.name`` and
+``train.lr_schedule``.
 
 Each is one entry of a registry (a name and a constructor from the config), so adding one is
 an entry here; the names the config accepts are the registries' keys.
@@ -60,6 +61,6 @@ def build_optimizer(params: Iterable[Any], cfg: DictConfig) -> Optimizer:
 
 
 def build_lr_schedule(optimizer: Optimizer, cfg: DictConfig, total_epochs: int) -> LRSchedule:
-    """The learning-rate schedule of ``cfg.train`` over ``total_epochs`` epochs (T)."""
+    """The lr schedule of ``cfg.train`` over ``total_epochs`` epochs (T)."""
     make = _named(LR_SCHEDULES, "train.lr_schedule", str(cfg.train.lr_schedule))
     return make(optimizer, cfg.train, total_epochs)

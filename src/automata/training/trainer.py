@@ -1,7 +1,7 @@
 """One configuration's training, epoch by epoch (AUTOMATA Algorithm 2, subset-config-evaluation).
 
-A :class:`Trainer` owns a model, its optimizer and learning-rate schedule, the current weighted
-subset and the random state of the trial. :meth:`Trainer.run_epoch` trains one epoch and
+A :class:`Trainer` owns a model, its optimizer and lr schedule, the current weighted subset and
+the random state of the trial. :meth:`Trainer.run_epoch` trains one epoch and
 evaluates on the validation set when asked, so a tuning loop can report to a live Optuna trial
 and stop, pause (:meth:`Trainer.save`) or resume (:meth:`Trainer.load`) it; the checkpoint file
 is the trainer's own format (:meth:`Trainer.records` reads a trial's cost from one).
@@ -42,7 +42,7 @@ class EpochResult:
     val_loss: float | None
     subset_size: int
     full_data: bool  # trained on all examples (warm start or the full selector)
-    warm: bool  # a warm-start epoch (it may stand in for several schedule epochs)
+    warm: bool  # a warm-start epoch (it may stand in for several plan epochs)
     selected: bool  # a selection round ran before this epoch
     selection_seconds: float
     train_seconds: float
@@ -71,7 +71,9 @@ class EpochResult:
 
 
 def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
-    """The config's model for ``data``, checked against the model contract."""
+    """Kept only for ``automata.run`` until it calls
+    :func:`automata.models.contract.build_model` (``build_model(cfg.model, data)``), the one
+    place a model is built."""
     return contract.build_model(cfg.model, data)
 
 
@@ -83,7 +85,8 @@ class Trainer:
         data: the dataset splits.
         selector: the configured selector (``FullSelector`` for final training).
         device: where to train.
-        total_epochs: T, the epochs the schedule (warm start, cosine) is planned for.
+        total_epochs: T, the epochs of the training plan (warm start, selection rounds) and of
+            the lr schedule (cosine: to 0 over T).
     """
 
     def __init__(
@@ -102,7 +105,7 @@ class Trainer:
         seed = int(cfg.seed)
         # Every configuration starts from the same seed (AUTOMATA Algorithm 1).
         torch.manual_seed(seed)
-        self.model = build_model(cfg, data).to(device)
+        self.model = contract.build_model(cfg.model, data).to(device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.lr_schedule = build_lr_schedule(self.optimizer, cfg, self.total_epochs)
         self.generator = torch.Generator().manual_seed(seed + 1)
@@ -158,7 +161,7 @@ class Trainer:
         """Train one epoch (selecting a new subset first when it is due), then validate if
         ``validate`` says so: a bool, or ``validate(epoch_before, epoch_after)`` for callers
         that validate only where a decision is taken (a warm-start epoch can advance the
-        schedule by several epochs at once). Validation draws no random numbers, so skipping
+        training plan by several epochs at once). Validation draws no random numbers, so skipping
         it never changes training."""
         with self._own_rng():
             return self._run_epoch(validate)
@@ -204,9 +207,9 @@ class Trainer:
         if not math.isfinite(train_loss):
             raise TrialDiverged(f"training loss is {train_loss} at epoch {self.epoch + 1}")
         if ws is not None:
-            # Warm epoch j of W stands in for schedule epochs up to floor(j * covers / W).
-            # The learning rate follows the reference: one step per warm epoch, then the
-            # schedule jumps to epoch `covers` after the last one.
+            # Warm epoch j of W stands in for plan epochs up to floor(j * covers / W).
+            # The lr schedule follows the reference: one step per warm epoch, then it jumps
+            # to epoch `covers` after the last one.
             done = self.cost.warm_epochs + 1
             next_epoch = done * ws.covers // ws.full_epochs
             lr_steps = 1 + (ws.covers - ws.full_epochs if done == ws.full_epochs else 0)
@@ -266,7 +269,8 @@ class Trainer:
         return acc
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume bit-identically: model, optimizer, schedule, subset, RNG."""
+        """Everything needed to resume bit-identically: model, optimizer, lr schedule, subset,
+        RNG."""
         return {
             "epoch": self.epoch,
             "model": self.model.state_dict(),

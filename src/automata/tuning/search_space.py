@@ -3,6 +3,11 @@
 Each entry is ``name: {path: <config key>, type: float|int|categorical, ...}``: ``float`` and
 ``int`` take ``low``, ``high`` and optional ``log``/``step``; ``categorical`` takes ``choices``.
 The sampled value is written into the trial's copy of the config at ``path``.
+
+A run tunes the space named like its model (``space: ${model}``) or the one chosen with
+``space=...``; ``space=generic`` tunes the training keys every model has (learning rate, batch
+size, weight decay). A model without a space of its own is refused before anything runs, with
+one line naming the file to add (:func:`check_space`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,18 @@ _KEYS = {
 }
 
 
+#: The space every model can use: the training keys (``conf/space/generic.yaml``).
+GENERIC = "generic"
+
+
 def check_space(space: DictConfig, cfg: DictConfig) -> None:
-    """Validate every entry before any trial runs (types, bounds, and that ``path`` exists)."""
+    """Validate every entry before any trial runs (types, bounds, and that ``path`` exists).
+
+    An empty space (the model has no ``space/<model>.yaml``: ``conf/config.yaml`` picks it as
+    optional) is refused by :func:`nothing_to_tune`'s one line.
+    """
     if not space:
-        raise ConfigError("space: the search space is empty")
+        raise ConfigError(nothing_to_tune(cfg))
     for key, spec in space.items():
         where = f"space.{key!s}"
         if not isinstance(spec, DictConfig) or "type" not in spec or "path" not in spec:
@@ -56,6 +69,28 @@ def check_space(space: DictConfig, cfg: DictConfig) -> None:
                 raise ConfigError(f"{where}: low ({spec.low}) must be <= high ({spec.high})")
             if spec.get("log") and spec.low <= 0:
                 raise ConfigError(f"{where}: log scale needs low > 0, got {spec.low}")
+
+
+def nothing_to_tune(cfg: DictConfig) -> str:
+    """The one line that refuses a run whose search space is empty: the ``space/`` file to add
+    (named after the model, or after the ``space=...`` choice), or ``space=generic``."""
+    from automata.config import conf_dir, group_choices
+
+    choices = group_choices(cfg)
+    option, model = choices.get("space"), choices.get("model")
+    generic = f"or run with space={GENERIC} to tune the learning rate, batch size and weight decay"
+    if option is None:
+        return f"space: the search space is empty: say what to tune in a space/ YAML, {generic}"
+    if option == model:
+        return (
+            f"space: model {model} has no search space (space/{option}.yaml is missing or "
+            f"empty): add it to the config folder that holds model/{model}.yaml, {generic}"
+        )
+    shipped = ", ".join(sorted(p.stem for p in (conf_dir() / "space").glob("*.yaml")))
+    return (
+        f"space: no search space space/{option}.yaml (missing or empty; the package has "
+        f"{shipped}): add it to a config folder, {generic}"
+    )
 
 
 def suggest(trial: optuna.Trial, space: DictConfig) -> dict[str, Any]:

@@ -17,9 +17,7 @@ from automata.tuning.schedulers.base import Engine, Scheduler
 class ASHA(Scheduler):
     """Args: eta (reduction factor), min_resource (grace period, epochs), max_resource."""
 
-    @property
-    def name(self) -> str:
-        return "asha"
+    name = "asha"
 
     def pruner(self) -> optuna.pruners.BasePruner:
         return optuna.pruners.SuccessiveHalvingPruner(

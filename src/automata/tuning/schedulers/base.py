@@ -9,7 +9,7 @@ on simulated learning curves.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import optuna
 
@@ -48,6 +48,18 @@ class Scheduler(ABC):
         max_resource: most epochs a configuration trains (usually ``${train.epochs}``).
     """
 
+    #: what logs, the study and summary.json call the scheduler: a class attribute, set by
+    #: each class of the package to the stem of its YAML (``conf/scheduler/<name>.yaml``; the
+    #: contract tests check it). A class that sets none is called by its class name.
+    name: ClassVar[str] = "Scheduler"
+    #: whether it pauses and resumes trials (one process per study).
+    synchronous: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
     def __init__(self, eta: int = 3, min_resource: int = 1, max_resource: int = 20) -> None:
         if eta < 2:
             raise ConfigError(f"scheduler.eta must be >= 2, got {eta}")
@@ -61,12 +73,6 @@ class Scheduler(ABC):
         self.eta = int(eta)
         self.min_resource = int(min_resource)
         self.max_resource = int(max_resource)
-
-    synchronous: bool = False
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
 
     def pruner(self) -> optuna.pruners.BasePruner:
         """The Optuna pruner the study is created with (only ASHA uses one)."""
@@ -88,10 +94,17 @@ class Scheduler(ABC):
         that stop trials early without a fixed plan (ASHA)."""
         return n_trials * self.max_resource
 
-    def describe(self) -> dict[str, int | str]:
+    def settings(self) -> dict[str, int | str]:
+        """The scheduler's settings, as ``summary.json`` records them (a subclass adds its own
+        options to ``super().settings()``)."""
         return {
             "scheduler": self.name,
             "eta": self.eta,
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
         }
+
+    def describe(self) -> dict[str, int | str]:
+        """The former name of :meth:`settings`, kept only until ``automata.run`` calls that
+        one."""
+        return self.settings()

@@ -8,14 +8,12 @@ from automata.tuning.schedulers.base import Engine, Scheduler
 class NoScheduler(Scheduler):
     """Each configuration trains ``max_resource`` epochs; ``eta`` and ``min_resource`` unused."""
 
+    name = "none"
+
     def __init__(self, max_resource: int = 20, eta: int = 3, min_resource: int = 1) -> None:
         super().__init__(
             eta=eta, min_resource=min(min_resource, max_resource), max_resource=max_resource
         )
-
-    @property
-    def name(self) -> str:
-        return "none"
 
     def run(self, engine: Engine) -> None:
         while (trial := engine.ask()) is not None:

@@ -136,6 +136,9 @@ class SHA(Scheduler):
         eta, min_resource, max_resource: see :class:`Scheduler`.
     """
 
+    name = "sha"
+    synchronous = True
+
     def __init__(
         self, eta: int = 3, min_resource: int = 1, max_resource: int = 20, n: int | None = None
     ) -> None:
@@ -143,12 +146,6 @@ class SHA(Scheduler):
         if n is not None and n < 1:
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
         self.n = n
-
-    synchronous = True
-
-    @property
-    def name(self) -> str:
-        return "sha"
 
     def run(self, engine: Engine) -> None:
         while True:
@@ -185,6 +182,9 @@ class Hyperband(Scheduler):
     round repeats.
     """
 
+    name = "hyperband"
+    synchronous = True
+
     def __init__(
         self,
         eta: int = 3,
@@ -199,12 +199,6 @@ class Hyperband(Scheduler):
                 f"got '{bracket_order}'"
             )
         self.bracket_order = bracket_order
-
-    synchronous = True
-
-    @property
-    def name(self) -> str:
-        return "hyperband"
 
     @property
     def _ray(self) -> bool:
@@ -240,5 +234,5 @@ class Hyperband(Scheduler):
                 left -= k
         return total
 
-    def describe(self) -> dict[str, int | str]:
-        return {**super().describe(), "bracket_order": self.bracket_order}
+    def settings(self) -> dict[str, int | str]:
+        return {**super().settings(), "bracket_order": self.bracket_order}
