@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -34,6 +35,8 @@ def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
     assert on_disk == summary  # the file holds every field, and reads back exactly
     assert on_disk.selector.name == "gradmatchpb"
     assert on_disk.selector.fraction == 0.1
+    raw = json.loads((out / "summary.json").read_text())
+    assert raw["selector"]["lam_relative"] is False  # a flag is a JSON boolean, not "False"
     n = on_disk.n_trials
     assert n.total == 4 and n.completed + n.pruned + n.failed == 4
     assert n.completed >= 1

@@ -241,7 +241,7 @@ class Selector(ABC):
             total = float(subset.scale)
         return w * (k / max(total, 1e-12)), False
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         """The selector's settings, as ``summary.json`` records them (a subclass adds its own
         options to ``super().settings()``)."""
         return {
@@ -251,7 +251,7 @@ class Selector(ABC):
             "kappa": self.kappa,
         }
 
-    def settings_for(self, total_epochs: int) -> dict[str, float | str]:
+    def settings_for(self, total_epochs: int) -> dict[str, float | str | bool]:
         """:meth:`settings` plus the warm start a configuration of T epochs gets."""
         ws = self.warm_start(total_epochs)
         return {
@@ -259,11 +259,6 @@ class Selector(ABC):
             "warm_full_epochs": ws.full_epochs,
             "warm_covers_epochs": ws.covers,
         }
-
-    def describe_for(self, total_epochs: int) -> dict[str, float | str]:
-        """The former name of :meth:`settings_for`, kept only until ``automata.run`` calls
-        that one."""
-        return self.settings_for(total_epochs)
 
 
 def require(ok: bool, option: str, rule: str, value: object) -> None:

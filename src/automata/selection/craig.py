@@ -158,10 +158,10 @@ class _CraigBase(Selector):
         )
         return picks, cluster_weights(sim, picks, symmetric=True)
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {
             **super().settings(),
-            "squared": str(self.squared),
+            "squared": self.squared,
             "greedy": self.greedy,
             "lazy_block": self.lazy_block,
             "weight_scale": self.weight_scale,
@@ -253,8 +253,8 @@ class CRAIG(_CraigBase):
             scale=float(n),
         )
 
-    def settings(self) -> dict[str, float | str]:
-        return {**super().settings(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str | bool]:
+        return {**super().settings(), "per_class": self.per_class}
 
 
 class CRAIGPB(_CraigBase):
@@ -324,5 +324,5 @@ class CRAIGPB(_CraigBase):
             scale=float(n),
         )
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {**super().settings(), "batch_size": self.batch_size}

@@ -178,5 +178,5 @@ class Glister(Selector):
             },
         )
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {**super().settings(), "eta": self.eta, "max_rounds": self.max_rounds}

@@ -106,11 +106,11 @@ class _GradientMatching(Selector):
         err = float(residual.norm() / target.norm().clamp_min(1e-12))
         return idx.cpu(), w.float().cpu(), err
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {
             **super().settings(),
             "lam": self.lam,
-            "lam_relative": str(self.lam_relative),
+            "lam_relative": self.lam_relative,
             "tol": self.tol,
             "target": self.target,
             "weight_scale": self.weight_scale,
@@ -361,14 +361,14 @@ class GradMatchPB(_GradientMatching):
             scale=float(n),
         )
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {
             **super().settings(),
             "batch_size": self.batch_size,
             "pool": "all" if self.pool is None else self.pool,
             "max_atoms": "none" if self.max_atoms is None else self.max_atoms,
             "omp_passes": "none" if self.omp_passes is None else self.omp_passes,
-            "fit_budget": str(self.fit_budget),
+            "fit_budget": self.fit_budget,
             "pool_error": self.pool_error,
         }
 
@@ -460,5 +460,5 @@ class GradMatch(_GradientMatching):
         )
         return val_rows.mean(0) * rows.shape[0]
 
-    def settings(self) -> dict[str, float | str]:
-        return {**super().settings(), "per_class": str(self.per_class)}
+    def settings(self) -> dict[str, float | str | bool]:
+        return {**super().settings(), "per_class": self.per_class}

@@ -795,13 +795,13 @@ class MILO(Selector):
             stats = {"graph_cut": 0.0}
         return Subset(idx, torch.ones(idx.numel()), {"subset_size": float(idx.numel()), **stats})
 
-    def settings(self) -> dict[str, float | str]:
+    def settings(self) -> dict[str, float | str | bool]:
         encoder = "per-modality default" if self.encoder is None else type(self.encoder).__name__
         return {
             **super().settings(),
             "gc_ratio": self.gc_ratio,
             "temperature": self.temperature,
-            "per_class": str(self.per_class),
+            "per_class": self.per_class,
             "encoder": encoder,
             "metric": self.metric,
             "gc_lambda": self.gc_lambda,

@@ -70,13 +70,6 @@ class EpochResult:
         return out
 
 
-def build_model(cfg: DictConfig, data: DataSplits) -> nn.Module:
-    """Kept only for ``automata.run`` until it calls
-    :func:`automata.models.contract.build_model` (``build_model(cfg.model, data)``), the one
-    place a model is built."""
-    return contract.build_model(cfg.model, data)
-
-
 class Trainer:
     """Train one configuration on the subsets its selector chooses.
 

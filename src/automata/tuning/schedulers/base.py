@@ -94,7 +94,7 @@ class Scheduler(ABC):
         that stop trials early without a fixed plan (ASHA)."""
         return n_trials * self.max_resource
 
-    def settings(self) -> dict[str, int | str]:
+    def settings(self) -> dict[str, int | str | bool]:
         """The scheduler's settings, as ``summary.json`` records them (a subclass adds its own
         options to ``super().settings()``)."""
         return {
@@ -103,8 +103,3 @@ class Scheduler(ABC):
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
         }
-
-    def describe(self) -> dict[str, int | str]:
-        """The former name of :meth:`settings`, kept only until ``automata.run`` calls that
-        one."""
-        return self.settings()

@@ -234,5 +234,5 @@ class Hyperband(Scheduler):
                 left -= k
         return total
 
-    def settings(self) -> dict[str, int | str]:
+    def settings(self) -> dict[str, int | str | bool]:
         return {**super().settings(), "bracket_order": self.bracket_order}
