@@ -8,6 +8,7 @@ does not answer (the runs stop at the storage with one line); with the PostgreSQ
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from automata.redaction import redact_file, redact_log_lines
 
 from .conftest import ROOT
 from .tuning.test_workers import postgres_plan
@@ -151,3 +154,26 @@ def test_the_ci_url_carries_no_password_of_its_own():
         "AUTOMATA_TEST_POSTGRES_URL=postgresql://postgres@"
         in (ROOT / "scripts" / "postgres_for_tests.sh").read_text()
     )
+
+
+def test_every_log_record_is_made_without_the_password(caplog: pytest.LogCaptureFixture):
+    factory = logging.getLogRecordFactory()
+    try:
+        redact_log_lines()
+        redact_log_lines()  # once is enough: not wrapped twice
+        assert getattr(logging.getLogRecordFactory(), "redacts", False)
+        with caplog.at_level("INFO", logger="any.library"):
+            logging.getLogger("any.library").info("#0 : tuning.storage=%s", f"pg://u:{SECRET}@h/d")
+        assert caplog.messages == ["#0 : tuning.storage=pg://u:***@h/d"]
+    finally:
+        logging.setLogRecordFactory(factory)
+
+
+def test_a_record_file_is_rewritten_only_when_it_holds_a_password(tmp_path: Path):
+    clean, secret = tmp_path / "clean.yaml", tmp_path / "overrides.yaml"
+    clean.write_text("- seed=1\n")
+    secret.write_text(f"- tuning.storage=postgresql://u:{SECRET}@h/db\n- seed=1\n")
+    assert not redact_file(clean) and not redact_file(tmp_path / "missing.yaml")
+    assert redact_file(secret)
+    assert secret.read_text() == "- tuning.storage=postgresql://u:***@h/db\n- seed=1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.yaml", "overrides.yaml"]

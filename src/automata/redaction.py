@@ -95,6 +95,6 @@ class RedactSecrets(Callback):
         if redacted and not self.warned:
             self.warned = True
             log.warning(
-                "a password typed in a URL (tuning.storage) is written as *** in the run's "
-                "files; PGPASSWORD or ~/.pgpass keeps it off the command line"
+                "tuning.storage: the password typed in the URL is shown as *** in the records "
+                "and the log; PGPASSWORD or ~/.pgpass keeps it off the command line too"
             )
