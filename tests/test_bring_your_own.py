@@ -300,6 +300,27 @@ def test_the_installed_command_imports_own_modules_from_the_folder_it_runs_in(tm
     ]
 
 
+def test_a_sweep_over_ones_own_configs_is_checked_before_its_jobs(tmp_path: Path):
+    """The sweep's checks compose each job with the user's config folder too."""
+    project = tmp_path / "project"
+    conf = write_project(project)
+    res = subprocess.run(
+        [sys.executable, "-m", "automata", "-m", f"hydra.searchpath=[file://{conf}]"]
+        + ["dataset=mine_csv", "model=tiny", "selector.fraction=1.5", "seed=0,1"]
+        + [f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines() == [
+        "error: every job of this sweep has invalid settings: selector.fraction must be in "
+        "(0, 1], got 1.5"
+    ]
+    assert not (tmp_path / "sweep").exists()
+
+
 # --------------------------------------------------------------- every selector and scheduler
 
 

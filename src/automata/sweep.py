@@ -87,12 +87,21 @@ class SweepChecks(Callback):
             return
         self.jobs = len(jobs)
         config_name = kwargs.get("config_name") or "config"
+        # The user's config folders (hydra.searchpath) are an override of Hydra's, not a task's.
+        searchpath = [
+            str(o) for o in config.hydra.overrides.hydra if str(o).startswith("hydra.searchpath=")
+        ]
         try:
-            check_jobs([compose(config_name=config_name, overrides=job) for job in jobs])
+            configs = [compose(config_name, overrides=[*job, *searchpath]) for job in jobs]
+        except HydraException:
+            # Composed otherwise than the sweeper will (its sweep values are checked when the
+            # sweep's config is composed): the sweeper reports what it finds.
+            return
+        try:
+            check_jobs(configs)
         except AutomataError as exc:
-            _refuse(redact(str(exc)))
-        except HydraException as exc:  # a job's config cannot be composed
-            _refuse(redact(hydra_compat.composition_error_line(exc)))
+            print(f"error: {redact(str(exc))}", file=sys.stderr)
+            sys.exit(2)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
@@ -109,11 +118,6 @@ class SweepChecks(Callback):
             # The last callback to end (Hydra ends them in reverse order, and this one is the
             # first of conf/config.yaml's): the exit status says that the sweep failed.
             sys.exit(1)
-
-
-def _refuse(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def record_failure(run_dir: Path, message: str) -> None:
