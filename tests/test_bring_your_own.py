@@ -319,6 +319,59 @@ def test_a_breach_of_the_model_contract_is_one_line_on_the_command_line(tmp_path
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
+def test_the_installed_command_imports_own_modules_from_the_folder_it_runs_in(tmp_path: Path):
+    """Like ``python -m automata``; run from elsewhere, one line says how to import them."""
+    command = Path(sys.executable).parent / "automata"
+    project = tmp_path / "project"
+    conf = write_project(project)
+    args = [str(command), f"hydra.searchpath=[file://{conf}]", "dataset=mine_callable"]
+    args += ["model=tiny", *TINY]
+    ran = subprocess.run(
+        [*args, f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+    elsewhere = subprocess.run(
+        [*args, f"hydra.run.dir={tmp_path / 'elsewhere'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert elsewhere.returncode == 2
+    assert elsewhere.stderr.strip().splitlines() == [
+        "error: dataset._target_: cannot import 'mydata.blobs': no module named 'mydata' (a "
+        "module of your own: run from the folder that holds it, or set PYTHONPATH=<that folder>)"
+    ]
+
+
+def test_a_sweep_over_ones_own_configs_is_checked_before_its_jobs(tmp_path: Path):
+    """The sweep's checks compose each job with the user's config folder too."""
+    project = tmp_path / "project"
+    conf = write_project(project)
+    res = subprocess.run(
+        [sys.executable, "-m", "automata", "-m", f"hydra.searchpath=[file://{conf}]"]
+        + ["dataset=mine_csv", "model=tiny", "selector.fraction=1.5", "seed=0,1"]
+        + [f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines() == [
+        "error: every job of this sweep has invalid settings: selector.fraction must be in "
+        "(0, 1], got 1.5"
+    ]
+    assert not (tmp_path / "sweep").exists()
+
+
 # --------------------------------------------------------------- every selector and scheduler
 
 
@@ -459,3 +512,23 @@ def test_splits_with_labels_out_of_range_are_named(user_conf: Path) -> None:
     with pytest.raises(DataError, match=r"^blobs: train labels range 0..2, expected .* 0..1$"):
         data.check()
     assert issubclass(DataError, AutomataError) and ROOT.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expected"),
+    [
+        ("mine_csv", r"mine_csv: data folder .*nowhere does not exist \(it must hold points.csv\)"),
+        ("mine_images", r"mine_images: image folder .*nowhere does not exist"),
+    ],
+)
+def test_a_missing_folder_of_ones_own_names_dataset_root(
+    user_conf: Path, tmp_path, dataset, expected
+):
+    """A user's YAML gives its folder as ``root``, not under ``paths.data_dir``: the message
+    names the key that YAML uses."""
+    cfg = compose_config([f"hydra.searchpath=[file://{user_conf}]", f"dataset={dataset}"])
+    cfg.dataset.root = str(tmp_path / "nowhere")
+    with pytest.raises(DataError, match=expected) as info:
+        build_dataset(cfg.dataset)
+    assert "set dataset.root (in the dataset's YAML) to the folder that holds" in str(info.value)
+    assert "paths.data_dir" not in str(info.value)

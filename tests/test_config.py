@@ -200,3 +200,92 @@ def test_values_the_space_samples_are_found_among_the_overrides():
     assert warnings[0].startswith("optimizer.lr=0.01 has no effect")
     assert "space.hidden_dim" in warnings[1]
     assert overridden_by_space(compose_config(["~space.lr"]).space, ["optimizer.lr=0.01"]) == []
+
+
+@pytest.mark.parametrize(
+    ("fraction", "outcome"),
+    [
+        (
+            0.0001,
+            "selector.fraction=0.0001 selects 1 of 1,400 training examples, fewer than "
+            "the data's 3 classes: use selector.fraction >= 0.0022",
+        ),
+        (
+            0.002,
+            "selector.fraction=0.002 selects 2 of 1,400 training examples, fewer than "
+            "the data's 3 classes: use selector.fraction >= 0.0022",
+        ),
+        (0.0022, "warning"),
+        (0.01, "warning"),
+        (0.023, None),  # 32 examples: one mini-batch
+        (1.0, None),
+    ],
+)
+def test_a_subset_too_small_for_the_classes_is_refused_and_for_a_batch_warned(fraction, outcome):
+    from automata.config import check_subset_size
+
+    if outcome is None or outcome == "warning":
+        warning = check_subset_size(fraction, n_train=1400, num_classes=3, batch_size=32)
+        if outcome is None:
+            assert warning is None
+        else:
+            assert warning is not None and warning.startswith(f"selector.fraction={fraction:g} ")
+            assert "fewer than one mini-batch (train.batch_size=32)" in warning
+        return
+    with pytest.raises(ConfigError) as info:
+        check_subset_size(fraction, n_train=1400, num_classes=3, batch_size=32)
+    assert str(info.value) == outcome
+    least = float(outcome.rsplit(" ", 1)[1])
+    assert check_subset_size(least, 1400, 3, batch_size=1) is None  # the fraction it asks for
+
+
+@pytest.mark.parametrize(
+    ("override", "line"),
+    [
+        (
+            "selector.fractoin=0.1",
+            "error: unknown setting 'selector.fractoin' (did you mean 'selector.fraction'?): "
+            "python -m automata --cfg job lists the settings",
+        ),
+        (
+            "tuning.n_trail=3",
+            "error: unknown setting 'tuning.n_trail' (did you mean 'tuning.n_trials'?): "
+            "python -m automata --cfg job lists the settings",
+        ),
+        (
+            "selector=gradmatc",
+            "error: selector=gradmatc: no such option (did you mean selector=gradmatch? options: "
+            "craig, craigpb, full, glister, gradmatch, gradmatchpb, milo, random, random_online)",
+        ),
+        ("seed=abc", "error: seed: Value 'abc' of type 'str' could not be converted to Integer"),
+    ],
+)
+def test_cli_typo_in_a_key_or_an_option_is_one_line_with_a_guess(tmp_path, override, line):
+    res = _cli(override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [line]
+    assert res.stdout == "" and not (tmp_path / "run").exists()
+
+
+def test_cli_bad_value_is_printed_once_and_leaves_no_run_folder(tmp_path):
+    """A run refused before it wrote anything: the one `error:` line (not also a log line on
+    stdout), and no outputs/<date>/<time>/ folder left behind."""
+    res = _cli("selector.fraction=abc", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: selector.fraction must be a number, got 'abc'"
+    ]
+    assert "selector.fraction" not in res.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_model_without_a_space_of_its_name_says_what_to_add(tmp_path):
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "mine.yaml").write_text("_target_: automata.models.mlp.MLP\n")
+    res = _cli(f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=mine", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: no search space 'mine' (conf/space/mine.yaml): a model's space has its name, so "
+        "add space/mine.yaml next to model/mine.yaml, or pick one with space=<option> (options: "
+        "lstm_glove, mlp, resnet18, resnet50)"
+    ]

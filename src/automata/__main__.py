@@ -14,15 +14,18 @@ jobs failed (listed at its end); 130 interrupted (Ctrl-C): rerun the same comman
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 import hydra
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from automata import sweep
+from automata import hydra_compat, sweep
 from automata.config import conf_dir, register_configs
 from automata.errors import AutomataError
+from automata.tuning.storage import redact
 
 register_configs()
 log = logging.getLogger("automata")
@@ -32,6 +35,7 @@ INTERRUPTED = "interrupted: rerun the same command to continue"
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _task(cfg: DictConfig) -> float | None:
+    hydra_compat.config_composed()
     from automata.run import run  # imported here so `--help` and config errors stay fast
     from automata.tuning.search_space import overridden_by_space
 
@@ -43,27 +47,85 @@ def _task(cfg: DictConfig) -> float | None:
     try:
         summary = run(cfg)
     except AutomataError as exc:
-        log.error("%s", exc)
-        print(f"error: {exc}", file=sys.stderr)
+        message = redact(str(exc))
+        print(f"error: {message}", file=sys.stderr)
         if multirun:
             # One failed job of a sweep: the others still run, and the sweep lists it at its
             # end and exits non-zero.
-            sweep.record_failure(_job_dir(), exc)
+            _log_to_files(message)
+            sweep.record_failure(_job_dir(), message)
             return None
+        if not _discard_refused_run_dir(_job_dir()):
+            _log_to_files(message)
         sys.exit(2)
     return summary.best_val_accuracy
 
 
 def main() -> None:
     """The ``automata`` command (and ``python -m automata``)."""
+    _import_from_working_dir()
     try:
-        _task()
+        with hydra_compat.composition_errors_raised():
+            _task()
+    except HydraException as exc:  # the config could not be composed
+        if hydra_compat.full_errors_asked():
+            raise
+        print(f"error: {redact(hydra_compat.composition_error_line(exc))}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         # The study is in its storage: a rerun continues it (the interrupted trial resumes).
         print(INTERRUPTED, file=sys.stderr)
         sys.exit(130)
-    if sweep.failed_jobs:
-        sys.exit(1)
+
+
+def _import_from_working_dir() -> None:
+    """The user's own modules (a model or a dataset named by ``_target_``) are imported from
+    the folder the command runs in: ``python -m automata`` puts it on ``sys.path``, and the
+    installed ``automata`` command does the same here."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def _log_to_files(message: str) -> None:
+    """The error in the run's log file; the terminal has it once, as the ``error:`` line."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def _discard_refused_run_dir(run_dir: Path) -> bool:
+    """Remove the run directory of a run refused before it wrote anything (Hydra creates it,
+    with its ``.hydra/`` records and the log file, before the run starts), and the folders
+    above it that this leaves empty, up to the working directory. True if removed."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    log_file = run_dir / f"{hydra_cfg.job.name}.log"
+    records = run_dir / str(hydra_cfg.output_subdir) if hydra_cfg.output_subdir else None
+    own = {log_file} | ({records} if records else set())
+    if any(path not in own for path in run_dir.iterdir()):
+        return False
+    if records and any(p.name not in hydra_compat.RECORDS for p in records.iterdir()):
+        return False
+    for handler in list(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == log_file:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    log_file.unlink(missing_ok=True)
+    if records:
+        for path in records.iterdir():
+            path.unlink()
+        records.rmdir()
+    cwd = Path.cwd().resolve()
+    folder = run_dir.resolve()
+    while folder != cwd and not any(folder.iterdir()):
+        folder.rmdir()
+        if cwd not in folder.parents:
+            break
+        folder = folder.parent
+    return True
 
 
 def _multirun() -> bool:

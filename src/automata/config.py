@@ -12,6 +12,7 @@ choices) before any data is loaded or any model trained, and raises
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,3 +247,37 @@ def validate(cfg: DictConfig) -> None:
         t.precision == "fp32" or device != "cpu",
         f"train.precision={t.precision} needs a CUDA device (device={device})",
     )
+
+
+def check_subset_size(
+    fraction: float, n_train: int, num_classes: int, batch_size: int
+) -> str | None:
+    """Check the subset a configuration trains on once the data's size is known.
+
+    The subset holds ``max(1, floor(fraction * n_train))`` examples (``Selector.budget``).
+
+    Returns:
+        A warning line when the subset is smaller than one mini-batch (every epoch is then a
+        single optimiser step), else None.
+
+    Raises:
+        ConfigError: the subset has fewer examples than the data has classes, so some class is
+            never trained on.
+    """
+    subset = max(1, min(n_train, math.floor(fraction * n_train + 1e-9)))
+    chosen = f"selector.fraction={fraction:g} selects {subset} of {n_train:,} training examples"
+    if subset < num_classes:
+        # The smallest fraction (two significant digits, rounded up) that covers every class.
+        least = num_classes / n_train
+        digits = 1 - math.floor(math.log10(least))
+        least = math.ceil(least * 10**digits - 1e-9) / 10**digits
+        raise ConfigError(
+            f"{chosen}, fewer than the data's {num_classes} classes: use selector.fraction >= "
+            f"{least:g}"
+        )
+    if subset < batch_size:
+        return (
+            f"{chosen}, fewer than one mini-batch (train.batch_size={batch_size}): every epoch "
+            "is one optimiser step"
+        )
+    return None

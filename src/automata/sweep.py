@@ -4,29 +4,27 @@ listed, with a non-zero exit status, once the sweep is over.
 :class:`SweepChecks` is a Hydra callback (``hydra.callbacks`` in ``conf/config.yaml``). Jobs may
 run in other processes (joblib, submitit), so a job that fails with an
 :class:`~automata.errors.AutomataError` leaves ``failed.txt`` (its one-line error) in its run
-directory, and the callback collects those files at the end of the sweep.
+directory; the callback collects those files at the end of the sweep, lists them and ends the
+process with status 1.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from automata import hydra_compat
 from automata.errors import AutomataError, ConfigError
-
-log = logging.getLogger("automata")
+from automata.hydra_compat import expand
+from automata.tuning.storage import redact
 
 FAILED_FILE = "failed.txt"
-
-#: Run directories (relative to the sweep folder) and errors of the failed jobs of the last
-#: sweep of this process; read by the entrypoint for its exit status.
-failed_jobs: list[tuple[str, str]] = []
 
 
 def job_overrides(config: DictConfig) -> list[list[str]] | None:
@@ -35,21 +33,6 @@ def job_overrides(config: DictConfig) -> list[list[str]] | None:
     params = config.hydra.sweeper.get("params") or {}
     arguments = [f"{k}={v}" for k, v in params.items()]
     return expand([*arguments, *(str(o) for o in config.hydra.overrides.task)])
-
-
-def expand(arguments: list[str]) -> list[list[str]] | None:
-    """``["seed=0,1", "x=2"]`` -> ``[["seed=0", "x=2"], ["seed=1", "x=2"]]`` (Hydra's basic
-    sweeper's expansion); None when it cannot expand them."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(arguments)
-        batches = BasicSweeper.split_arguments(parsed, None)
-    except HydraException:
-        return None
-    return [list(job) for batch in batches for job in batch]
 
 
 def check_jobs(configs: list[DictConfig]) -> None:
@@ -80,14 +63,15 @@ def check_jobs(configs: list[DictConfig]) -> None:
     for (storage, name), jobs in shared.items():
         if jobs > 1:
             raise ConfigError(
-                f"{jobs} jobs of this sweep share study '{name}' ({storage}) and each would "
-                "retrain the final model: add tuning.final_train=false, and run the final "
+                f"{jobs} jobs of this sweep share study '{name}' ({redact(storage)}) and each "
+                "would retrain the final model: add tuning.final_train=false, and run the final "
                 "training once afterwards (the same command without -m and the sweep)"
             )
 
 
 class SweepChecks(Callback):
-    """Checks every job's settings when a sweep starts, lists failed jobs when it ends."""
+    """Checks every job's settings when a sweep starts; lists failed jobs when it ends, and
+    then ends the process with status 1."""
 
     def __init__(self) -> None:
         self.started = time.time()
@@ -96,17 +80,27 @@ class SweepChecks(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from hydra import compose
 
+        hydra_compat.config_composed()
         self.started = time.time()
-        failed_jobs.clear()
         jobs = job_overrides(config)
         if jobs is None:
             return
         self.jobs = len(jobs)
         config_name = kwargs.get("config_name") or "config"
+        # The user's config folders (hydra.searchpath) are an override of Hydra's, not a task's.
+        searchpath = [
+            str(o) for o in config.hydra.overrides.hydra if str(o).startswith("hydra.searchpath=")
+        ]
         try:
-            check_jobs([compose(config_name=config_name, overrides=job) for job in jobs])
+            configs = [compose(config_name, overrides=[*job, *searchpath]) for job in jobs]
+        except HydraException:
+            # Composed otherwise than the sweeper will (its sweep values are checked when the
+            # sweep's config is composed): the sweeper reports what it finds.
+            return
+        try:
+            check_jobs(configs)
         except AutomataError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {redact(str(exc))}", file=sys.stderr)
             sys.exit(2)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -116,17 +110,19 @@ class SweepChecks(Callback):
             for path in sweep_dir.rglob(FAILED_FILE)
             if path.stat().st_mtime >= self.started - 1
         )
-        failed_jobs[:] = failed
         if failed:
             of = f" of {self.jobs}" if self.jobs else ""
             lines = [f"error: {len(failed)}{of} jobs of this sweep failed:"]
             lines += [f"  {where}: {message}" for where, message in failed]
             print("\n".join(lines), file=sys.stderr)
+            # The last callback to end (Hydra ends them in reverse order, and this one is the
+            # first of conf/config.yaml's): the exit status says that the sweep failed.
+            sys.exit(1)
 
 
-def record_failure(run_dir: Path, exc: BaseException) -> None:
+def record_failure(run_dir: Path, message: str) -> None:
     """Leave a failed job's one-line error in its run directory (read at the sweep's end)."""
-    (run_dir / FAILED_FILE).write_text(f"{exc}\n")
+    (run_dir / FAILED_FILE).write_text(f"{message}\n")
 
 
 def clear_failure(run_dir: Path) -> None:

@@ -72,3 +72,13 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
     assert (progress.done, progress.total) == (7, 7)
     assert "/7 epochs" in screen.getvalue()
     assert not (tmp_path / "checkpoints").exists(), "no empty checkpoint folder left"
+
+
+def test_nothing_is_drawn_before_tuning_starts_so_log_lines_start_their_own_line():
+    """A bar drawn when made stayed on the line where the next log line then began."""
+    screen = Terminal()
+    bar = EpochProgress(12, stream=screen)
+    assert screen.getvalue() == ""
+    with bar.logging():
+        assert "0/12 epochs" in screen.getvalue()
+    bar.close()

@@ -259,23 +259,34 @@ def open_text(path: PathLike, encoding: str = "utf-8") -> IO[str]:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def data_dir_hint(dataset: str, urls: Sequence[str] = (), downloadable: bool = True) -> str:
+def data_dir_hint(
+    dataset: str,
+    urls: Sequence[str] = (),
+    downloadable: bool = True,
+    folder: PathLike | None = None,
+) -> str:
     """The standard "how to get the files" sentence for a missing-files error.
 
     Args:
-        dataset: the data set's folder name under ``paths.data_dir``.
+        dataset: the data set's name (its folder name under ``paths.data_dir``).
         urls: where the files can be downloaded by hand.
         downloadable: whether ``dataset.download=true`` can fetch them.
+        folder: the folder the files were looked for in (``dataset.root``). Named otherwise
+            than the data set, it is a folder of the user's own (``root: /my/data`` in their
+            YAML), not ``${paths.data_dir}/<name>``: the sentence then names ``dataset.root``.
     """
     parts = []
     if urls:
         parts.append(f"download {', '.join(urls)} into that folder")
     if downloadable:
         parts.append("set dataset.download=true to download them")
-    parts.append(
-        f"point paths.data_dir=... (or the AUTOMATA_DATA_DIR environment variable) at the "
-        f"folder that holds {dataset}/"
-    )
+    if folder is not None and Path(folder).name != dataset:
+        parts.append("set dataset.root (in the dataset's YAML) to the folder that holds them")
+    else:
+        parts.append(
+            f"point paths.data_dir=... (or the AUTOMATA_DATA_DIR environment variable) at the "
+            f"folder that holds {dataset}/"
+        )
     return ", or ".join(parts)
 
 

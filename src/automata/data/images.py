@@ -542,7 +542,10 @@ def load_image_folder(
     """
     folder = Path(root).expanduser()
     if not folder.is_dir():
-        raise DataError(f"{name}: image folder {folder} does not exist")
+        raise DataError(
+            f"{name}: image folder {folder} does not exist; set dataset.root (in the dataset's "
+            "YAML) to the folder that holds the images"
+        )
     size: tuple[int, int] | None = None
     if image_size is not None:
         dims = [image_size] if isinstance(image_size, int) else list(image_size)

@@ -157,7 +157,7 @@ def _missing_hint(
     if shipped is not None:
         hint = "set dataset.root=null to use the sha256-checked copy shipped with the package"
         return hint + (f", or download {', '.join(urls)} into that folder" if urls else "")
-    return data_dir_hint(name, urls, downloadable=base is not None)
+    return data_dir_hint(name, urls, downloadable=base is not None, folder=root)
 
 
 def _assemble(

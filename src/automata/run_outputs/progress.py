@@ -54,6 +54,9 @@ class EpochProgress:
             bar_format=_FORMAT,
             dynamic_ncols=True,
             leave=False,
+            # Not drawn before the first epoch or `logging()`: a bar drawn at once would stay
+            # on the line where the next log line (printed outside `logging()`) then starts.
+            delay=1e-9,
         )
 
     def epoch(self, note: str = "", epochs: int = 1) -> None:
@@ -91,4 +94,5 @@ class EpochProgress:
             yield
             return
         with logging_redirect_tqdm():
+            self._bar.refresh()
             yield

@@ -1,7 +1,10 @@
 """Optuna storages from one URL: SQLite or PostgreSQL (any SQLAlchemy URL) and journal files.
 
 - ``sqlite:///path/study.db``: the default, one file in the run directory.
-- ``postgresql://user:pass@host:5432/db``: many workers on many machines.
+- ``postgresql://user@host:5432/db``: many workers on many machines. The password comes from
+  the environment (``PGPASSWORD``) or ``~/.pgpass``, as for every PostgreSQL client, so that it
+  is written nowhere; one typed in the URL works too, and is shown as ``***`` (:func:`redact`)
+  in every message, log and file of the run.
 - ``journal:///path/study.log``: Optuna's journal file, for a shared filesystem without a
   database server (NFS works with its lock).
 
@@ -13,6 +16,7 @@ configuration again.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,29 @@ from automata.errors import ConfigError
 
 JOURNAL = "journal://"
 
+# The password of a URL's user (as SQLAlchemy parses it: up to the first "@", "/" allowed), and a
+# "password=" query parameter (libpq also reads one there); also in the form Hydra gives a sweep
+# job's overrides, with ":" and "=" escaped by a backslash.
+_PASSWORD = re.compile(r"(?P<head>[\w+]+\\?://[^:/@\s\\]*\\?:)(?P<secret>[^@\s]*)(?=@)")
+_PASSWORD_PARAM = re.compile(r"(?P<head>[?&]password\\?=)(?P<secret>[^&\s]*)")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``; scheme, user, host,
+    port, database and other parameters kept: ``postgresql://user:secret@host/db`` ->
+    ``postgresql://user:***@host/db``. A ``${...}`` interpolation (the password read from the
+    environment when the config is resolved) is no secret and stays.
+
+    >>> redact("cannot open 'postgresql://me:pa/ss@db:5432/study?password=x&sslmode=require'")
+    "cannot open 'postgresql://me:***@db:5432/study?password=***&sslmode=require'"
+    """
+
+    def hide(match: re.Match[str]) -> str:
+        secret = match["secret"]
+        return match[0] if not secret or secret.startswith("${") else f"{match['head']}***"
+
+    return _PASSWORD_PARAM.sub(hide, _PASSWORD.sub(hide, text))
+
 
 def make_storage(
     url: str,
@@ -35,12 +62,12 @@ def make_storage(
 ) -> BaseStorage:
     """Build the storage behind ``tuning.storage``."""
     if url.startswith(JOURNAL):
-        path = Path(url[len(JOURNAL) :])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return _journal(Path(url[len(JOURNAL) :]))
     if "://" not in url:
+        # Not a URL, so whatever stands before an "@" may be a password.
+        shown = f"...@{url.rpartition('@')[2]}" if "@" in url else url
         raise ConfigError(
-            f"tuning.storage: '{url}' is not a storage URL (sqlite:///file.db, "
+            f"tuning.storage: '{shown}' is not a storage URL (sqlite:///file.db, "
             "postgresql://user@host/db or journal:///file.log)"
         )
     kwargs: dict[str, Any] = {}
@@ -57,7 +84,9 @@ def make_storage(
                 _sqlite_wal(storage)
             return storage
         except ImportError as exc:
-            raise ConfigError(f"tuning.storage: driver missing for '{url}': {exc}") from None
+            raise ConfigError(
+                f"tuning.storage: driver missing for '{redact(url)}': {redact(str(exc))}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - connection errors of any driver
             # Workers that start together on an empty database race to create Optuna's
             # tables; the losers succeed once the winner has committed.
@@ -65,8 +94,26 @@ def make_storage(
                 time.sleep(0.5 * (attempt + 1))
                 continue
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"tuning.storage: cannot open '{url}': {first}") from None
+            raise ConfigError(
+                f"tuning.storage: cannot open '{redact(url)}': {redact(first)}"
+            ) from None
     raise AssertionError("unreachable")
+
+
+def _journal(path: Path) -> JournalStorage:
+    """Optuna's journal file at ``path``, whose folder must exist: a misspelt shared folder
+    would otherwise be created, and every worker would tune its own study."""
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"tuning.storage: folder {path.parent} of the journal file does not exist; create it "
+            "(on a filesystem every worker sees) or name another"
+        )
+    try:
+        return JournalStorage(JournalFileBackend(str(path)))
+    except OSError as exc:
+        raise ConfigError(
+            f"tuning.storage: cannot write the journal file {path} ({exc.strerror or exc})"
+        ) from None
 
 
 def _sqlite_wal(storage: RDBStorage) -> None:
