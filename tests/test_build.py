@@ -36,9 +36,9 @@ def test_text_for_a_number_names_the_key_and_what_it_must_be(override, message):
 
 
 def test_a_flag_given_as_text_is_refused():
-    cfg = compose_config(["selector=random"])
-    cfg.selector.online = "sometimes"
-    with pytest.raises(ConfigError, match=r"^selector.online must be true or false, got"):
+    cfg = compose_config(["selector=gradmatchpb"])
+    cfg.selector.lam_relative = "sometimes"
+    with pytest.raises(ConfigError, match=r"^selector.lam_relative must be true or false, got"):
         build("selector", cfg.selector)
 
 

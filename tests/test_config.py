@@ -285,7 +285,7 @@ def test_cli_model_without_a_space_of_its_name_says_what_to_add(tmp_path):
     res = _cli(f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=mine", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "error: no search space 'mine' (conf/space/mine.yaml): a model's space has its name, so "
-        "add space/mine.yaml next to model/mine.yaml, or pick one with space=<option> (options: "
-        "lstm_glove, mlp, resnet18, resnet50)"
+        "error: space: model mine has no search space (space/mine.yaml is missing or empty): "
+        "add it to the config folder that holds model/mine.yaml, or run with space=generic to "
+        "tune the learning rate, batch size and weight decay"
     ]

@@ -33,7 +33,6 @@ TINY = [
 ]
 #: Written by run.py with the URL as given, until it redacts them (issue 18: `config_record` and
 #: `summary["storage"]` through automata.tuning.storage.redact).
-WRITTEN_BY_RUN_PY = {"config.yaml", "summary.json"}
 
 
 def _cli(args: list[str], cwd: Path, env: dict[str, str] | None = None):
@@ -80,7 +79,7 @@ def test_a_run_prints_and_writes_the_password_nowhere(unreachable):
     assert line.startswith("error: tuning.storage: cannot open 'postgresql://user:***@127.0.0.1:")
     assert SECRET not in run.stdout + run.stderr
     assert (root / "run" / ".hydra" / "overrides.yaml").is_file()
-    assert [p.name for p in _leaks(root / "run") if p.name not in WRITTEN_BY_RUN_PY] == []
+    assert [p.name for p in _leaks(root / "run")] == []
 
 
 @pytest.mark.slow
@@ -94,15 +93,11 @@ def test_a_sweep_prints_and_writes_the_password_nowhere(unreachable):
     assert [p.name.split("_", 1)[0] for p in jobs] == ["0", "1"]
     assert not any("storage" in p.name for p in jobs)
     assert (root / "sweep" / "multirun.yaml").is_file()
-    leaked = [p for p in _leaks(root / "sweep") if p.name not in WRITTEN_BY_RUN_PY]
+    leaked = _leaks(root / "sweep")
     assert leaked == []
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="run.py writes config.yaml and summary.json with the storage URL as given (issue 18)",
-)
 def test_the_files_run_py_writes_hold_no_password(unreachable):
     root, _, _ = unreachable
     assert _leaks(root) == []
@@ -146,7 +141,7 @@ def test_a_password_typed_in_the_url_is_redacted_in_a_whole_run(postgres_url: st
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert SECRET not in res.stdout + res.stderr
-    assert [p.name for p in _leaks(out) if p.name not in WRITTEN_BY_RUN_PY] == []
+    assert [p.name for p in _leaks(out)] == []
 
 
 def test_the_ci_url_carries_no_password_of_its_own():

@@ -98,12 +98,6 @@ def composition_error_line(exc: HydraException) -> str:
         group, _, option = str(exc.missing_cfg_file).rpartition("/")
         options = [str(o) for o in exc.options]
         close = difflib.get_close_matches(option, options, n=1)
-        if group == "space":
-            return (
-                f"no search space '{option}' (conf/space/{option}.yaml): a model's space has "
-                f"its name, so add space/{option}.yaml next to model/{option}.yaml, or pick "
-                f"one with space=<option> (options: {', '.join(options)})"
-            )
         mean = f"did you mean {group}={close[0]}? " if close else ""
         return f"{group}={option}: no such option ({mean}options: {', '.join(options)})"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:

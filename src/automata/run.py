@@ -45,6 +45,7 @@ from automata.tuning import search_space
 from automata.tuning.fingerprint import fingerprint
 from automata.tuning.objective import Objective, trial_settings
 from automata.tuning.schedulers.base import Scheduler
+from automata.tuning.storage import redact
 from automata.tuning.study import Study, Tuned
 
 log = logging.getLogger("automata")
@@ -80,6 +81,8 @@ def run(cfg: DictConfig) -> RunSummary:
     study = Study.open(cfg.tuning, run_dir, parts.sampler, parts.scheduler, fingerprint(cfg))
     data = load_data(cfg.dataset, cfg.model)
     objective = Objective(trial_settings(cfg), cfg.space, data, parts.selector, device)
+    if warning := objective.check_subset():
+        log.warning("%s", warning)
     labels = {
         "dataset": data.name,
         "model": str(cfg.model._target_).rsplit(".", 1)[-1],
@@ -163,7 +166,7 @@ def config_record(cfg: DictConfig, choices: dict[str, str | None]) -> str:
     assert isinstance(resolved, dict)
     record = {k: v for k, v in resolved.items() if k != "hydra"}
     record["hydra"] = {"runtime": {"choices": choices}}
-    return OmegaConf.to_yaml(record)
+    return redact(OmegaConf.to_yaml(record))
 
 
 def load_data(dataset: DictConfig, model: DictConfig) -> DataSplits:
@@ -244,7 +247,7 @@ def summarize(
         torch=torch.__version__,
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
         changed_settings=study.changed_settings,
-        storage=study.storage_url,
+        storage=redact(study.storage_url),
         study_name=study.name,
         run_dir=str(study.run_dir),
         trials=trial_rows(study.optuna),

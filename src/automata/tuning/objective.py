@@ -17,6 +17,7 @@ import optuna
 import torch
 from omegaconf import DictConfig
 
+from automata.config import check_subset_size
 from automata.data.base import DataSplits
 from automata.selection.base import Selector
 from automata.training.trainer import Trainer
@@ -69,6 +70,19 @@ class Objective:
             selector or self.selector,
             self.device,
             total_epochs=self.epochs,
+        )
+
+    def check_subset(self) -> str | None:
+        """Refuse a subset with fewer examples than the data has classes; a warning line when it
+        is smaller than a mini-batch (the smallest one the search space may pick)."""
+        batch = int(self.settings.train.batch_size)
+        for spec in self.space.values():
+            if str(spec.get("path")) == "train.batch_size" and spec.type == "categorical":
+                batch = min(int(c) for c in spec.choices)
+            elif str(spec.get("path")) == "train.batch_size":
+                batch = int(spec.low)
+        return check_subset_size(
+            float(self.selector.fraction), len(self.data.train), self.data.num_classes, batch
         )
 
     def prepare(self, setup_at: Path) -> dict[str, float | str]:

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import event
@@ -130,10 +129,3 @@ def _sqlite_wal(storage: RDBStorage) -> None:
         cursor.close()
 
     storage.engine.dispose()  # later connections go through the listener
-
-
-def record_heartbeat(storage: BaseStorage, trial: optuna.Trial) -> None:
-    """Tell the storage this trial's worker is alive (no-op without heartbeats)."""
-    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
-    if interval:
-        storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
