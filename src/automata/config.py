@@ -252,17 +252,13 @@ def validate(cfg: DictConfig) -> None:
 def check_subset_size(
     fraction: float, n_train: int, num_classes: int, batch_size: int
 ) -> str | None:
-    """Check the subset a configuration trains on once the data's size is known.
+    """A warning line when the subset a configuration trains on is too small to mean much,
+    once the data's size is known; None when it is fine.
 
-    The subset holds ``max(1, floor(fraction * n_train))`` examples (``Selector.budget``).
-
-    Returns:
-        A warning line when the subset is smaller than one mini-batch (every epoch is then a
-        single optimiser step), else None.
-
-    Raises:
-        ConfigError: the subset has fewer examples than the data has classes, so some class is
-            never trained on.
+    The subset holds ``max(1, floor(fraction * n_train))`` examples (``Selector.budget``). With
+    fewer examples than the data has classes, some class is never trained on; with fewer than
+    one mini-batch, every epoch is a single optimiser step. Both are warned about, not refused:
+    tiny generated data sets in tests and smoke runs are legitimate.
     """
     subset = max(1, min(n_train, math.floor(fraction * n_train + 1e-9)))
     chosen = f"selector.fraction={fraction:g} selects {subset} of {n_train:,} training examples"
@@ -271,9 +267,14 @@ def check_subset_size(
         least = num_classes / n_train
         digits = 1 - math.floor(math.log10(least))
         least = math.ceil(least * 10**digits - 1e-9) / 10**digits
-        raise ConfigError(
-            f"{chosen}, fewer than the data's {num_classes} classes: use selector.fraction >= "
-            f"{least:g}"
+        fix = (
+            f"use selector.fraction >= {least:g}"
+            if least <= 1
+            else "the training set itself has fewer examples than classes"
+        )
+        return (
+            f"{chosen}, fewer than the data's {num_classes} classes (some are never trained "
+            f"on): {fix}"
         )
     if subset < batch_size:
         return (
