@@ -157,12 +157,12 @@ def _base_overrides(grid: Grid, study: Study) -> list[str]:
 
 
 def run_tune(grid: Grid, study: Study, out: Path) -> dict[str, Any]:
-    from automata.ranking import _keep_accepted_keys
+    from automata.ranking import keep_accepted_keys
     from automata.run import run
 
     where = study.path(out)
     cfg = compose([*_base_overrides(grid, study), f"paths.output_dir={where}", *THREADS])
-    _keep_accepted_keys(cfg.selector)  # the experiment's selector.* keys, once selector=full
+    keep_accepted_keys(cfg.selector)  # the experiment's selector.* keys, once selector=full
     return run(cfg)
 
 
@@ -302,7 +302,8 @@ def _load(where: Path) -> dict[str, Any] | None:
 
 
 def collect(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec]) -> dict[str, Any]:
-    from automata.ranking import rank_agreement, values_by_configuration
+    from automata.ranking import values_by_configuration
+    from automata.results.agreement import rank_agreement
 
     rows: list[dict[str, Any]] = []
     missing: list[str] = []
