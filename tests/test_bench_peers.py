@@ -10,6 +10,7 @@ import json
 import math
 import random
 import sys
+from pathlib import Path
 
 import optuna
 import pytest
@@ -17,6 +18,7 @@ from omegaconf import OmegaConf
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from automata.bench import RECORD_NAME
 from automata.tuning import search_space
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
 
@@ -281,17 +283,21 @@ def test_quick_benchmark_writes_every_arm_and_resumes(tmp_path, capsys):
     }
     for r in rows:
         assert r["test"] is None or 0.3 < r["test"] <= 1.0  # 6 classes: well above chance
+
+    def record(arm: str, seed: int) -> Path:
+        return out / "satimage" / arm / f"seed{seed}" / RECORD_NAME
+
     for seed in (0, 1):
-        full = json.loads((out / "satimage" / "full" / f"seed{seed}" / bp.RECORD).read_text())
+        full = json.loads(record("full", seed).read_text())["result"]
         for arm in bp.ARMS:
-            rec = json.loads((out / "satimage" / arm / f"seed{seed}" / bp.RECORD).read_text())
+            rec = json.loads(record(arm, seed).read_text())["result"]
             assert rec["budget_seconds"] == full["budget_seconds"] > 0
             assert rec["evaluations"], arm
     # Resumable: finished arms are not run again; other settings are refused.
-    stamp = (out / "satimage" / "dehb" / "seed0" / bp.RECORD).stat().st_mtime_ns
+    stamp = record("dehb", 0).stat().st_mtime_ns
     capsys.readouterr()
     assert bp.main(["--quick", "--threads", "1", "--out", str(out), "--phase", "tune"]) == 0
-    assert "0 arm runs to do" in capsys.readouterr().out
-    assert (out / "satimage" / "dehb" / "seed0" / bp.RECORD).stat().st_mtime_ns == stamp
+    assert "0 cells to run" in capsys.readouterr().out
+    assert record("dehb", 0).stat().st_mtime_ns == stamp
     assert bp.main(["--quick", "--fraction", "0.2", "--out", str(out), "--phase", "tune"]) == 2
     assert "other settings" in capsys.readouterr().err
