@@ -34,7 +34,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,6 +293,8 @@ class Grid:
                     out = exc
                 done(i, cell, out, record)
             return failures
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
         started = {cell: self._start(cell) for cell in todo}
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_call, fn, c, started[c][0]): c for c in todo}
