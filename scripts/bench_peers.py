@@ -62,6 +62,13 @@ from automata.bench import (
     write_json,
     write_text,
 )
+from automata.bench.anytime import (
+    Retrainer,
+    anytime_matrix,
+    best_so_far,
+    incumbent,
+    study_evaluations,
+)
 from automata.config import compose
 from automata.results.stats import ci95
 
@@ -201,66 +208,6 @@ def fidelity_epochs(fidelity: float, min_resource: int) -> int:
     """Whole epochs of DEHB's fractional fidelity: floor, as our Hyperband rounds its rungs
     (forgiving ``T * eta^-i`` just below an integer), at least ``min_resource``."""
     return max(min_resource, int(math.floor(fidelity + 1e-9 * max(1.0, fidelity))))
-
-
-# ------------------------------------------------------------------------------ anytime
-def best_so_far(evaluations: list[dict[str, Any]], top: int, until: float) -> float | None:
-    """Best validation accuracy of the evaluations at ``top`` epochs known by ``until`` s."""
-    vals = [
-        e["value"]
-        for e in evaluations
-        if e["epochs"] >= top and e["t"] <= until and e["value"] is not None
-    ]
-    return max(vals) if vals else None
-
-
-def incumbent(evaluations: list[dict[str, Any]], top: int, until: float) -> dict[str, Any] | None:
-    """The evaluation whose configuration an arm would return at ``until`` s: the best one at
-    ``top`` epochs; before any, the best one at the highest fidelity reached (HpBandSter's
-    rule). Ties: the earlier one. ``fallback`` says which rule chose it."""
-    known = [e for e in evaluations if e["t"] <= until and e["value"] is not None]
-    if not known:
-        return None
-    highest = max(min(e["epochs"], top) for e in known)
-    pool = [e for e in known if min(e["epochs"], top) == highest]
-    best = max(pool, key=lambda e: (e["value"], -e["t"]))
-    return {**best, "fallback": highest < top}
-
-
-def study_evaluations(storage: str, study_name: str) -> list[dict[str, Any]]:
-    """Every evaluation of a runner study with the time (s since its first trial started) at
-    which the study recorded it: a completed trial's value at T when it completed; a pruned
-    trial's last rung value when it was pruned (the study has no time per rung)."""
-    import optuna
-    from optuna.trial import TrialState
-
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    trials = study.get_trials(deepcopy=False)
-    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-    if not starts:
-        return []
-    origin = min(starts)
-    out = []
-    for t in trials:
-        if t.datetime_complete is None or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-            continue
-        step = t.last_step
-        value = t.value if t.state == TrialState.COMPLETE else None
-        if value is None and step is not None:
-            value = t.intermediate_values.get(step)
-        if step is None or value is None:
-            continue
-        out.append(
-            {
-                "t": (t.datetime_complete - origin).total_seconds(),
-                "epochs": int(step),
-                "value": float(value),
-                "params": dict(t.params),
-                "state": t.state.name.lower(),
-                "trial": t.number,
-            }
-        )
-    return sorted(out, key=lambda e: e["t"])
 
 
 # ------------------------------------------------------------------------------ arms
@@ -477,51 +424,6 @@ def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
 
 
 # ------------------------------------------------------------------------------ report
-class Retrainer:
-    """Test accuracy of a configuration retrained on the full data for T epochs (as the
-    runner's final training does), cached per dataset in ``retrain.json``."""
-
-    def __init__(self, setup: Setup, args: argparse.Namespace, path: Path) -> None:
-        self.setup, self.args, self.path = setup, args, path
-        self.cache: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
-        self._data: dict[str, Any] = {}  # per dataset config (the splits do not depend on seed)
-
-    def test_accuracy(self, params: dict[str, Any], seed: int) -> float:
-        key = f"{seed}|{json.dumps(params, sort_keys=True)}"
-        if key in self.cache:
-            return self.cache[key]
-        import torch
-        from omegaconf import OmegaConf
-
-        from automata.build import build
-        from automata.device import resolve_device, set_determinism
-        from automata.selection.full import FullSelector
-        from automata.training.trainer import Trainer
-        from automata.tuning import search_space
-
-        cfg = compose([*base_overrides(self.setup, seed, self.args), *TO_FULL])
-        data_key = OmegaConf.to_yaml(cfg.dataset, resolve=True)
-        if data_key not in self._data:
-            self._data[data_key] = build("dataset", cfg.dataset)
-        set_determinism(bool(cfg.deterministic))
-        if cfg.threads:
-            torch.set_num_threads(int(cfg.threads))
-        top = int(cfg.train.epochs)
-        trainer = Trainer(
-            search_space.apply(cfg, cfg.space, params),
-            self._data[data_key],
-            FullSelector(),
-            resolve_device(str(cfg.device)),
-            top,
-        )
-        for _ in range(top):
-            trainer.run_epoch(validate=lambda _, after: after >= top)
-        acc = float(trainer.test_accuracy())
-        self.cache[key] = acc
-        self.path.write_text(json.dumps(self.cache, indent=1) + "\n")
-        return acc
-
-
 def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []  # one per dataset, arm, seed and point
     records: dict[str, dict[str, dict[int, Record]]] = {}
@@ -530,7 +432,10 @@ def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any
         Cell(ds, arm, seed) for ds in args.datasets for arm in args.arms for seed in args.seeds
     )
     for ds in args.datasets:
-        retrainer = Retrainer(setups[ds], args, args.out / ds / "retrain.json")
+        retrainer = Retrainer(
+            lambda seed, setup=setups[ds]: compose([*base_overrides(setup, seed, args), *TO_FULL]),
+            args.out / ds / "retrain.json",
+        )
         records[ds] = {}
         for arm in args.arms:
             records[ds][arm] = {}
@@ -686,21 +591,6 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         }
         plot(ds, results, args.out / f"anytime_{ds}.png")
     return text
-
-
-def anytime_matrix(
-    recs: dict[int, dict[str, Any]], budgets: dict[int, float], grid: list[float]
-) -> list[list[float]]:
-    """Per seed, the best validation accuracy at T known at each fraction of that seed's
-    budget in ``grid`` (NaN before the first)."""
-    out = []
-    for seed, rec in sorted(recs.items()):
-        row = []
-        for g in grid:
-            best = best_so_far(rec["evaluations"], rec["top"], g * budgets[seed])
-            row.append(math.nan if best is None else best)
-        out.append(row)
-    return out
 
 
 def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> None:

@@ -36,6 +36,7 @@ def test_markdown_table():
     table.add(["1,000,000", "-"])
     assert table.markdown() == ("| N | time (s) |\n|---:|---:|\n| 1000 | 0.1 |\n| 1,000,000 | - |")
     assert Table(["a", "b"], align=["---", "---:"]).header() == "| a | b |\n|---|---:|"
+    assert Table("| a | b c |").columns == Table("a | b c").columns == ["a", "b c"]
     with pytest.raises(ValueError, match="3 cells for 2 columns"):
         table.add([1, 2, 3])
 

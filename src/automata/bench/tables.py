@@ -1,7 +1,7 @@
 """Tables (markdown and CSV), the cells' number formats, verdicts, JSON and figures.
 
 Example:
-    >>> table = Table(["arm", "test acc %"])
+    >>> table = Table("arm | test acc %")
     >>> table.add(["full", fmt_ci(0.9123, 0.0051, scale=100)])
     >>> print(table.markdown())
     | arm | test acc % |
@@ -56,12 +56,14 @@ class Table:
     """A markdown table, built row by row.
 
     Args:
-        columns: the header cells.
+        columns: the header cells, or the header as it reads (``"arm | test acc %"``).
         align: the rule under the header, one for every column (``---``, ``---:``) or one
             per column.
     """
 
-    def __init__(self, columns: Sequence[str], align: str | Sequence[str] = "---") -> None:
+    def __init__(self, columns: str | Sequence[str], align: str | Sequence[str] = "---") -> None:
+        if isinstance(columns, str):
+            columns = [c.strip() for c in columns.strip().strip("|").split("|")]
         self.columns = list(columns)
         self.align = [align] * len(columns) if isinstance(align, str) else list(align)
         self.rows: list[list[str]] = []
