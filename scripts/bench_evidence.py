@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import shutil
 import sys
 import time
@@ -54,6 +52,7 @@ from automata.bench import (
     Table,
     figure,
     fmt_ci,
+    machine_summary,
     study_figures,
     verdict,
     write_csv,
@@ -357,8 +356,7 @@ def phase_report(
     lines = [
         f"# bench-evidence ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; seeds {args.seeds}; mean ± half-width of the 95% "
+        f"machine: {machine_summary()}; seeds {args.seeds}; mean ± half-width of the 95% "
         "t-interval over seeds. Speedup, gap and differences are paired by seed.",
         "",
     ]
@@ -369,19 +367,9 @@ def phase_report(
         k = len(json.loads(cfg_path.read_text())) if cfg_path.exists() else setup.k
         ranked = [s for s in args.seeds if rank.record(Cell(ds, "full", s)) is not None]
         table = Table(
-            [
-                "selector",
-                "fraction",
-                "tuning s",
-                "speedup vs full",
-                "limit S*",
-                "speedup / S*",
-                "speedup incl. final",
-                "final test acc %",
-                "gap to full (pts)",
-                "Kendall τ",
-                "selection share %",
-            ]
+            "selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
+            "speedup incl. final | final test acc % | gap to full (pts) | Kendall τ | "
+            "selection share %"
         )
         for r in [r for r in rows if r["dataset"] == ds]:
             table.add(
@@ -418,15 +406,8 @@ def phase_report(
             continue
         diffs[f"{a} - {b}"] = found
         table = Table(
-            [
-                "dataset",
-                "fraction",
-                "Δ final test acc (pts)",
-                "verdict",
-                "Δ Kendall τ",
-                "verdict",
-                "Δ speedup",
-            ]
+            "dataset | fraction | Δ final test acc (pts) | verdict | Δ Kendall τ | verdict | "
+            "Δ speedup"
         )
         for d in found:
             table.add(

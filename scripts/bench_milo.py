@@ -89,16 +89,8 @@ def main() -> None:
         f"{args.threads} thread(s)"
     )
     table = Table(
-        [
-            "N",
-            "parts",
-            "time (s)",
-            "peak RSS (MB)",
-            "RSS before (MB)",
-            "features (MB)",
-            "pool (MB)",
-            "dense N x N (GB)",
-        ],
+        "N | parts | time (s) | peak RSS (MB) | RSS before (MB) | features (MB) | pool (MB) | "
+        "dense N x N (GB)",
         align="---:",
     )
     print(table.header())

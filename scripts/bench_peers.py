@@ -41,7 +41,6 @@ import json
 import logging
 import math
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -58,6 +57,7 @@ from automata.bench import (
     Table,
     figure,
     fmt_ci,
+    machine_summary,
     write_csv,
     write_json,
     write_text,
@@ -498,8 +498,7 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
     lines = [
         f"# bench-peers ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; device {args.device}, torch threads "
+        f"machine: {machine_summary()}; device {args.device}, torch threads "
         f"{args.threads or 'default'}; seeds {args.seeds}. Budget W per seed: the tuning "
         "wall-clock of the full-data arm (TPE + Hyperband, selector=full). Test accuracy: the "
         "incumbent at 25/50/100% of W retrained on the full data for T epochs; mean ± "
@@ -541,16 +540,9 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             "",
         ]
         table = Table(
-            [
-                "arm",
-                "test acc % at 25% W",
-                "at 50% W",
-                "at 100% W",
-                "best val acc % at 100% W",
-                "evaluations by 100% W",
-                "runs without a result (25/50/100%)",
-                "incumbents not yet at T (25/50/100%)",
-            ]
+            "arm | test acc % at 25% W | at 50% W | at 100% W | best val acc % at 100% W | "
+            "evaluations by 100% W | runs without a result (25/50/100%) | incumbents not yet "
+            "at T (25/50/100%)"
         )
         for arm in args.arms:
             by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}

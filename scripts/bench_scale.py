@@ -52,7 +52,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -67,6 +66,7 @@ from automata.bench import (
     Table,
     child_result,
     figure,
+    machine_summary,
     peak_rss_mb,
     run_child,
 )
@@ -271,22 +271,9 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
     ok = [r for r in records if "error" not in r]
     lines = [header, ""]
     table = Table(
-        [
-            "N",
-            "run",
-            "load",
-            "peak MB (base)",
-            "full epoch s",
-            "subset epoch s",
-            "round: gradients s",
-            "round: OMP s",
-            "rounds",
-            "trial s",
-            "selection % of tuning",
-            "forwarded / round",
-            "OMP scores / round",
-            "matching error",
-        ]
+        "N | run | load | peak MB (base) | full epoch s | subset epoch s | round: gradients s | "
+        "round: OMP s | rounds | trial s | selection % of tuning | forwarded / round | "
+        "OMP scores / round | matching error"
     )
     for r in sorted(ok, key=lambda r: (r["n"], r["kind"] != "full", _label(r))):
         table.add(
@@ -480,8 +467,8 @@ def main() -> int:
     grid = Grid(args.out, settings=lambda cell: settings)
     header = (
         f"# bench-scale ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{args.threads} torch thread(s), CPU; load average {os.getloadavg()[0]:.1f} at start; "
+        f"machine: {machine_summary()}, {args.threads} torch thread(s), CPU; load average "
+        f"{os.getloadavg()[0]:.1f} at start; "
         f"T = {args.epochs}, {args.trials} trial(s), scheduler {args.scheduler}, seed {args.seed}"
     )
     print(header, flush=True)

@@ -69,7 +69,6 @@ import copy
 import importlib.util
 import logging
 import math
-import platform
 import statistics
 import sys
 import time
@@ -78,7 +77,14 @@ from pathlib import Path
 
 import torch
 
-from automata.bench import SelectorSpec, Table, fmt_mean_std, load_average, time_calls
+from automata.bench import (
+    SelectorSpec,
+    Table,
+    fmt_mean_std,
+    load_average,
+    machine_summary,
+    time_calls,
+)
 from automata.build import build
 from automata.config import compose
 from automata.data.base import DataSplits
@@ -328,8 +334,7 @@ def main() -> None:
 
     print(f"# bench-selection ({time.strftime('%Y-%m-%d %H:%M')})\n")
     print(
-        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-        f"torch threads, torch {torch.__version__}, CPU; load average "
+        f"machine: {machine_summary()}, {torch.get_num_threads()} torch threads, CPU; load average "
         f"{load_average():.1f} at start; seeds {args.seeds}\n"
     )
     if not args.skip_omp and not args.compare_only:
@@ -427,15 +432,7 @@ def main() -> None:
             "training + validation) time of the run\n"
         )
         table = Table(
-            [
-                "data",
-                "fraction",
-                "selector",
-                "test acc %",
-                "exact error",
-                "forwarded",
-                "selection share %",
-            ]
+            "data | fraction | selector | test acc % | exact error | forwarded | selection share %"
         )
         for ds, results in compared.items():
             for (spec, fraction), runs in results.items():

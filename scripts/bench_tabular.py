@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,16 @@ from typing import Any
 
 import torch
 
-from automata.bench import BenchError, Cell, Grid, Table, fmt_mean_std, study_figures, write_text
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    Table,
+    fmt_mean_std,
+    machine_summary,
+    study_figures,
+    write_text,
+)
 from automata.config import compose
 from automata.run import run
 
@@ -62,19 +70,10 @@ def one_run(cell: Cell, out: Path, extra: list[str]) -> dict[str, Any]:
     return study_figures(run(compose(overrides)))
 
 
-COLUMNS = [
-    "dataset",
-    "selector",
-    "fraction",
-    "tuning s",
-    "speedup vs full",
-    "limit S*",
-    "speedup / S*",
-    "final test acc %",
-    "gap vs full (pts)",
-    "selection share of tuning %",
-    "tuning+final s",
-]
+COLUMNS = (
+    "dataset | selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
+    "final test acc % | gap vs full (pts) | selection share of tuning % | tuning+final s"
+)
 
 
 def add_rows(out: Table, ds: str, seeds: list[int], records: dict[Cell, Any]) -> None:
@@ -121,10 +120,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
 
     print(f"# bench-tabular ({time.strftime('%Y-%m-%d %H:%M')})")
-    print(
-        f"machine: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, CPU"
-    )
+    print(f"machine: {machine_summary()}, {torch.get_num_threads()} torch threads, CPU")
     base = compose(args.extra)
     print(
         f"search {base.search._target_.rsplit('.', 1)[-1]}, scheduler "

@@ -64,3 +64,10 @@ def test_a_child_hands_its_result_back_or_says_why_not(tmp_path):
     assert ok.result == {"n": 3} and ok.error == "" and ok.wall_seconds > 0
     bad = run_child([sys.executable, "-c", "raise SystemExit('no data here')"])
     assert bad.result is None and "no data here" in bad.error
+
+
+def test_machine_names_cores_python_and_torch():
+    import platform
+
+    text = machine.machine_summary()
+    assert f"{os.cpu_count()} cores, Python {platform.python_version()}, torch " in text

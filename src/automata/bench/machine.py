@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -71,6 +72,18 @@ def quiet_check(sample_seconds: float = 0.5) -> Quiet:
             "timings are not from a quiet machine"
         )
     return Quiet(load, busy, warning)
+
+
+def machine_summary() -> str:
+    """What a table was measured on: processor, cores, Python and torch versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:  # the version of the torch in use (with its build tag) where it is imported
+        torch = f", torch {getattr(sys.modules.get('torch'), '__version__', version('torch'))}"
+    except PackageNotFoundError:
+        torch = ""
+    cpu = platform.processor() or platform.machine()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}{torch}"
 
 
 def load_average() -> float:
