@@ -89,7 +89,7 @@ def test_a_record_of_another_format_is_refused(tmp_path):
     g.run(CELLS[:1], Arm(), timed=False, quiet=True)
     path = g.folder(CELLS[0]) / RECORD_NAME
     path.write_text(json.dumps({**json.loads(path.read_text()), "format": 0}))
-    with pytest.raises(BenchError, match=r"format 0 \(now 1\)"):
+    with pytest.raises(BenchError, match=r"record format 0 \(now 1\)"):
         g.plan(CELLS)
 
 
@@ -146,6 +146,8 @@ def test_clear_forgets_the_cells(tmp_path):
 
 
 def _pool_arm(cell: Cell, folder: Path) -> dict:
+    if cell.arm == "broken":
+        raise ValueError("no such selector")
     return {"seed": cell.seed, "folder": str(folder)}
 
 
@@ -156,6 +158,11 @@ def test_untimed_cells_run_in_a_process_pool(tmp_path):
     assert {c: r.result["folder"] for c, r in records.items()} == {
         c: str(g.folder(c)) for c in CELLS
     }
+    broken = Cell("dna", "broken", 0)
+    failed = g.run([*CELLS, broken], _pool_arm, timed=False, jobs=2, keep_going=True, quiet=True)
+    assert [(f.cell, f.error) for f in failed] == [(broken, "ValueError: no such selector")]
+    with pytest.raises(ValueError, match="no such selector"):
+        g.run([broken], _pool_arm, timed=False, jobs=2, quiet=True)
 
 
 def test_a_damaged_record_is_one_line_error(tmp_path):

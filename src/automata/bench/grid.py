@@ -158,8 +158,8 @@ class Grid:
         record = Record.read(path)
         if record.finished is None:
             return None
-        expected = {**_plain(self.settings(cell)), "format": FORMAT}
-        found = {**record.settings, "format": record.format}
+        expected = {**_plain(self.settings(cell)), "record format": FORMAT}
+        found = {**record.settings, "record format": record.format}
         if found != expected:
             changed = ", ".join(
                 f"{key} {found.get(key)!r} (now {expected.get(key)!r})"
@@ -298,8 +298,12 @@ class Grid:
         started = {cell: self._start(cell) for cell in todo}
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_call, fn, c, started[c][0]): c for c in todo}
-            for i, fut in enumerate(as_completed(futures), 1):
-                cell = futures[fut]
-                error = fut.exception()
-                done(i, cell, error if error is not None else fut.result(), started[cell][1])
+            try:
+                for i, fut in enumerate(as_completed(futures), 1):
+                    cell = futures[fut]
+                    error = fut.exception()
+                    done(i, cell, error if error is not None else fut.result(), started[cell][1])
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # the cells not started yet
+                raise
         return failures
