@@ -36,7 +36,7 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/mypy
 
-bench-tabular: venv ## Benchmark: tuning time, speedup and accuracy of full/random/gradmatchpb on dna and satimage
+bench-tabular: venv ## Benchmark: tuning time, speedup and accuracy of full/random/gradmatchpb on dna and satimage (ARGS="--out DIR": resumable)
 	$(PY) scripts/bench_tabular.py $(ARGS)
 
 bench-selection: venv ## Benchmark: OMP speed, gradient-matching error and selection time of every selector

@@ -2,8 +2,10 @@
 test accuracy and ranking agreement of every selector against full-data tuning, with 95%
 confidence intervals over seeds, and the paired difference gradmatchpb - random.
 
-Three phases, each resumable (a study whose ``summary.json`` exists is not run again; one
-that was interrupted is started afresh):
+Three phases; the first two are grids of cells (dataset x arm x seed, an arm being a selector
+at a fraction, or ``full``) run by :mod:`automata.bench`, each cell leaving a small
+``record.json`` beside its run (resumable: a finished cell is not run again, an interrupted one
+starts afresh, one made under other settings is refused):
 
 - ``tune``: one tuning study per dataset x selector x fraction x seed (plus ``full`` per
   seed), same search, scheduler, T and trials within a dataset (the experiment config's:
@@ -13,7 +15,7 @@ that was interrupted is started afresh):
   the same for every seed and selector) trained to the end with no early stopping on the full
   data and on every selector's subsets; Kendall tau-b per seed against the full-data study of
   the same seed. Not timed (one torch thread per study): ``--jobs 2`` runs two at once.
-- ``report``: tables (markdown, CSV, JSON) and plots into ``<out>/``.
+- ``report``: tables (markdown, CSV, JSON) and plots into ``<out>/``, from the records alone.
 
 Usage::
 
@@ -31,29 +33,41 @@ A selector spec is ``NAME`` or ``NAME:key=value[,key=value]`` (``selector.key=va
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
-import os
-import platform
 import shutil
 import sys
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    SelectorSpec,
+    Table,
+    figure,
+    fmt_ci,
+    machine_summary,
+    study_figures,
+    verdict,
+    write_csv,
+    write_json,
+    write_text,
+)
 from automata.config import compose
-from automata.results.stats import ci95
+from automata.results.stats import ci95, paired_ci95
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_evidence")
 
 
 @dataclass
-class Grid:
+class Setup:
     """One dataset's protocol: experiment config, extra overrides, fractions, K."""
 
     experiment: str
@@ -63,17 +77,17 @@ class Grid:
     note: str = ""
 
 
-GRIDS: dict[str, Grid] = {
-    "dna": Grid("tabular_dna", (0.01, 0.05, 0.1), 27),
-    "satimage": Grid("tabular_satimage", (0.01, 0.05, 0.1), 27),
-    "trec6": Grid(
+SETUPS: dict[str, Setup] = {
+    "dna": Setup("tabular_dna", (0.01, 0.05, 0.1), 27),
+    "satimage": Setup("tabular_satimage", (0.01, 0.05, 0.1), 27),
+    "trec6": Setup(
         "text_trec6",
         (0.01, 0.1),
         18,
         ["train.epochs=10", "tuning.n_trials=9"],
         "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead of 27",
     ),
-    "sst2": Grid(
+    "sst2": Setup(
         "text_sst2",
         (0.01, 0.1),
         9,
@@ -81,8 +95,8 @@ GRIDS: dict[str, Grid] = {
         "reduced for 2 CPU cores: T = 10 epochs instead of the paper's 20, 9 trials instead of 27",
     ),
 }
-QUICK_GRIDS: dict[str, Grid] = {
-    "dna": Grid("tabular_dna", (0.1,), 4, ["train.epochs=3", "tuning.n_trials=6"], "QUICK"),
+QUICK_SETUPS: dict[str, Setup] = {
+    "dna": Setup("tabular_dna", (0.1,), 4, ["train.epochs=3", "tuning.n_trials=6"], "QUICK"),
 }
 SELECTORS = ["random", "random_online", "craigpb", "gradmatchpb"]
 SEEDS = [0, 1, 2, 3, 4]
@@ -90,283 +104,225 @@ SEEDS = [0, 1, 2, 3, 4]
 # it must beat, and MILO against both.
 PAIRS = [("gradmatchpb", "random"), ("milo", "random"), ("milo", "gradmatchpb")]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]
-THREADS: list[str] = []  # ["threads=N"] from --threads, for the tuning studies
+# The per-seed figures of a row, each reported as mean and 95% half-width over seeds.
+KEYS = (
+    "tuning_s",
+    "total_s",
+    "speedup",
+    "speedup_total",
+    "test",
+    "gap",
+    "tau",
+    "sel_share",
+    "s_star",
+    "s_ratio",
+)
 
 
-# ------------------------------------------------------------------------------ studies
+# ------------------------------------------------------------------------------ arms
 @dataclass(frozen=True)
-class Spec:
-    name: str
-    options: tuple[tuple[str, str], ...] = ()
+class Arm:
+    """A selector at a subset fraction, or the full data (``fraction`` None)."""
 
-    @classmethod
-    def parse(cls, text: str) -> Spec:
-        name, _, rest = text.partition(":")
-        options = []
-        for item in filter(None, rest.split(",")):
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise SystemExit(f"error: selector spec '{text}': expected key=value")
-            options.append((key.strip(), value.strip()))
-        return cls(name.strip(), tuple(options))
+    spec: SelectorSpec
+    fraction: float | None = None
 
     @property
-    def label(self) -> str:
-        if not self.options:
-            return self.name
-        return f"{self.name}[{','.join(f'{k}={v}' for k, v in self.options)}]"
-
-    @property
-    def slug(self) -> str:
-        return self.name + "".join(f"_{k}-{v}" for k, v in self.options)
-
-    def overrides(self, fraction: float | None) -> list[str]:
-        if self.name == "full":
-            return ["selector=full"]
-        return [
-            f"selector={self.name}",
-            f"selector.fraction={fraction}",
-            *(f"selector.{k}={v}" for k, v in self.options),
-        ]
+    def name(self) -> str:
+        return "full" if self.fraction is None else f"{self.spec.slug}_f{self.fraction:g}"
 
 
-FULL = Spec("full")
+FULL = Arm(SelectorSpec("full"))
 
 
-@dataclass(frozen=True)
-class Study:
-    dataset: str
-    spec: Spec
-    fraction: float | None
-    seed: int
-    phase: str  # tune | rank
-
-    def path(self, out: Path) -> Path:
-        leaf = "full" if self.fraction is None else f"{self.spec.slug}_f{self.fraction:g}"
-        return out / self.dataset / self.phase / leaf / f"seed{self.seed}"
+def arms(setup: Setup, specs: list[SelectorSpec]) -> dict[str, Arm]:
+    """The full data first, then every selector at every fraction."""
+    found = [FULL] + [Arm(spec, f) for f in setup.fractions for spec in specs]
+    return {arm.name: arm for arm in found}
 
 
-def _base_overrides(grid: Grid, study: Study) -> list[str]:
+def cells(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> list[Cell]:
+    """Per dataset and seed, every arm (selectors interleaved within a seed)."""
     return [
-        f"experiment={grid.experiment}",
-        *COMMON,
-        *grid.extra,
-        *study.spec.overrides(study.fraction),
-        f"seed={study.seed}",
+        Cell(ds, arm, seed)
+        for ds in args.datasets
+        for seed in args.seeds
+        for arm in arms(setups[ds], specs)
     ]
 
 
-def run_tune(grid: Grid, study: Study, out: Path) -> dict[str, Any]:
-    from automata.ranking import _keep_accepted_keys
+def grids(args: argparse.Namespace, setups: dict[str, Setup]) -> tuple[Grid, Grid]:
+    """The tune and rank phases: what must match for a record to be reused."""
+
+    def protocol(cell: Cell) -> dict[str, Any]:
+        setup = setups[cell.dataset]
+        return {"experiment": setup.experiment, "overrides": [*COMMON, *setup.extra]}
+
+    tune = Grid(args.out, lambda c: {**protocol(c), "threads": args.threads}, phase="tune")
+    rank = Grid(args.out, lambda c: {**protocol(c), "k": setups[c.dataset].k}, phase="rank")
+    return tune, rank
+
+
+def run_tune(setup: Setup, arm: Arm, threads: int | None, cell: Cell, folder: Path) -> dict:
+    """One tuning study (the experiment's search and scheduler); its figures."""
+    from automata.ranking import keep_accepted_keys
     from automata.run import run
 
-    where = study.path(out)
-    cfg = compose([*_base_overrides(grid, study), f"paths.output_dir={where}", *THREADS])
-    _keep_accepted_keys(cfg.selector)  # the experiment's selector.* keys, once selector=full
-    return run(cfg)
+    cfg = compose(
+        [
+            f"experiment={setup.experiment}",
+            *COMMON,
+            *setup.extra,
+            *arm.spec.overrides(arm.fraction),
+            f"seed={cell.seed}",
+            f"paths.output_dir={folder}",
+            *([f"threads={threads}"] if threads else []),
+        ]
+    )
+    keep_accepted_keys(cfg.selector)  # the experiment's selector.* keys, once selector=full
+    return study_figures(run(cfg))
 
 
-def run_rank(grid: Grid, study: Study, out: Path, configs: list[dict[str, Any]]) -> None:
-    """One ranking study (a worker process: one torch thread)."""
+def run_rank(
+    setups: dict[str, Setup],
+    specs: list[SelectorSpec],
+    configs: dict[str, list[dict[str, Any]]],
+    cell: Cell,
+    folder: Path,
+) -> dict:
+    """One ranking study (one torch thread): the validation score of each configuration."""
     import torch
 
-    from automata.ranking import compose_run_config
+    from automata.ranking import compose_run_config, values_by_configuration
     from automata.run import run
 
     torch.set_num_threads(1)
-    where = study.path(out)
-    overrides = [f"experiment={grid.experiment}", *COMMON, *grid.extra]
-    extra = [*study.spec.overrides(study.fraction), "threads=1"]
-    cfg = compose_run_config(overrides, extra, configs, study.seed, where)
-    run(cfg)
+    setup = setups[cell.dataset]
+    arm = arms(setup, specs)[cell.arm]
+    overrides = [f"experiment={setup.experiment}", *COMMON, *setup.extra]
+    extra = [*arm.spec.overrides(arm.fraction), "threads=1"]
+    cfg = compose_run_config(overrides, extra, configs[cell.dataset], cell.seed, folder)
+    summary = run(cfg)
+    return {"values": values_by_configuration(summary.trials, configs[cell.dataset])}
 
 
-def _done(where: Path) -> bool:
-    return (where / "summary.json").exists()
+def phase_tune(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> None:
+    tune, _ = grids(args, setups)
+
+    def arm_of(cell: Cell) -> Arm:
+        return arms(setups[cell.dataset], specs)[cell.arm]
+
+    def warm_up(cell: Cell) -> None:
+        """An untimed study: the first study of a process pays one-off costs."""
+        where = args.out / cell.dataset / "warmup"
+        shutil.rmtree(where, ignore_errors=True)
+        run_tune(setups[cell.dataset], FULL, args.threads, Cell(cell.dataset, "full", 0), where)
+        shutil.rmtree(where, ignore_errors=True)
+
+    tune.run(
+        cells(args, setups, specs),
+        lambda cell, folder: run_tune(
+            setups[cell.dataset], arm_of(cell), args.threads, cell, folder
+        ),
+        warm_up=warm_up,
+        describe=lambda r: f"tuning {r.result['tuning_s']:.1f} s, test {r.result['test']:.4f}",
+        label="tune",
+    )
 
 
-def _fresh(where: Path) -> None:
-    """An interrupted study is started again: its timing would not be comparable."""
-    if where.exists() and not _done(where):
-        shutil.rmtree(where)
-
-
-def plan(
-    datasets: list[str], grids: dict[str, Grid], specs: list[Spec], seeds: list[int], phase: str
-):  # noqa: ANN201,E501
-    for ds in datasets:
-        grid = grids[ds]
-        for seed in seeds:  # selectors interleaved within a seed
-            yield grid, Study(ds, FULL, None, seed, phase)
-            for fraction in grid.fractions:
-                for spec in specs:
-                    yield grid, Study(ds, spec, fraction, seed, phase)
-
-
-def phase_tune(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec]) -> None:
-    todo = [(g, s) for g, s in plan(args.datasets, grids, specs, args.seeds, "tune")]
-    todo = [(g, s) for g, s in todo if not _done(s.path(args.out))]
-    print(f"== tune: {len(todo)} studies to run", flush=True)
-    if not todo:
-        return
-    # An untimed warm-up study: the first study of a process pays one-off costs.
-    warm = Study(todo[0][1].dataset, FULL, None, 0, "warmup")
-    shutil.rmtree(warm.path(args.out), ignore_errors=True)
-    run_tune(grids[warm.dataset], warm, args.out)
-    for i, (grid, study) in enumerate(todo, 1):
-        where = study.path(args.out)
-        _fresh(where)
-        load = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        summary = run_tune(grid, study, args.out)
-        wall = time.perf_counter() - t0
-        (where / "bench.json").write_text(
-            json.dumps({"load_before": load, "load_after": os.getloadavg()[0], "wall": wall})
-        )
-        print(
-            f"[{i}/{len(todo)}] {study.dataset} {study.spec.label} f={study.fraction} "
-            f"seed {study.seed}: tuning {summary.tuning_seconds:.1f} s, test "
-            f"{summary.final_test_accuracy:.4f} (load {load:.2f})",
-            flush=True,
-        )
-
-
-def _configs(grid: Grid, dataset: str, out: Path) -> list[dict[str, Any]]:
+def _configs(setup: Setup, dataset: str, out: Path) -> list[dict[str, Any]]:
     from automata.ranking import draw_configurations
 
     path = out / dataset / "rank" / "configs.json"
     if path.exists():
         configs = json.loads(path.read_text())
-        if len(configs) != grid.k:
-            raise SystemExit(
-                f"error: {path} holds {len(configs)} configurations but the {dataset} grid "
-                f"ranks K = {grid.k}: use another --out, or remove that folder's rank/ results"
+        if len(configs) != setup.k:
+            raise BenchError(
+                f"{path} holds {len(configs)} configurations but the {dataset} protocol "
+                f"ranks K = {setup.k}: use another --out, or remove that folder's rank/ results"
             )
         return configs
-    base = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
-    configs = draw_configurations(base.space, grid.k, seed=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(configs, indent=2) + "\n")
+    base = compose([f"experiment={setup.experiment}", *COMMON, *setup.extra])
+    configs = draw_configurations(base.space, setup.k, seed=0)
+    write_json(path, configs, indent=2)
     return configs
 
 
-def phase_rank(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec]) -> None:
-    todo = [(g, s) for g, s in plan(args.datasets, grids, specs, args.seeds, "rank")]
-    todo = [(g, s) for g, s in todo if not _done(s.path(args.out))]
-    print(f"== rank: {len(todo)} studies to run ({args.jobs} at a time)", flush=True)
-    configs = {ds: _configs(grids[ds], ds, args.out) for ds in args.datasets}
-    for _, study in todo:
-        _fresh(study.path(args.out))
-    failed = 0
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(run_rank, g, s, args.out, configs[s.dataset]): s for g, s in todo}
-        for i, fut in enumerate(as_completed(futures), 1):
-            s = futures[fut]
-            try:
-                fut.result()
-                status = "done"
-            except Exception as exc:  # noqa: BLE001 - one failed study must not stop the rest
-                failed += 1
-                status = f"FAILED: {exc}"
-            print(
-                f"[{i}/{len(todo)}] {s.dataset} {s.spec.label} f={s.fraction} "
-                f"seed {s.seed}: {status}",
-                flush=True,
-            )
+def phase_rank(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> None:
+    _, rank = grids(args, setups)
+    configs = {ds: _configs(setups[ds], ds, args.out) for ds in args.datasets}
+    failed = rank.run(
+        cells(args, setups, specs),
+        partial(run_rank, setups, specs, configs),
+        timed=False,
+        jobs=args.jobs,
+        keep_going=True,
+        label=f"rank ({args.jobs} at a time)",
+    )
     if failed:
-        raise SystemExit(f"{failed} ranking studies failed")
+        raise BenchError(f"{len(failed)} ranking studies failed")
 
 
-# ------------------------------------------------------------------------------ statistics
-def fmt(mean: float | None, half: float | None, digits: int = 2, scale: float = 1.0) -> str:
-    if mean is None:
-        return "-"
-    if half is None:
-        return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+# ------------------------------------------------------------------------------ report
+def collect(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> dict[str, Any]:
+    """Per dataset and arm: every seed's figures (paired with the full arm of the seed) and
+    their means and 95% half-widths."""
+    from automata.results.agreement import rank_agreement
 
-
-def verdict(mean: float | None, half: float | None) -> str:
-    if mean is None or half is None:
-        return "n/a"
-    if mean - half > 0:
-        return "better"
-    if mean + half < 0:
-        return "worse"
-    return "within seed noise"
-
-
-def _load(where: Path) -> dict[str, Any] | None:
-    path = where / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def collect(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec]) -> dict[str, Any]:
-    from automata.ranking import rank_agreement, values_by_configuration
-
+    tune, rank = grids(args, setups)
     rows: list[dict[str, Any]] = []
     missing: list[str] = []
     for ds in args.datasets:
-        grid = grids[ds]
-        cfg_path = args.out / ds / "rank" / "configs.json"
-        configs = json.loads(cfg_path.read_text()) if cfg_path.exists() else None
-        full_tune = {s: _load(Study(ds, FULL, None, s, "tune").path(args.out)) for s in args.seeds}
-        full_rank = {s: _load(Study(ds, FULL, None, s, "rank").path(args.out)) for s in args.seeds}
-        variants: list[tuple[Spec, float | None]] = [(FULL, None)]
-        variants += [(sp, f) for f in grid.fractions for sp in specs]
-        for spec, fraction in variants:
+        setup = setups[ds]
+        ranked_configs = (args.out / ds / "rank" / "configs.json").exists()
+        mine = [c for c in cells(args, setups, specs) if c.dataset == ds]
+        tuned, ranked = tune.records(mine), rank.records(mine)
+        for name, arm in arms(setup, specs).items():
             per_seed = []
             for seed in args.seeds:
-                st = Study(ds, spec, fraction, seed, "tune")
-                tune, ftune = _load(st.path(args.out)), full_tune[seed]
-                rank = _load(Study(ds, spec, fraction, seed, "rank").path(args.out))
-                if tune is None:
-                    missing.append(str(st.path(args.out)))
+                cell, full = Cell(ds, name, seed), Cell(ds, "full", seed)
                 rec: dict[str, Any] = {"seed": seed}
-                if tune is not None:
-                    rec["tuning_s"] = tune["tuning_seconds"]
-                    rec["total_s"] = tune["tuning_plus_final_seconds"]
-                    rec["test"] = tune["final_test_accuracy"]
+                if cell not in tuned:
+                    missing.append(str(tune.folder(cell)))
+                else:
+                    t = tuned[cell].result
+                    rec["tuning_s"], rec["total_s"], rec["test"] = (
+                        t["tuning_s"],
+                        t["total_s"],
+                        t["test"],
+                    )
                     # Selection rounds plus the once-per-run set-up (MILO's orderings).
-                    sel = tune["selection_seconds"] + tune.get("selection_setup_seconds", 0.0)
-                    rec["sel_share"] = sel / max(tune["tuning_seconds"], 1e-9)
-                    limit = (tune.get("cost_model") or {}).get("speedup_limit")
+                    sel = t["selection_s"] + t["selection_setup_s"]
+                    rec["sel_share"] = sel / max(t["tuning_s"], 1e-9)
+                    limit = t["s_star"]
                     if limit:
                         rec["s_star"] = limit
-                    if ftune is not None:
-                        rec["speedup"] = ftune["tuning_seconds"] / tune["tuning_seconds"]
+                    if full in tuned:
+                        f = tuned[full].result
+                        rec["speedup"] = f["tuning_s"] / t["tuning_s"]
                         if limit:
                             rec["s_ratio"] = rec["speedup"] / limit
-                        rec["speedup_total"] = (
-                            ftune["tuning_plus_final_seconds"] / tune["tuning_plus_final_seconds"]
-                        )
-                        rec["gap"] = tune["final_test_accuracy"] - ftune["final_test_accuracy"]
-                if rank is not None and full_rank[seed] is not None and configs:
-                    ref = values_by_configuration(full_rank[seed]["trials"], configs)
-                    mine = values_by_configuration(rank["trials"], configs)
-                    rec["tau"] = rank_agreement(ref, mine)["kendall_tau"]
+                        rec["speedup_total"] = f["total_s"] / t["total_s"]
+                        rec["gap"] = t["test"] - f["test"]
+                if cell in ranked and full in ranked and ranked_configs:
+                    ref, values = ranked[full].result["values"], ranked[cell].result["values"]
+                    rec["tau"] = rank_agreement(ref, values)["kendall_tau"]
                 per_seed.append(rec)
             rows.append(
                 {
                     "dataset": ds,
-                    "selector": spec.label,
-                    "fraction": 1.0 if fraction is None else fraction,
+                    "selector": arm.spec.label,
+                    "fraction": 1.0 if arm.fraction is None else arm.fraction,
                     "per_seed": per_seed,
-                    **{
-                        key: ci95([r[key] for r in per_seed if r.get(key) is not None])
-                        for key in (
-                            "tuning_s",
-                            "total_s",
-                            "speedup",
-                            "speedup_total",
-                            "test",
-                            "gap",
-                            "tau",
-                            "sel_share",
-                            "s_star",
-                            "s_ratio",
-                        )
-                    },
+                    **{key: ci95([r.get(key) for r in per_seed]) for key in KEYS},
                 }
             )
     return {"rows": rows, "missing": missing}
@@ -380,158 +336,150 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> list[dict[str, Any]]:
         if sel != a or (ds, b, fraction) not in index:
             continue
         rb = index[(ds, b, fraction)]
-        seeds_b = {r["seed"]: r for r in rb["per_seed"]}
         entry: dict[str, Any] = {"dataset": ds, "fraction": fraction}
         for key in ("test", "tau", "speedup"):
-            diffs = [
-                r[key] - seeds_b[r["seed"]][key]
-                for r in ra["per_seed"]
-                if r.get(key) is not None and seeds_b.get(r["seed"], {}).get(key) is not None
-            ]
-            entry[key] = ci95(diffs)
-            entry[f"{key}_n"] = len(diffs)
+            mean, half, n = paired_ci95(
+                {r["seed"]: r.get(key) for r in ra["per_seed"]},
+                {r["seed"]: r.get(key) for r in rb["per_seed"]},
+            )
+            entry[key], entry[f"{key}_n"] = (mean, half), n
         out.append(entry)
     return out
 
 
-def phase_report(args: argparse.Namespace, grids: dict[str, Grid], specs: list[Spec]) -> str:
-    data = collect(args, grids, specs)
+def phase_report(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> str:
+    data = collect(args, setups, specs)
     rows = data["rows"]
+    _, rank = grids(args, setups)
     lines = [
         f"# bench-evidence ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; seeds {args.seeds}; mean ± half-width of the 95% "
+        f"machine: {machine_summary()}; seeds {args.seeds}; mean ± half-width of the 95% "
         "t-interval over seeds. Speedup, gap and differences are paired by seed.",
         "",
     ]
     for ds in args.datasets:
-        grid = grids[ds]
-        cfg = compose([f"experiment={grid.experiment}", *COMMON, *grid.extra])
+        setup = setups[ds]
+        cfg = compose([f"experiment={setup.experiment}", *COMMON, *setup.extra])
         cfg_path = args.out / ds / "rank" / "configs.json"
-        k = len(json.loads(cfg_path.read_text())) if cfg_path.exists() else grid.k
-        ranked = [s for s in args.seeds if _done(Study(ds, FULL, None, s, "rank").path(args.out))]
+        k = len(json.loads(cfg_path.read_text())) if cfg_path.exists() else setup.k
+        ranked = [s for s in args.seeds if rank.record(Cell(ds, "full", s)) is not None]
+        table = Table(
+            "selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
+            "speedup incl. final | final test acc % | gap to full (pts) | Kendall τ | "
+            "selection share %"
+        )
+        for r in [r for r in rows if r["dataset"] == ds]:
+            table.add(
+                [
+                    r["selector"],
+                    f"{100 * r['fraction']:g}%",
+                    fmt_ci(*r["tuning_s"], 1),
+                    f"{fmt_ci(*r['speedup'])}x",
+                    f"{fmt_ci(*r['s_star'])}x",
+                    fmt_ci(*r["s_ratio"]),
+                    f"{fmt_ci(*r['speedup_total'])}x",
+                    fmt_ci(*r["test"], 2, 100),
+                    fmt_ci(*r["gap"], 2, 100),
+                    fmt_ci(*r["tau"]),
+                    fmt_ci(*r["sel_share"], 1, 100),
+                ]
+            )
         lines += [
             f"## {ds}",
             "",
-            f"experiment {grid.experiment}: T = {cfg.train.epochs}, {cfg.tuning.n_trials} "
+            f"experiment {setup.experiment}: T = {cfg.train.epochs}, {cfg.tuning.n_trials} "
             f"trials, search {cfg.search._target_.rsplit('.', 1)[-1]}, scheduler "
             f"{cfg.scheduler._target_.rsplit('.', 1)[-1]} "
             f"({cfg.scheduler.get('bracket_order', '')}), ranking K = {k} on seeds "
-            f"{', '.join(map(str, ranked)) or 'none'}" + (f"; {grid.note}" if grid.note else ""),
+            f"{', '.join(map(str, ranked)) or 'none'}" + (f"; {setup.note}" if setup.note else ""),
             "",
-            "| selector | fraction | tuning s | speedup vs full | limit S* | speedup / S* | "
-            "speedup incl. final | final test acc % | gap to full (pts) | Kendall τ | "
-            "selection share % |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            table.markdown(),
+            "",
         ]
-        for r in [r for r in rows if r["dataset"] == ds]:
-            lines.append(
-                f"| {r['selector']} | {100 * r['fraction']:g}% | {fmt(*r['tuning_s'], 1)} | "
-                f"{fmt(*r['speedup'])}x | {fmt(*r['s_star'])}x | {fmt(*r['s_ratio'])} | "
-                f"{fmt(*r['speedup_total'])}x | "
-                f"{fmt(*r['test'], 2, 100)} | {fmt(*r['gap'], 2, 100)} | {fmt(*r['tau'])} | "
-                f"{fmt(*r['sel_share'], 1, 100)} |"
-            )
-        lines.append("")
     diffs: dict[str, list[dict[str, Any]]] = {}
     for a, b in PAIRS:
         found = paired(rows, a, b)
         if not found:
             continue
         diffs[f"{a} - {b}"] = found
-        lines += [
-            f"## Paired difference {a} - {b}",
-            "",
-            "| dataset | fraction | Δ final test acc (pts) | verdict | Δ Kendall τ | verdict | "
-            "Δ speedup |",
-            "|---|---|---|---|---|---|---|",
-        ]
+        table = Table(
+            "dataset | fraction | Δ final test acc (pts) | verdict | Δ Kendall τ | verdict | "
+            "Δ speedup"
+        )
         for d in found:
-            lines.append(
-                f"| {d['dataset']} | {100 * d['fraction']:g}% | {fmt(*d['test'], 2, 100)} | "
-                f"{verdict(*d['test'])} | {fmt(*d['tau'])} | {verdict(*d['tau'])} | "
-                f"{fmt(*d['speedup'])} |"
+            table.add(
+                [
+                    d["dataset"],
+                    f"{100 * d['fraction']:g}%",
+                    fmt_ci(*d["test"], 2, 100),
+                    verdict(*d["test"]),
+                    fmt_ci(*d["tau"]),
+                    verdict(*d["tau"]),
+                    fmt_ci(*d["speedup"]),
+                ]
             )
-        lines.append("")
+        lines += [f"## Paired difference {a} - {b}", "", table.markdown(), ""]
     if data["missing"]:
         lines += ["Missing studies:", ""] + [f"- {m}" for m in data["missing"]] + [""]
     text = "\n".join(lines)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.md").write_text(text)
-    (args.out / "results.json").write_text(
-        json.dumps({"rows": rows, "paired": diffs, "missing": data["missing"]}, indent=1) + "\n"
+    write_text(args.out / "results.md", text)
+    write_json(
+        args.out / "results.json", {"rows": rows, "paired": diffs, "missing": data["missing"]}
     )
-    with (args.out / "results.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        keys = [
-            "tuning_s",
-            "speedup",
-            "s_star",
-            "s_ratio",
-            "speedup_total",
-            "test",
-            "gap",
-            "tau",
-            "sel_share",
-        ]
-        w.writerow(
-            ["dataset", "selector", "fraction"] + [f"{k}{s}" for k in keys for s in ("", "_ci")]
-        )
-        for r in rows:
-            w.writerow(
-                [r["dataset"], r["selector"], r["fraction"]] + [x for k in keys for x in r[k]]
-            )
+    keys = ["tuning_s", "speedup", "s_star", "s_ratio", "speedup_total", "test", "gap", "tau"]
+    keys.append("sel_share")
+    write_csv(
+        args.out / "results.csv",
+        ["dataset", "selector", "fraction"] + [f"{k}{s}" for k in keys for s in ("", "_ci")],
+        [
+            [r["dataset"], r["selector"], r["fraction"]] + [x for k in keys for x in r[k]]
+            for r in rows
+        ],
+    )
     plot(rows, args.out)
     return text
 
 
 def plot(rows: list[dict[str, Any]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Per dataset: test accuracy, Kendall tau and speedup against the fraction, per selector."""
     by_ds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_ds[r["dataset"]].append(r)
+    panels = [
+        ("test", "final test accuracy (%)", 100),
+        ("tau", "Kendall τ vs full", 1),
+        ("speedup", "tuning speedup vs full (x)", 1),
+    ]
     for ds, rs in by_ds.items():
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        for (key, title, scale), ax in zip(
-            [
-                ("test", "final test accuracy (%)", 100),
-                ("tau", "Kendall τ vs full", 1),
-                ("speedup", "tuning speedup vs full (x)", 1),
-            ],
-            axes,
-        ):
-            selectors = sorted({r["selector"] for r in rs if r["selector"] != "full"})
-            for sel in selectors:
-                pts = sorted((r["fraction"], r[key]) for r in rs if r["selector"] == sel)
-                pts = [(f, m, h) for f, (m, h) in pts if m is not None]
-                if not pts:
-                    continue
-                ax.errorbar(
-                    [100 * f for f, _, _ in pts],
-                    [m * scale for _, m, _ in pts],
-                    yerr=[(h or 0) * scale for _, _, h in pts],
-                    marker="o",
-                    capsize=3,
-                    label=sel,
-                )
-            full = [r for r in rs if r["selector"] == "full"]
-            if full and full[0][key][0] is not None and key == "test":
-                m, h = full[0][key]
-                ax.axhline(m * scale, color="k", ls="--", lw=1, label="full")
-                if h:
-                    ax.axhspan((m - h) * scale, (m + h) * scale, color="k", alpha=0.08)
-            ax.set_xscale("log")
-            ax.set_xlabel("subset fraction (%)")
-            ax.set_title(f"{ds}: {title}")
-        axes[0].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / f"evidence_{ds}.png", dpi=110)
-        plt.close(fig)
+        with figure(out / f"evidence_{ds}.png", 1, 3, figsize=(14, 4)) as (_, axes):
+            for (key, title, scale), ax in zip(panels, axes):
+                selectors = sorted({r["selector"] for r in rs if r["selector"] != "full"})
+                for sel in selectors:
+                    pts = sorted((r["fraction"], r[key]) for r in rs if r["selector"] == sel)
+                    pts = [(f, m, h) for f, (m, h) in pts if m is not None]
+                    if not pts:
+                        continue
+                    ax.errorbar(
+                        [100 * f for f, _, _ in pts],
+                        [m * scale for _, m, _ in pts],
+                        yerr=[(h or 0) * scale for _, _, h in pts],
+                        marker="o",
+                        capsize=3,
+                        label=sel,
+                    )
+                full = [r for r in rs if r["selector"] == "full"]
+                if full and full[0][key][0] is not None and key == "test":
+                    m, h = full[0][key]
+                    ax.axhline(m * scale, color="k", ls="--", lw=1, label="full")
+                    if h:
+                        ax.axhspan((m - h) * scale, (m + h) * scale, color="k", alpha=0.08)
+                ax.set_xscale("log")
+                ax.set_xlabel("subset fraction (%)")
+                ax.set_title(f"{ds}: {title}")
+            axes[0].legend(fontsize=8)
 
 
 # ------------------------------------------------------------------------------ main
@@ -547,29 +495,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: dna, T=3, 2 seeds")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    grids = QUICK_GRIDS if args.quick else GRIDS
+    setups = QUICK_SETUPS if args.quick else SETUPS
     args.datasets = args.datasets or (["dna"] if args.quick else ["dna", "satimage", "trec6"])
-    unknown = [d for d in args.datasets if d not in grids]
-    if unknown:
-        print(f"error: no grid for {unknown} (known: {', '.join(grids)})", file=sys.stderr)
-        return 2
     args.seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else SEEDS)
     args.out = args.out or ROOT / "outputs" / ("evidence-quick" if args.quick else "evidence")
-    specs = [Spec.parse(s) for s in args.selectors]
-    if any(s.name == "full" for s in specs):
-        print("error: full is every comparison's reference; do not list it", file=sys.stderr)
+    try:
+        unknown = [d for d in args.datasets if d not in setups]
+        if unknown:
+            raise BenchError(f"no protocol for {unknown} (known: {', '.join(setups)})")
+        specs = [SelectorSpec.parse(s) for s in args.selectors]
+        if any(s.name == "full" for s in specs):
+            raise BenchError("full is every comparison's reference; do not list it")
+        t0 = time.time()
+        if args.phase in ("all", "tune"):
+            phase_tune(args, setups, specs)
+        if args.phase in ("all", "rank"):
+            phase_rank(args, setups, specs)
+        if args.phase in ("all", "report"):
+            print(phase_report(args, setups, specs))
+            print(f"wrote {args.out / 'results.md'} (and .csv, .json, evidence_*.png)")
+        print(f"== bench-evidence took {time.time() - t0:.0f} s")
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.threads:
-        THREADS.append(f"threads={args.threads}")
-    t0 = time.time()
-    if args.phase in ("all", "tune"):
-        phase_tune(args, grids, specs)
-    if args.phase in ("all", "rank"):
-        phase_rank(args, grids, specs)
-    if args.phase in ("all", "report"):
-        print(phase_report(args, grids, specs))
-        print(f"wrote {args.out / 'results.md'} (and .csv, .json, evidence_*.png)")
-    print(f"== bench-evidence took {time.time() - t0:.0f} s")
     return 0
 
 

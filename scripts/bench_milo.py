@@ -18,20 +18,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from automata.bench import Table, child_result, peak_rss_mb, run_child
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _max_rss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
 
 
 def one(args: argparse.Namespace) -> dict[str, float]:
@@ -51,7 +45,7 @@ def one(args: argparse.Namespace) -> dict[str, float]:
         cluster = labels[lo:hi] * 4 + torch.randint(0, 4, (hi - lo,), generator=gen)
         features[lo:hi] = centers[cluster] + torch.randn(hi - lo, d, generator=gen)
     budget = max(1, int(math.floor(args.fraction * n + 1e-9)))
-    rss_before = _max_rss_mb()
+    rss_before = peak_rss_mb()
     t0 = time.perf_counter()
     setup = build_orderings(
         features,
@@ -67,7 +61,7 @@ def one(args: argparse.Namespace) -> dict[str, float]:
         "n": n,
         "seconds": seconds,
         "rss_before_mb": rss_before,
-        "rss_peak_mb": _max_rss_mb(),
+        "rss_peak_mb": peak_rss_mb(),
         "features_mb": features.numel() * 4 / 2**20,
         "pool_mb": setup.pool.numel() * setup.pool.element_size() / 2**20,
         "dense_gb": n * n * 4 / 2**30,
@@ -87,30 +81,40 @@ def main() -> None:
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args)))
+        child_result(one(args))
         return
     print(
         f"MILO orderings: {args.dim} features, {args.classes} classes, fraction {args.fraction}, "
         f"gc_subsets {args.gc_subsets}, partition_size {args.partition_size}, "
         f"{args.threads} thread(s)"
     )
-    print(
-        "| N | parts | time (s) | peak RSS (MB) | RSS before (MB) | features (MB) | "
-        "pool (MB) | dense N x N (GB) |"
+    table = Table(
+        "N | parts | time (s) | peak RSS (MB) | RSS before (MB) | features (MB) | pool (MB) | "
+        "dense N x N (GB)",
+        align="---:",
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(table.header())
     for n in args.sizes:
         cmd = [sys.executable, __file__, "--one", str(n)]
         for flag in ("dim", "classes", "fraction", "gc_subsets", "partition_size", "threads"):
             cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            f"| {r['n']:,} | {r['parts']} | {r['seconds']:.1f} | {r['rss_peak_mb']:.0f} | "
-            f"{r['rss_before_mb']:.0f} | {r['features_mb']:.0f} | {r['pool_mb']:.0f} | "
-            f"{r['dense_gb']:,.1f} |",
-            flush=True,
+        child = run_child(cmd, cwd=ROOT)
+        if child.result is None:
+            sys.exit(f"error: N = {n}: {child.error}")
+        r = child.result
+        line = table.add(
+            [
+                f"{r['n']:,}",
+                r["parts"],
+                f"{r['seconds']:.1f}",
+                f"{r['rss_peak_mb']:.0f}",
+                f"{r['rss_before_mb']:.0f}",
+                f"{r['features_mb']:.0f}",
+                f"{r['pool_mb']:.0f}",
+                f"{r['dense_gb']:,.1f}",
+            ]
         )
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

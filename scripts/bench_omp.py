@@ -27,14 +27,13 @@ Where the time goes (d x m problem, support size k):
 from __future__ import annotations
 
 import functools
-import os
 import statistics
-import time
 from collections.abc import Callable
 from unittest import mock
 
 import torch
 
+from automata.bench import load_average, time_calls
 from automata.selection.omp import orthogonal_matching_pursuit
 
 RANK = 48  # rank of the part all columns share, as gradients of one model do
@@ -142,15 +141,7 @@ def timed(
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    out = (warmup or fn)()
-    sync()
-    times = []
-    for _ in range(REPEATS):
-        sync()
-        t0 = time.perf_counter()
-        out = fn()
-        sync()
-        times.append(time.perf_counter() - t0)
+    times, out = time_calls(fn, REPEATS, warmup=warmup or fn, sync=sync)
     return statistics.median(times), out
 
 
@@ -252,14 +243,14 @@ def main() -> None:
         ("ours/pfloor", 11, "{:.2f}"),
         ("AtA_s", 7, "{:.4f}"),
     ]
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"load average before: {load_average():.2f}")
     print("  ".join(f"{name:>{width}}" for name, width, _ in cols))
     for device in devices:
         for d, m, budget, lam in CASES:
             row = run_case(d, m, budget, lam, device)
             print("  ".join(f"{fmt.format(row[name]):>{width}}" for name, width, fmt in cols))
     print(
-        f"load average after: {os.getloadavg()[0]:.2f} (2 cores: the reference's threaded "
+        f"load average after: {load_average():.2f} (2 cores: the reference's threaded "
         "small matmuls/solves slow down badly when other processes compete for the cores)\n"
         "ours_k / ref_k: columns with non-zero weight; passes: A^T r passes ours made (budget "
         "+ columns added and later dropped by the non-negative solve);\n"

@@ -19,10 +19,11 @@ at T epochs found so far; an arm's incumbent at 25%, 50% and 100% of W is the co
 that best T-epoch evaluation (before any, the best one at the highest fidelity reached, as
 HpBandSter does), retrained on the full data for T epochs with our trainer, then tested.
 
-Phases, resumable: ``tune`` (timed; an arm and seed with ``anytime.json`` is not run again, an
-interrupted one is started afresh; arms run one at a time in this process, after an untimed
-warm-up) and ``report`` (untimed retraining of the incumbents, cached in ``retrain.json``;
-tables and plots into ``--out``).
+Phases, resumable: ``tune`` (timed cells of :mod:`automata.bench`, one per dataset, arm and
+seed, with its evaluations in ``<out>/<dataset>/<arm>/seed<k>/record.json``: a finished cell
+is not run again, an interrupted one starts afresh, one made with other settings is refused;
+arms run one at a time in this process, after an untimed warm-up) and ``report`` (untimed
+retraining of the incumbents, cached in ``retrain.json``; tables and plots into ``--out``).
 
 Usage::
 
@@ -35,13 +36,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import logging
 import math
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -50,6 +49,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    Record,
+    Table,
+    figure,
+    fmt_ci,
+    machine_summary,
+    write_csv,
+    write_json,
+    write_text,
+)
+from automata.bench.anytime import (
+    Retrainer,
+    anytime_matrix,
+    best_so_far,
+    incumbent,
+    study_evaluations,
+)
 from automata.config import compose
 from automata.results.stats import ci95
 
@@ -68,7 +87,6 @@ SEEDS = [0, 1, 2, 3, 4]
 SUBSET_TRIALS = 100_000  # "until the budget": the subset arms stop on tuning.timeout
 # The experiment files set selector.* for gradmatchpb; FullSelector takes none of them.
 TO_FULL = ["selector=full", "~selector.fraction", "~selector.interval", "~selector.kappa"]
-RECORD = "anytime.json"
 
 
 @dataclass
@@ -93,10 +111,6 @@ QUICK_SETUPS: dict[str, Setup] = {
         "tabular_satimage", ["train.epochs=3", "tuning.n_trials=6"], "QUICK: T = 3, 6 trials"
     ),
 }
-
-
-class BenchError(Exception):
-    """A bad command line or inconsistent outputs: printed as one line."""
 
 
 # ------------------------------------------------------------------------------ configs
@@ -196,76 +210,7 @@ def fidelity_epochs(fidelity: float, min_resource: int) -> int:
     return max(min_resource, int(math.floor(fidelity + 1e-9 * max(1.0, fidelity))))
 
 
-# ------------------------------------------------------------------------------ anytime
-def best_so_far(evaluations: list[dict[str, Any]], top: int, until: float) -> float | None:
-    """Best validation accuracy of the evaluations at ``top`` epochs known by ``until`` s."""
-    vals = [
-        e["value"]
-        for e in evaluations
-        if e["epochs"] >= top and e["t"] <= until and e["value"] is not None
-    ]
-    return max(vals) if vals else None
-
-
-def incumbent(evaluations: list[dict[str, Any]], top: int, until: float) -> dict[str, Any] | None:
-    """The evaluation whose configuration an arm would return at ``until`` s: the best one at
-    ``top`` epochs; before any, the best one at the highest fidelity reached (HpBandSter's
-    rule). Ties: the earlier one. ``fallback`` says which rule chose it."""
-    known = [e for e in evaluations if e["t"] <= until and e["value"] is not None]
-    if not known:
-        return None
-    highest = max(min(e["epochs"], top) for e in known)
-    pool = [e for e in known if min(e["epochs"], top) == highest]
-    best = max(pool, key=lambda e: (e["value"], -e["t"]))
-    return {**best, "fallback": highest < top}
-
-
-def study_evaluations(storage: str, study_name: str) -> list[dict[str, Any]]:
-    """Every evaluation of a runner study with the time (s since its first trial started) at
-    which the study recorded it: a completed trial's value at T when it completed; a pruned
-    trial's last rung value when it was pruned (the study has no time per rung)."""
-    import optuna
-    from optuna.trial import TrialState
-
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    trials = study.get_trials(deepcopy=False)
-    starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-    if not starts:
-        return []
-    origin = min(starts)
-    out = []
-    for t in trials:
-        if t.datetime_complete is None or t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-            continue
-        step = t.last_step
-        value = t.value if t.state == TrialState.COMPLETE else None
-        if value is None and step is not None:
-            value = t.intermediate_values.get(step)
-        if step is None or value is None:
-            continue
-        out.append(
-            {
-                "t": (t.datetime_complete - origin).total_seconds(),
-                "epochs": int(step),
-                "value": float(value),
-                "params": dict(t.params),
-                "state": t.state.name.lower(),
-                "trial": t.number,
-            }
-        )
-    return sorted(out, key=lambda e: e["t"])
-
-
 # ------------------------------------------------------------------------------ arms
-def _paths(out: Path, dataset: str, arm: str, seed: int) -> Path:
-    return out / dataset / arm / f"seed{seed}"
-
-
-def _load_record(where: Path) -> dict[str, Any] | None:
-    path = where / RECORD
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def run_runner_arm(
     arm: str, setup: Setup, seed: int, where: Path, args: argparse.Namespace, budget: float | None
 ) -> dict[str, Any]:
@@ -433,143 +378,75 @@ def warm_up(setup: Setup, arms: list[str], args: argparse.Namespace, out: Path) 
     shutil.rmtree(where, ignore_errors=True)
 
 
+def grid(args: argparse.Namespace, setups: dict[str, Setup]) -> Grid:
+    """The cells' folders and what must match for a record to be reused."""
+    return Grid(args.out, lambda cell: settings_signature(setups[cell.dataset], args))
+
+
 def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
+    cells = grid(args, setups)
     for ds in args.datasets:
         setup = setups[ds]
-        signature = settings_signature(setup, args)
-        todo = []
-        for seed in args.seeds:
-            for arm in args.arms:
-                rec = _load_record(_paths(args.out, ds, arm, seed))
-                if rec is not None and rec["settings"] != signature:
-                    raise BenchError(
-                        f"{_paths(args.out, ds, arm, seed)} was made with other settings "
-                        f"({rec['settings']}); use another --out"
-                    )
-                if rec is None:
-                    todo.append((seed, arm))
-        print(f"== tune {ds}: {len(todo)} arm runs to do", flush=True)
-        if not todo:
-            continue
-        warm_up(setup, args.arms, args, args.out / ds)
-        for i, (seed, arm) in enumerate(todo, 1):
-            where = _paths(args.out, ds, arm, seed)
+
+        def run_arm(cell: Cell, where: Path, setup: Setup = setup) -> dict[str, Any]:
+            """One arm and seed; the budget is the full arm's of the seed (its own for it)."""
             budget = None
-            if arm != "full":
-                full = _load_record(_paths(args.out, ds, "full", seed))
+            if cell.arm != "full":
+                full = cells.record(Cell(cell.dataset, "full", cell.seed))
                 if full is None:
                     raise BenchError(
-                        f"{ds} seed {seed}: arm {arm} needs the full arm's budget; run it first "
-                        "(--arms full ...)"
+                        f"{cell.dataset} seed {cell.seed}: arm {cell.arm} needs the full arm's "
+                        "budget; run it first (--arms full ...)"
                     )
-                budget = float(full["budget_seconds"])
-            shutil.rmtree(where, ignore_errors=True)  # an interrupted run starts afresh
-            where.mkdir(parents=True)
-            load_before = os.getloadavg()
-            wall0 = time.perf_counter()
-            if arm == "dehb":
+                budget = float(full.result["budget_seconds"])
+            if cell.arm == "dehb":
                 assert budget is not None
-                result = run_dehb_arm(setup, seed, where, args, budget)
+                result = run_dehb_arm(setup, cell.seed, where, args, budget)
             else:
-                result = run_runner_arm(arm, setup, seed, where, args, budget)
-            wall = time.perf_counter() - wall0
-            load_after = os.getloadavg()
-            if arm == "full":
-                budget = result["span"]
-            record = {
-                "dataset": ds,
-                "arm": arm,
-                "seed": seed,
-                "settings": signature,
-                "budget_seconds": budget,
-                "load_before": load_before,
-                "load_after": load_after,
-                "wall_seconds": wall,
-                "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-                **result,
-            }
-            (where / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-            best = best_so_far(result["evaluations"], result["top"], float(budget or 0.0))
-            print(
-                f"[{i}/{len(todo)}] {ds} {arm} seed {seed}: budget {budget:.1f} s, "
-                f"{len(result['evaluations'])} evaluations, best val at T "
-                f"{'-' if best is None else f'{best:.4f}'}, load {load_before[0]:.2f} -> "
-                f"{load_after[0]:.2f}",
-                flush=True,
+                result = run_runner_arm(cell.arm, setup, cell.seed, where, args, budget)
+            return {"budget_seconds": result["span"] if budget is None else budget, **result}
+
+        def describe(record: Record) -> str:
+            r = record.result
+            best = best_so_far(r["evaluations"], r["top"], float(r["budget_seconds"]))
+            return (
+                f"budget {r['budget_seconds']:.1f} s, {len(r['evaluations'])} evaluations, "
+                f"best val at T {'-' if best is None else f'{best:.4f}'}"
             )
+
+        cells.run(
+            [Cell(ds, arm, seed) for seed in args.seeds for arm in args.arms],
+            run_arm,
+            warm_up=lambda _, setup=setup, ds=ds: warm_up(setup, args.arms, args, args.out / ds),
+            describe=describe,
+            label=f"tune {ds}",
+        )
 
 
 # ------------------------------------------------------------------------------ report
-def fmt(mean: float | None, half: float | None, scale: float = 100.0, digits: int = 2) -> str:
-    if mean is None:
-        return "-"
-    if half is None:
-        return f"{mean * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
-
-
-class Retrainer:
-    """Test accuracy of a configuration retrained on the full data for T epochs (as the
-    runner's final training does), cached per dataset in ``retrain.json``."""
-
-    def __init__(self, setup: Setup, args: argparse.Namespace, path: Path) -> None:
-        self.setup, self.args, self.path = setup, args, path
-        self.cache: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
-        self._data: dict[str, Any] = {}  # per dataset config (the splits do not depend on seed)
-
-    def test_accuracy(self, params: dict[str, Any], seed: int) -> float:
-        key = f"{seed}|{json.dumps(params, sort_keys=True)}"
-        if key in self.cache:
-            return self.cache[key]
-        import torch
-        from omegaconf import OmegaConf
-
-        from automata.build import build
-        from automata.device import resolve_device, set_determinism
-        from automata.selection.full import FullSelector
-        from automata.training.trainer import Trainer
-        from automata.tuning import search_space
-
-        cfg = compose([*base_overrides(self.setup, seed, self.args), *TO_FULL])
-        data_key = OmegaConf.to_yaml(cfg.dataset, resolve=True)
-        if data_key not in self._data:
-            self._data[data_key] = build("dataset", cfg.dataset)
-        set_determinism(bool(cfg.deterministic))
-        if cfg.threads:
-            torch.set_num_threads(int(cfg.threads))
-        top = int(cfg.train.epochs)
-        trainer = Trainer(
-            search_space.apply(cfg, cfg.space, params),
-            self._data[data_key],
-            FullSelector(),
-            resolve_device(str(cfg.device)),
-            top,
-        )
-        for _ in range(top):
-            trainer.run_epoch(validate=lambda _, after: after >= top)
-        acc = float(trainer.test_accuracy())
-        self.cache[key] = acc
-        self.path.write_text(json.dumps(self.cache, indent=1) + "\n")
-        return acc
-
-
 def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []  # one per dataset, arm, seed and point
-    records: dict[str, dict[str, dict[int, dict[str, Any]]]] = {}
+    records: dict[str, dict[str, dict[int, Record]]] = {}
     missing: list[str] = []
+    found = grid(args, setups).records(
+        Cell(ds, arm, seed) for ds in args.datasets for arm in args.arms for seed in args.seeds
+    )
     for ds in args.datasets:
-        retrainer = Retrainer(setups[ds], args, args.out / ds / "retrain.json")
+        retrainer = Retrainer(
+            lambda seed, setup=setups[ds]: compose([*base_overrides(setup, seed, args), *TO_FULL]),
+            args.out / ds / "retrain.json",
+        )
         records[ds] = {}
         for arm in args.arms:
             records[ds][arm] = {}
             for seed in args.seeds:
-                rec = _load_record(_paths(args.out, ds, arm, seed))
-                full = _load_record(_paths(args.out, ds, "full", seed))
-                if rec is None or full is None:
+                record, full = found.get(Cell(ds, arm, seed)), found.get(Cell(ds, "full", seed))
+                if record is None or full is None:
                     missing.append(f"{ds} {arm} seed {seed}")
                     continue
-                records[ds][arm][seed] = rec
-                budget = float(full["budget_seconds"])
+                records[ds][arm][seed] = record
+                rec = record.result
+                budget = float(full.result["budget_seconds"])
                 for point in POINTS:
                     inc = incumbent(rec["evaluations"], rec["top"], point * budget)
                     row: dict[str, Any] = {
@@ -621,8 +498,7 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
     lines = [
         f"# bench-peers ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; device {args.device}, torch threads "
+        f"machine: {machine_summary()}; device {args.device}, torch threads "
         f"{args.threads or 'default'}; seeds {args.seeds}. Budget W per seed: the tuning "
         "wall-clock of the full-data arm (TPE + Hyperband, selector=full). Test accuracy: the "
         "incumbent at 25/50/100% of W retrained on the full data for T epochs; mean ± "
@@ -632,13 +508,10 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
     for ds in args.datasets:
         setup = setups[ds]
         cfg = compose([*base_overrides(setup, 0, args), *TO_FULL])
-        budgets = [r["budget_seconds"] for r in data["records"][ds].get("full", {}).values()]
-        loads = [
-            (r["load_before"][0], r["load_after"][0])
-            for arm in data["records"][ds].values()
-            for r in arm.values()
-        ]
-        dehb_runs = data["records"][ds].get("dehb", {}).values()
+        records: dict[str, dict[int, Record]] = data["records"][ds]
+        budgets = [r.result["budget_seconds"] for r in records.get("full", {}).values()]
+        loads = [(r.load_before, r.load_after) for arm in records.values() for r in arm.values()]
+        dehb_runs = [r.result for r in records.get("dehb", {}).values()]
         fidelities = ", ".join(
             str(e) for e in sorted({e["epochs"] for r in dehb_runs for e in r["evaluations"]})
         )
@@ -665,69 +538,55 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                 else ""
             ),
             "",
-            "| arm | test acc % at 25% W | at 50% W | at 100% W | best val acc % at 100% W | "
-            "evaluations by 100% W | runs without a result (25/50/100%) | incumbents not yet "
-            "at T (25/50/100%) |",
-            "|---|---|---|---|---|---|---|---|",
         ]
+        table = Table(
+            "arm | test acc % at 25% W | at 50% W | at 100% W | best val acc % at 100% W | "
+            "evaluations by 100% W | runs without a result (25/50/100%) | incumbents not yet "
+            "at T (25/50/100%)"
+        )
         for arm in args.arms:
             by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}
-            cells = [fmt(*by_point[p]["test"]) if p in by_point else "-" for p in POINTS]
+            cells = [
+                fmt_ci(*by_point[p]["test"], scale=100) if p in by_point else "-" for p in POINTS
+            ]
             last = by_point.get(1.0)
-            cells += [fmt(*last["val"]) if last else "-"]
+            cells += [fmt_ci(*last["val"], scale=100) if last else "-"]
             cells += [f"{last['evaluations']:.0f}" if last else "-"]
             cells += ["/".join(str(by_point[p]["none"]) if p in by_point else "-" for p in POINTS)]
             cells += [
                 "/".join(str(by_point[p]["fallbacks"]) if p in by_point else "-" for p in POINTS)
             ]
-            lines.append(f"| {ARM_LABELS[arm]} ({arm}) | {' | '.join(cells)} |")
-        lines += ["", f"![anytime curves on {ds}](anytime_{ds}.png)", ""]
+            table.add([f"{ARM_LABELS[arm]} ({arm})", *cells])
+        lines += [table.markdown(), "", f"![anytime curves on {ds}](anytime_{ds}.png)", ""]
     if data["missing"]:
         lines += ["Missing runs:", ""] + [f"- {m}" for m in data["missing"]] + [""]
     text = "\n".join(lines)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.md").write_text(text)
-    (args.out / "results.json").write_text(
-        json.dumps({"summary": summary, "rows": data["rows"], "missing": data["missing"]}, indent=1)
-        + "\n"
+    write_text(args.out / "results.md", text)
+    write_json(
+        args.out / "results.json",
+        {"summary": summary, "rows": data["rows"], "missing": data["missing"]},
     )
-    with (args.out / "results.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            ["dataset", "arm", "seed", "point", "budget_seconds", "test", "val", "epochs"]
-            + ["fallback", "evaluations", "params"]
-        )
-        for r in data["rows"]:
-            w.writerow(
-                [r["dataset"], r["arm"], r["seed"], r["point"], r["budget_seconds"], r["test"]]
-                + [r["val"], r["epochs"], r["fallback"], r["evaluations"]]
-                + [json.dumps(r["params"], sort_keys=True)]
-            )
+    write_csv(
+        args.out / "results.csv",
+        ["dataset", "arm", "seed", "point", "budget_seconds", "test", "val", "epochs"]
+        + ["fallback", "evaluations", "params"],
+        [
+            [r["dataset"], r["arm"], r["seed"], r["point"], r["budget_seconds"], r["test"]]
+            + [r["val"], r["epochs"], r["fallback"], r["evaluations"]]
+            + [json.dumps(r["params"], sort_keys=True)]
+            for r in data["rows"]
+        ],
+    )
     for ds in args.datasets:
-        plot(ds, data["records"][ds], args.out / f"anytime_{ds}.png")
+        results = {
+            arm: {s: r.result for s, r in rs.items()} for arm, rs in data["records"][ds].items()
+        }
+        plot(ds, results, args.out / f"anytime_{ds}.png")
     return text
 
 
-def anytime_matrix(
-    recs: dict[int, dict[str, Any]], budgets: dict[int, float], grid: list[float]
-) -> list[list[float]]:
-    """Per seed, the best validation accuracy at T known at each fraction of that seed's
-    budget in ``grid`` (NaN before the first)."""
-    out = []
-    for seed, rec in sorted(recs.items()):
-        row = []
-        for g in grid:
-            best = best_so_far(rec["evaluations"], rec["top"], g * budgets[seed])
-            row.append(math.nan if best is None else best)
-        out.append(row)
-    return out
-
-
 def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Anytime curves of every arm on ``ds``: mean over seeds, band min-max."""
     import numpy as np
 
     full = records.get("full", {})
@@ -736,37 +595,35 @@ def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> 
         return
     mean_w = statistics.fmean(budgets.values())
     grid = [i / 200 for i in range(201)]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for arm, recs in records.items():
-        recs = {s: r for s, r in recs.items() if s in budgets}
-        if not recs:
-            continue
-        m = np.array(anytime_matrix(recs, budgets, grid)) * 100
-        x = np.array(grid) * 100
-        all_seeds = ~np.isnan(m).any(axis=0)
-        any_seed = ~np.isnan(m).all(axis=0)
-        mean = np.where(all_seeds, np.nanmean(np.where(any_seed, m, 0.0), axis=0), np.nan)
-        (line,) = ax.plot(x, mean, label=f"{ARM_LABELS.get(arm, arm)}", drawstyle="steps-post")
-        lo = np.where(any_seed, np.nanmin(np.where(any_seed, m, np.inf), axis=0), np.nan)
-        hi = np.where(any_seed, np.nanmax(np.where(any_seed, m, -np.inf), axis=0), np.nan)
-        ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
-    for p in POINTS[:-1]:
-        ax.axvline(100 * p, color="k", lw=0.6, ls=":")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("time since the start of tuning (% of the full-data arm's wall-clock W)")
-    ax.set_ylabel("best validation accuracy at T found so far (%)")
-    top = ax.secondary_xaxis(
-        "top", functions=(lambda v: v * mean_w / 100, lambda s: s * 100 / mean_w)
-    )
-    top.set_xlabel(f"seconds (at the mean W = {mean_w:.1f} s)")
-    seeds = f"{len(budgets)} seed" + ("s" if len(budgets) != 1 else "")
-    fig.suptitle(
-        f"{ds}: mean over {seeds} (where every seed has a result), band min-max", fontsize=10
-    )
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path) as (fig, ax):
+        for arm, recs in records.items():
+            recs = {s: r for s, r in recs.items() if s in budgets}
+            if not recs:
+                continue
+            m = np.array(anytime_matrix(recs, budgets, grid)) * 100
+            x = np.array(grid) * 100
+            all_seeds = ~np.isnan(m).any(axis=0)
+            any_seed = ~np.isnan(m).all(axis=0)
+            mean = np.where(all_seeds, np.nanmean(np.where(any_seed, m, 0.0), axis=0), np.nan)
+            label = f"{ARM_LABELS.get(arm, arm)}"
+            (line,) = ax.plot(x, mean, label=label, drawstyle="steps-post")
+            lo = np.where(any_seed, np.nanmin(np.where(any_seed, m, np.inf), axis=0), np.nan)
+            hi = np.where(any_seed, np.nanmax(np.where(any_seed, m, -np.inf), axis=0), np.nan)
+            ax.fill_between(x, lo, hi, step="post", alpha=0.15, color=line.get_color())
+        for p in POINTS[:-1]:
+            ax.axvline(100 * p, color="k", lw=0.6, ls=":")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("time since the start of tuning (% of the full-data arm's wall-clock W)")
+        ax.set_ylabel("best validation accuracy at T found so far (%)")
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda v: v * mean_w / 100, lambda s: s * 100 / mean_w)
+        )
+        top.set_xlabel(f"seconds (at the mean W = {mean_w:.1f} s)")
+        seeds = f"{len(budgets)} seed" + ("s" if len(budgets) != 1 else "")
+        fig.suptitle(
+            f"{ds}: mean over {seeds} (where every seed has a result), band min-max", fontsize=10
+        )
+        ax.legend(fontsize=8, loc="lower right")
 
 
 # ------------------------------------------------------------------------------ main

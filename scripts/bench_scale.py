@@ -34,9 +34,10 @@ Checks printed at the end (and in ``outputs/bench-scale/table.md``):
 - no step growing faster than N: log-log slopes of every per-round cost and operation count
   against N (1 is linear; 2 would be quadratic).
 
-Outputs in ``--out`` (``outputs/bench-scale/``): ``results.jsonl`` (one record per measurement;
-kept, so an interrupted benchmark continues where it stopped with ``--resume``),
-``table.md`` and ``scale.png`` (log-log, every cost against N).
+Outputs in ``--out`` (``outputs/bench-scale/``): one record per measurement, a cell of
+:mod:`automata.bench` (``n<N>/<run>/seed<seed>/record.json``: with ``--resume`` an interrupted
+benchmark continues where it stopped, and refuses records made with other settings; without,
+it starts afresh), ``table.md`` and ``scale.png`` (log-log, every cost against N).
 
 Usage::
 
@@ -51,15 +52,24 @@ import argparse
 import json
 import math
 import os
-import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    SelectorSpec,
+    Table,
+    child_result,
+    figure,
+    machine_summary,
+    peak_rss_mb,
+    run_child,
+)
 from automata.config import compose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,11 +85,6 @@ DEFAULT_PARAMS = {
     "weight_decay": 1e-6,
     "optimizer": "adam",
 }
-
-
-def _maxrss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _dataset_node(n: int, seed: int) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def job_full(job: dict[str, Any]) -> dict[str, Any]:
     from automata.training.trainer import Trainer
 
     torch.set_num_threads(job["threads"])
-    baseline = _maxrss_mb()
+    baseline = peak_rss_mb()
     cfg = _with_dataset(compose(["device=cpu", "selector=full", "seed=0"]), job["n"], job["seed"])
     t0 = time.perf_counter()
     data = build("dataset", cfg.dataset)
@@ -120,7 +125,7 @@ def job_full(job: dict[str, Any]) -> dict[str, Any]:
     res = trainer.run_epoch(validate=False)
     return {
         "baseline_mb": baseline,
-        "peak_mb": _maxrss_mb(),
+        "peak_mb": peak_rss_mb(),
         "data_seconds": data_s,
         "full_epoch_seconds": res.train_seconds,
     }
@@ -138,18 +143,14 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(job["threads"])
     logging.getLogger("automata").setLevel(logging.WARNING)
-    baseline = _maxrss_mb()
-    name, _, options = job["selector"].partition(":")
-    overrides = [f"selector.{kv}" for kv in options.split(",") if kv]
+    baseline = peak_rss_mb()
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         cfg = compose(
             [
                 "device=cpu",
                 f"seed={job['seed']}",
                 f"threads={job['threads']}",
-                f"selector={name}",
-                f"selector.fraction={job['fraction']}",
-                *overrides,
+                *SelectorSpec.parse(job["selector"]).overrides(job["fraction"]),
                 f"scheduler={job['scheduler']}",
                 f"train.epochs={job['epochs']}",
                 f"tuning.n_trials={job['trials']}",
@@ -178,7 +179,7 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "baseline_mb": baseline,
-        "peak_mb": _maxrss_mb(),
+        "peak_mb": peak_rss_mb(),
         "tuning_seconds": summary.tuning_seconds,
         "trial_seconds": summary.tuning_seconds / trials,
         "trials": trials,
@@ -203,17 +204,10 @@ def job_study(job: dict[str, Any]) -> dict[str, Any]:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; its record (job + results)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(job["threads"]), MKL_NUM_THREADS=str(job["threads"]))
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        cmd = [sys.executable, str(Path(__file__)), "--job", json.dumps(job), "--job-out", out.name]
-        load = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            return {**job, "error": " | ".join(tail), "wall_seconds": wall, "load": load}
-        result = json.loads(Path(out.name).read_text())
-    return {**job, **result, "wall_seconds": wall, "load": load}
+    child = run_child([sys.executable, str(Path(__file__)), "--job", json.dumps(job)], env=env)
+    if child.result is None:
+        raise RuntimeError(child.error)
+    return {**job, **child.result, "wall_seconds": child.wall_seconds}
 
 
 # ---------------------------------------------------------------- analysis
@@ -276,46 +270,31 @@ def _value(r: dict[str, Any], key: str) -> float | None:
 def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
     ok = [r for r in records if "error" not in r]
     lines = [header, ""]
-    cols = [
-        "N",
-        "run",
-        "load",
-        "peak MB (base)",
-        "full epoch s",
-        "subset epoch s",
-        "round: gradients s",
-        "round: OMP s",
-        "rounds",
-        "trial s",
-        "selection % of tuning",
-        "forwarded / round",
-        "OMP scores / round",
-        "matching error",
-    ]
-    lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    table = Table(
+        "N | run | load | peak MB (base) | full epoch s | subset epoch s | round: gradients s | "
+        "round: OMP s | rounds | trial s | selection % of tuning | forwarded / round | "
+        "OMP scores / round | matching error"
+    )
     for r in sorted(ok, key=lambda r: (r["n"], r["kind"] != "full", _label(r))):
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    f"{r['n']:.0e}",
-                    _label(r),
-                    _num(r.get("load"), 2),
-                    f"{r['peak_mb']:.0f} ({r['baseline_mb']:.0f})",
-                    _num(r.get("full_epoch_seconds")),
-                    _num(r.get("subset_epoch_seconds")),
-                    _num(r.get("gradient_seconds")),
-                    _num(r.get("solver_seconds")),
-                    _num(r.get("rounds")),
-                    _num(r.get("trial_seconds")),
-                    _num(None if "selection_share" not in r else 100 * r["selection_share"]),
-                    _num(r.get("examples_forwarded")),
-                    _num(r.get("omp_scores")),
-                    _num(r.get("matching_error")),
-                ]
-            )
-            + " |"
+        table.add(
+            [
+                f"{r['n']:.0e}",
+                _label(r),
+                _num(r.get("load"), 2),
+                f"{r['peak_mb']:.0f} ({r['baseline_mb']:.0f})",
+                _num(r.get("full_epoch_seconds")),
+                _num(r.get("subset_epoch_seconds")),
+                _num(r.get("gradient_seconds")),
+                _num(r.get("solver_seconds")),
+                _num(r.get("rounds")),
+                _num(r.get("trial_seconds")),
+                _num(None if "selection_share" not in r else 100 * r["selection_share"]),
+                _num(r.get("examples_forwarded")),
+                _num(r.get("omp_scores")),
+                _num(r.get("matching_error")),
+            ]
         )
+    lines.append(table.markdown())
     failed = [r for r in records if "error" in r]
     for r in failed:
         lines.append(f"\nfailed: N={r['n']} {_label(r)}: {r['error']}")
@@ -356,23 +335,15 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
     return text
 
 
-def plot(records: list[dict[str, Any]], out: Path) -> Path | None:
+def plot(records: list[dict[str, Any]], out: Path) -> Path:
     """Three log-log panels against N: seconds per epoch and per trial, seconds per selection
     round (gradients, OMP), and peak memory over the baseline with a linear fit (a + b N)
     of the full-data runs. One colour per run, one line style per quantity."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
     ok = [r for r in records if "error" not in r]
     by_run: dict[str, list[dict[str, Any]]] = {}
     for r in ok:
         by_run.setdefault(_label(r), []).append(r)
     colours = {label: f"C{i % 10}" for i, label in enumerate(sorted(by_run))}
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6.5))
     panels = [
         (
             "seconds",
@@ -388,58 +359,85 @@ def plot(records: list[dict[str, Any]], out: Path) -> Path | None:
         ),
         ("peak memory - baseline (MiB)", [("peak-baseline MB", "", "-")]),
     ]
-    for ax, (ylabel, keys) in zip(axes, panels):
-        for label, rs in sorted(by_run.items()):
-            rs = sorted(rs, key=lambda r: r["n"])
-            for key, what, style in keys:
-                pts = [(r["n"], _value(r, key)) for r in rs]
-                pts = [(x, y) for x, y in pts if y is not None and y > 0]
-                if pts:
-                    xs, ys = zip(*pts)
-                    ax.plot(
-                        xs,
-                        ys,
-                        style,
-                        marker="o",
-                        color=colours[label],
-                        label=f"{label} {what}".strip(),
-                    )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("training examples N")
-        ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-    full = sorted((r for r in ok if r["kind"] == "full"), key=lambda r: r["n"])
-    if len(full) >= 2:
-        xs = [float(r["n"]) for r in full]
-        ys = [float(_value(r, "peak-baseline MB") or 0.0) for r in full]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-        a = my - b * mx
-        grid = [xs[0] * (xs[-1] / xs[0]) ** (i / 20) for i in range(21)]
-        axes[2].plot(
-            grid,
-            [a + b * x for x in grid],
-            "k--",
-            lw=1,
-            label=f"full: linear fit {a:.0f} MiB + {b * 2**20:.0f} B x N",
-        )
-    for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="upper left")
-    fig.suptitle("bench-scale: cost against N (generated data, 50 features, 10 classes, MLP)")
-    fig.tight_layout()
     path = out / "scale.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path, 1, 3, figsize=(18, 6.5)) as (fig, axes):
+        for ax, (ylabel, keys) in zip(axes, panels):
+            for label, rs in sorted(by_run.items()):
+                rs = sorted(rs, key=lambda r: r["n"])
+                for key, what, style in keys:
+                    pts = [(r["n"], _value(r, key)) for r in rs]
+                    pts = [(x, y) for x, y in pts if y is not None and y > 0]
+                    if pts:
+                        xs, ys = zip(*pts)
+                        ax.plot(
+                            xs,
+                            ys,
+                            style,
+                            marker="o",
+                            color=colours[label],
+                            label=f"{label} {what}".strip(),
+                        )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("training examples N")
+            ax.set_ylabel(ylabel)
+            ax.grid(True, which="both", alpha=0.3)
+        full = sorted((r for r in ok if r["kind"] == "full"), key=lambda r: r["n"])
+        if len(full) >= 2:
+            xs = [float(r["n"]) for r in full]
+            ys = [float(_value(r, "peak-baseline MB") or 0.0) for r in full]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            a = my - b * mx
+            grid = [xs[0] * (xs[-1] / xs[0]) ** (i / 20) for i in range(21)]
+            axes[2].plot(
+                grid,
+                [a + b * x for x in grid],
+                "k--",
+                lw=1,
+                label=f"full: linear fit {a:.0f} MiB + {b * 2**20:.0f} B x N",
+            )
+        for ax in axes:
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6, loc="upper left")
+        fig.suptitle("bench-scale: cost against N (generated data, 50 features, 10 classes, MLP)")
     return path
 
 
 # ---------------------------------------------------------------- driver
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def jobs(args: argparse.Namespace) -> dict[Cell, dict[str, Any]]:
+    """Every measurement, by its cell: per N, the full-data epoch, then each selector at each
+    fraction (the reference GRAD-MATCH-PB too, with ``--reference``, up to its largest N)."""
+    common = {
+        "seed": args.seed,
+        "threads": args.threads,
+        "epochs": args.epochs,
+        "trials": args.trials,
+        "scheduler": args.scheduler,
+    }
+    out = {}
+    for n in args.sizes:
+        out[Cell(f"n{n}", "full", args.seed)] = {"kind": "full", "n": n, **common}
+        selectors = list(args.selectors)
+        if args.reference and n <= args.reference_max_n:
+            selectors.append(REFERENCE_PB)
+        for spec in selectors:
+            for fraction in args.fractions:
+                arm = f"{SelectorSpec.parse(spec).slug}_f{fraction:g}"
+                out[Cell(f"n{n}", arm, args.seed)] = {
+                    "kind": "study",
+                    "n": n,
+                    "selector": spec,
+                    "fraction": fraction,
+                    **common,
+                }
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", nargs="+", type=int, default=DEFAULT_SIZES)
     ap.add_argument("--selectors", nargs="+", default=DEFAULT_SELECTORS)
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1])
@@ -451,86 +449,50 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench-scale")
-    ap.add_argument("--resume", action="store_true", help="keep results.jsonl, skip done runs")
+    ap.add_argument("--resume", action="store_true", help="keep finished measurements")
     ap.add_argument("--quick", action="store_true", help="smoke run: N = 2000, 5000; T = 8")
     ap.add_argument("--job", help=argparse.SUPPRESS)
-    ap.add_argument("--job-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.job:  # child process: one measurement
         sys.path.insert(0, str(SCRIPTS))
         job = json.loads(args.job)
-        result = job_full(job) if job["kind"] == "full" else job_study(job)
-        Path(args.job_out).write_text(json.dumps(result))
-        return
+        child_result(job_full(job) if job["kind"] == "full" else job_study(job))
+        return 0
 
     if args.quick:
         args.sizes, args.epochs = [2000, 5000], 8
-    args.out.mkdir(parents=True, exist_ok=True)
-    results = args.out / "results.jsonl"
-    done: list[dict[str, Any]] = []
-    if args.resume and results.exists():
-        done = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
-    elif results.exists():
-        results.unlink()
-    common = {
-        "seed": args.seed,
-        "threads": args.threads,
-        "epochs": args.epochs,
-        "trials": args.trials,
-        "scheduler": args.scheduler,
-    }
-    jobs: list[dict[str, Any]] = []
-    for n in args.sizes:
-        jobs.append({"kind": "full", "n": n, **common})
-        selectors = list(args.selectors)
-        if args.reference and n <= args.reference_max_n:
-            selectors.append(REFERENCE_PB)
-        for spec in selectors:
-            for fraction in args.fractions:
-                jobs.append(
-                    {"kind": "study", "n": n, "selector": spec, "fraction": fraction, **common}
-                )
-
-    def key(j: dict[str, Any]) -> tuple:
-        return tuple(
-            sorted(
-                (k, str(v))
-                for k, v in j.items()
-                if k in common or k in ("kind", "n", "selector", "fraction")
-            )
-        )
-
-    seen = {key(r) for r in done if "error" not in r}
+    todo = jobs(args)
+    settings = {k: v for k, v in next(iter(todo.values())).items() if k not in ("kind", "n")}
+    grid = Grid(args.out, settings=lambda cell: settings)
     header = (
         f"# bench-scale ({time.strftime('%Y-%m-%d %H:%M')})\n\n"
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"{args.threads} torch thread(s), CPU; load average {os.getloadavg()[0]:.1f} at start; "
+        f"machine: {machine_summary()}, {args.threads} torch thread(s), CPU; load average "
+        f"{os.getloadavg()[0]:.1f} at start; "
         f"T = {args.epochs}, {args.trials} trial(s), scheduler {args.scheduler}, seed {args.seed}"
     )
     print(header, flush=True)
-    records = [r for r in done if "error" not in r]
-    for job in jobs:
-        if key(job) in seen:
-            continue
-        label = "full" if job["kind"] == "full" else f"{job['selector']} {job['fraction']:g}"
-        print(f"- N={job['n']}: {label} ...", end=" ", flush=True)
-        rec = run_job(job)
-        print(
-            "failed: " + rec["error"] if "error" in rec else f"{rec['wall_seconds']:.0f} s",
-            flush=True,
+    try:
+        if not args.resume:
+            grid.clear(todo)
+        failed = grid.run(
+            list(todo),
+            lambda cell, folder: run_job(todo[cell]),
+            describe=lambda r: f"{r.result['wall_seconds']:.0f} s",
+            keep_going=True,
         )
-        with results.open("a") as fh:
-            fh.write(json.dumps(rec) + "\n")
-        records.append(rec)
+        found = grid.records(todo)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    records = [{**r.result, "load": r.load_before} for r in found.values()]
+    records += [{**todo[f.cell], "error": f.error} for f in failed]
     text = report(records, args.out, header + f"; load average {os.getloadavg()[0]:.1f} at the end")
     print("\n" + text)
     path = plot(records, args.out)
-    print(
-        f"outputs: {args.out / 'results.jsonl'}, {args.out / 'table.md'}"
-        + (f", {path}" if path else " (no plot: matplotlib missing)")
-    )
+    print(f"outputs: {args.out} (a record per measurement), {args.out / 'table.md'}, {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -69,8 +69,6 @@ import copy
 import importlib.util
 import logging
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -79,6 +77,14 @@ from pathlib import Path
 
 import torch
 
+from automata.bench import (
+    SelectorSpec,
+    Table,
+    fmt_mean_std,
+    load_average,
+    machine_summary,
+    time_calls,
+)
 from automata.build import build
 from automata.config import compose
 from automata.data.base import DataSplits
@@ -144,24 +150,10 @@ def load_dataset(name: str) -> DataSplits:
     return build("dataset", compose([f"dataset={name}"]).dataset)
 
 
-def parse_spec(spec: str) -> tuple[str, list[str]]:
-    """``name:key=value,...`` -> (selector config name, Hydra overrides of its options)."""
-    name, _, options = spec.partition(":")
-    overrides = [f"selector.{kv}" for kv in options.split(",") if kv]
-    return name, overrides
-
-
 def make_selector(spec: str, fraction: float) -> Selector:
-    name, overrides = parse_spec(spec)
-    cfg = compose([f"selector={name}", f"selector.fraction={fraction}", *overrides])
+    """A selector from its spec, ``name:key=value,...``, at ``fraction``."""
+    cfg = compose(SelectorSpec.parse(spec).overrides(fraction))
     return build("selector", cfg.selector)
-
-
-def fmt(values: list[float], digits: int = 3, scale: float = 1.0) -> str:
-    vals = [v * scale for v in values]
-    if len(vals) == 1:
-        return f"{vals[0]:.{digits}f}"
-    return f"{statistics.mean(vals):.{digits}f} ± {statistics.stdev(vals):.{digits}f}"
 
 
 def exact_target(model: torch.nn.Module, data: DataSplits) -> torch.Tensor:
@@ -254,14 +246,11 @@ def compare_small_subsets(
 
     for fraction in args.compare_fractions:
         for spec in args.compare:
-            name, overrides = parse_spec(spec)
             for seed in args.seeds:
                 cfg = compose(
                     [
                         *dataset_overrides(ds),
-                        f"selector={name}",
-                        f"selector.fraction={fraction}",
-                        *overrides,
+                        *SelectorSpec.parse(spec).overrides(fraction),
                         "device=cpu",
                         f"seed={seed}",
                     ]
@@ -345,9 +334,8 @@ def main() -> None:
 
     print(f"# bench-selection ({time.strftime('%Y-%m-%d %H:%M')})\n")
     print(
-        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-        f"torch threads, torch {torch.__version__}, CPU; load average "
-        f"{os.getloadavg()[0]:.1f} at start; seeds {args.seeds}\n"
+        f"machine: {machine_summary()}, {torch.get_num_threads()} torch threads, CPU; load average "
+        f"{load_average():.1f} at start; seeds {args.seeds}\n"
     )
     if not args.skip_omp and not args.compare_only:
         run_omp_bench()
@@ -374,20 +362,23 @@ def main() -> None:
                 selector = make_selector(spec, fraction)
                 selector.select(SelectionContext(model, data, CPU, torch.Generator()))  # warm-up
                 for seed in args.seeds:
-                    best = float("inf")
-                    for _ in range(args.repeats):  # same seed: same subset, keep the fastest
-                        g = torch.Generator().manual_seed(seed)
-                        t0 = time.perf_counter()
-                        sub = selector.select(SelectionContext(model, data, CPU, g))
-                        best = min(best, time.perf_counter() - t0)
-                    secs.setdefault((ds, spec, fraction), []).append(best)
+                    # same seed: same subset; keep the fastest (contexts made untimed)
+                    contexts = iter(
+                        [
+                            SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed))
+                            for _ in range(args.repeats)
+                        ]
+                    )
+                    times, sub = time_calls(
+                        lambda s=selector, c=contexts: s.select(next(c)), args.repeats
+                    )
+                    secs.setdefault((ds, spec, fraction), []).append(min(times))
                     e = matching_errors(model, data, target, sub)
                     err.setdefault((ds, spec, fraction), []).append(e)
     print()
 
     cols = [(ds, f) for ds in args.datasets for f in args.fractions]
-    head = "| selector | " + " | ".join(f"{ds} {100 * f:g}%" for ds, f in cols) + " |"
-    rule = "|---|" + "---|" * len(cols)
+    head = ["selector", *(f"{ds} {100 * f:g}%" for ds, f in cols)]
 
     tables = [
         (
@@ -404,12 +395,15 @@ def main() -> None:
         for which, (title, formula) in enumerate(tables):
             print(f"{title}\n")
             print(f"{formula}; per-example last-layer gradients; mean ± std over seeds\n")
-            print(head)
-            print(rule)
+            table = Table(head)
             for spec in rows:
-                cells = [fmt([e[which] for e in err[(ds, spec, f)]]) for ds, f in cols]
-                print(f"| {spec} | " + " | ".join(cells) + " |")
-            print()
+                table.add(
+                    [
+                        spec,
+                        *(fmt_mean_std([e[which] for e in err[(ds, spec, f)]]) for ds, f in cols),
+                    ]
+                )
+            print(table.markdown() + "\n")
 
         print("## (c) Selection time: ms, and % of one full-data training epoch\n")
         print(
@@ -417,15 +411,14 @@ def main() -> None:
             + ", ".join(f"{ds} {1000 * epoch_s[ds]:.0f} ms" for ds in args.datasets)
             + f"; selection wall time, min of {args.repeats} runs, median over seeds\n"
         )
-        print(head)
-        print(rule)
+        table = Table(head)
         for spec in rows:
             cells = []
             for ds, f in cols:
                 t = statistics.median(secs[(ds, spec, f)])
                 cells.append(f"{1000 * t:.1f} ms ({100 * t / epoch_s[ds]:.1f}%)")
-            print(f"| {spec} | " + " | ".join(cells) + " |")
-        print()
+            table.add([spec, *cells])
+        print(table.markdown() + "\n")
 
     if compared:
         print(
@@ -438,11 +431,9 @@ def main() -> None:
             "through the network per round; selection share: selection / (selection + "
             "training + validation) time of the run\n"
         )
-        print(
-            "| data | fraction | selector | test acc % | exact error | forwarded "
-            "| selection share % |"
+        table = Table(
+            "data | fraction | selector | test acc % | exact error | forwarded | selection share %"
         )
-        print("|---|---|---|---|---|---|---|")
         for ds, results in compared.items():
             for (spec, fraction), runs in results.items():
 
@@ -450,17 +441,23 @@ def main() -> None:
                     vals = [r[key] for r in runs]
                     if any(math.isnan(v) for v in vals):
                         return "-"
-                    return fmt(vals, digits, scale)
+                    return fmt_mean_std(vals, digits, scale)
 
-                print(
-                    f"| {ds} | {100 * fraction:g}% | {spec} | {col('test_accuracy', 100, 1)} | "
-                    f"{col('exact_error')} | {col('forwarded', 1, 0)} | "
-                    f"{col('selection_share', 100, 1)} |"
+                table.add(
+                    [
+                        ds,
+                        f"{100 * fraction:g}%",
+                        spec,
+                        col("test_accuracy", 100, 1),
+                        col("exact_error"),
+                        col("forwarded", 1, 0),
+                        col("selection_share", 100, 1),
+                    ]
                 )
-        print()
+        print(table.markdown() + "\n")
     print(
         f"total benchmark time {time.perf_counter() - start:.0f} s; load average "
-        f"{os.getloadavg()[0]:.1f} at the end"
+        f"{load_average():.1f} at the end"
     )
 
 

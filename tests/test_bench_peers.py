@@ -1,22 +1,20 @@
-"""scripts/bench_peers.py: the search-space translation for DEHB, the fidelity in epochs, the
-anytime curve and incumbent rules, the timestamps read from a study, DEHB's evaluations
-against training from scratch, and the QUICK benchmark end to end."""
+"""scripts/bench_peers.py: the search-space translation for DEHB, the fidelity in epochs, DEHB's
+evaluations against training from scratch, and the QUICK benchmark end to end (the anytime
+curve, incumbent and study timestamps are tests/bench/test_anytime.py's)."""
 
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import json
 import math
-import random
 import sys
+from pathlib import Path
 
-import optuna
 import pytest
 from omegaconf import OmegaConf
 from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState, create_trial
 
+from automata.bench import RECORD_NAME
 from automata.tuning import search_space
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
 
@@ -131,93 +129,6 @@ def test_dehb_fidelities_in_epochs_are_our_hyperband_rungs(top, tmp_path):
     assert [bp.fidelity_epochs(float(f), 1) for f in opt.fidelities] == ours
 
 
-# ------------------------------------------------------------------------------ anytime
-def _ev(t: float, epochs: int, value: float | None, name: str = "") -> dict:
-    return {"t": t, "epochs": epochs, "value": value, "params": {"name": name}}
-
-
-def test_best_so_far_counts_only_results_at_T_known_by_then():
-    evs = [
-        _ev(1.0, 1, 0.9, "a"),  # low fidelity: not on the curve
-        _ev(2.0, 20, 0.7, "b"),
-        _ev(3.0, 20, None, "failed"),
-        _ev(5.0, 20, 0.8, "c"),
-        _ev(6.0, 20, 0.75, "d"),
-    ]
-    assert bp.best_so_far(evs, 20, 1.5) is None
-    assert bp.best_so_far(evs, 20, 2.0) == 0.7
-    assert bp.best_so_far(evs, 20, 4.9) == 0.7
-    assert bp.best_so_far(evs, 20, 5.0) == 0.8
-    assert bp.best_so_far(evs, 20, 100.0) == 0.8
-
-
-def test_incumbent_prefers_T_then_the_highest_fidelity_reached():
-    evs = [
-        _ev(1.0, 2, 0.6, "a"),
-        _ev(2.0, 6, 0.5, "b"),
-        _ev(3.0, 2, 0.9, "c"),
-        _ev(4.0, 20, 0.4, "d"),
-        _ev(5.0, 20, 0.7, "e"),
-        _ev(6.0, 20, 0.7, "f"),  # tie: the earlier one stays
-    ]
-    assert bp.incumbent(evs, 20, 0.5) is None
-    first = bp.incumbent(evs, 20, 1.0)
-    assert first["params"]["name"] == "a" and first["fallback"]
-    assert bp.incumbent(evs, 20, 3.5)["params"]["name"] == "b"  # 6 epochs beats 2 epochs
-    at_t = bp.incumbent(evs, 20, 4.0)
-    assert at_t["params"]["name"] == "d" and not at_t["fallback"]
-    assert bp.incumbent(evs, 20, 10.0)["params"]["name"] == "e"
-
-
-def test_incumbent_and_curve_agree_with_brute_force_on_random_histories():
-    rng = random.Random(0)
-    for _ in range(200):
-        evs = [
-            _ev(rng.uniform(0, 10), rng.choice([1, 3, 9]), rng.random(), str(i))
-            for i in range(rng.randint(0, 12))
-        ]
-        until = rng.uniform(0, 10)
-        known = [e for e in evs if e["t"] <= until]
-        inc = bp.incumbent(evs, 9, until)
-        if not known:
-            assert inc is None
-            continue
-        top = max(e["epochs"] for e in known)
-        best = max(e["value"] for e in known if e["epochs"] == top)
-        assert inc["value"] == best and inc["epochs"] == top and inc["fallback"] == (top < 9)
-        curve = bp.best_so_far(evs, 9, until)
-        assert curve == (best if top == 9 else None)
-
-
-def test_study_evaluations_time_each_result_from_the_first_trial_start(tmp_path):
-    storage = f"sqlite:///{tmp_path / 'study.db'}"
-    study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
-    t0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
-    dist = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
-
-    def add(number_offset: float, done: float, state: TrialState, values: dict, value=None):
-        trial = create_trial(
-            state=state,
-            value=value,
-            params={"lr": 0.01 * (1 + number_offset)},
-            distributions=dist,
-            intermediate_values=values,
-        )
-        trial.datetime_start = t0 + datetime.timedelta(seconds=number_offset)
-        trial.datetime_complete = t0 + datetime.timedelta(seconds=done)
-        study.add_trial(trial)
-
-    add(0.0, 4.0, TrialState.PRUNED, {1: 0.5, 3: 0.6})
-    add(0.5, 9.5, TrialState.COMPLETE, {3: 0.6, 9: 0.8}, value=0.8)
-    add(1.0, 2.0, TrialState.FAIL, {})
-    evs = bp.study_evaluations(storage, "s")
-    assert [(e["t"], e["epochs"], e["value"], e["state"]) for e in evs] == [
-        (4.0, 3, 0.6, "pruned"),
-        (9.5, 9, 0.8, "complete"),
-    ]
-    assert evs[1]["params"] == {"lr": pytest.approx(0.015)}
-
-
 # ------------------------------------------------------------------------------ end to end
 def _args(tmp_path, **kw):  # noqa: ANN202
     import argparse
@@ -281,17 +192,21 @@ def test_quick_benchmark_writes_every_arm_and_resumes(tmp_path, capsys):
     }
     for r in rows:
         assert r["test"] is None or 0.3 < r["test"] <= 1.0  # 6 classes: well above chance
+
+    def record(arm: str, seed: int) -> Path:
+        return out / "satimage" / arm / f"seed{seed}" / RECORD_NAME
+
     for seed in (0, 1):
-        full = json.loads((out / "satimage" / "full" / f"seed{seed}" / bp.RECORD).read_text())
+        full = json.loads(record("full", seed).read_text())["result"]
         for arm in bp.ARMS:
-            rec = json.loads((out / "satimage" / arm / f"seed{seed}" / bp.RECORD).read_text())
+            rec = json.loads(record(arm, seed).read_text())["result"]
             assert rec["budget_seconds"] == full["budget_seconds"] > 0
             assert rec["evaluations"], arm
     # Resumable: finished arms are not run again; other settings are refused.
-    stamp = (out / "satimage" / "dehb" / "seed0" / bp.RECORD).stat().st_mtime_ns
+    stamp = record("dehb", 0).stat().st_mtime_ns
     capsys.readouterr()
     assert bp.main(["--quick", "--threads", "1", "--out", str(out), "--phase", "tune"]) == 0
-    assert "0 arm runs to do" in capsys.readouterr().out
-    assert (out / "satimage" / "dehb" / "seed0" / bp.RECORD).stat().st_mtime_ns == stamp
+    assert "0 cells to run" in capsys.readouterr().out
+    assert record("dehb", 0).stat().st_mtime_ns == stamp
     assert bp.main(["--quick", "--fraction", "0.2", "--out", str(out), "--phase", "tune"]) == 2
     assert "other settings" in capsys.readouterr().err

@@ -17,11 +17,11 @@ from automata.ranking import (
     compose_run_config,
     draw_configurations,
     main,
-    rank_agreement,
     run_ranking,
     values_by_configuration,
 )
 from automata.results import build_results
+from automata.results.agreement import rank_agreement
 from automata.run_outputs.summary import RunSummary, TrialCost, TrialRow
 
 from .conftest import compose_config

@@ -16,7 +16,7 @@ Protocol (``docs/reproduce.md``):
    replaced by a sampler that proposes them in order);
 3. for each selector, fraction and seed, compare the validation accuracies of the K
    configurations with those of the full-data study of the same seed: Kendall tau (tau-b,
-   ties allowed) and Spearman rho, from :mod:`scipy.stats`;
+   ties allowed) and Spearman rho (:mod:`automata.results.agreement`);
 4. write ``ranking.json`` (everything, including the K configurations and every value) and
    ``ranking.csv`` (one row per selector, fraction and seed) into ``--out``.
 
@@ -35,6 +35,11 @@ overrides for that selector only), so ``gradmatchpb:kappa=0.35`` is GRAD-MATCH P
 start. Configurations that fail in one study are left out of that study's correlations (the
 pairs are the configurations both studies finished); a run that fails altogether is listed
 under ``failed`` in ``ranking.json`` and makes the command exit with status 1.
+
+This module is the protocol: the K configurations, the study configs, running them and the
+command line. The statistics are :mod:`automata.results.agreement`'s.
+:class:`FixedConfigurationsSampler` stays here until ``automata.tuning`` (its natural home, as
+an Optuna sampler) is free to take it.
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ import inspect
 import json
 import logging
 import math
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -57,10 +61,11 @@ import optuna
 from hydra.errors import HydraException
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf, open_dict
-from scipy import stats
 
 from automata.config import compose
 from automata.errors import AutomataError
+from automata.results.aggregate import mean_std
+from automata.results.agreement import rank_agreement
 from automata.run_outputs.summary import RunSummary, TrialRow
 from automata.tuning import search_space
 
@@ -83,55 +88,6 @@ CSV_COLUMNS = [
     "spearman_p",
     "run_dir",
 ]
-
-
-# -- rank correlations ----------------------------------------------------------------------
-def _finite(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(float(x)) else None
-
-
-def rank_agreement(
-    reference: Sequence[float | None], other: Sequence[float | None]
-) -> dict[str, float | int | None]:
-    """Kendall tau-b and Spearman rho between two score vectors over the same configurations.
-
-    Args:
-        reference: score of each configuration on the full data (``None``: not evaluated).
-        other: score of the same configurations, in the same order, on a subset.
-
-    Returns:
-        ``{"n", "kendall_tau", "kendall_p", "spearman_rho", "spearman_p"}`` over the
-        configurations scored in both; a coefficient is ``None`` when it is undefined (fewer
-        than two pairs, or a constant vector).
-
-    Example:
-        >>> rank_agreement([0.1, 0.2, 0.3], [0.2, 0.1, 0.3])["kendall_tau"]
-        0.3333333333333334
-    """
-    if len(reference) != len(other):
-        raise ValueError(f"length mismatch: {len(reference)} != {len(other)}")
-    pairs = [(a, b) for a, b in zip(reference, other) if a is not None and b is not None]
-    out: dict[str, float | int | None] = {
-        "n": len(pairs),
-        "kendall_tau": None,
-        "kendall_p": None,
-        "spearman_rho": None,
-        "spearman_p": None,
-    }
-    if len(pairs) < 2:
-        return out
-    x, y = [p[0] for p in pairs], [p[1] for p in pairs]
-    if len(set(x)) < 2 or len(set(y)) < 2:
-        return out  # a constant ranking has no defined correlation
-    kt = stats.kendalltau(x, y)
-    sr = stats.spearmanr(x, y)
-    out.update(
-        kendall_tau=_finite(kt.statistic),
-        kendall_p=_finite(kt.pvalue),
-        spearman_rho=_finite(sr.statistic),
-        spearman_p=_finite(sr.pvalue),
-    )
-    return out
 
 
 # -- the K configurations -------------------------------------------------------------------
@@ -263,7 +219,7 @@ class SelectorSpec:
         return f"{self.name}{extra}"
 
 
-def _keep_accepted_keys(node: DictConfig) -> None:
+def keep_accepted_keys(node: DictConfig) -> None:
     """Drop the keys a ``_target_`` does not accept (e.g. an experiment's ``selector.kappa``
     once ``selector=full``, or ``scheduler.bracket_order`` once ``scheduler=none``)."""
     params = inspect.signature(get_method(str(node._target_))).parameters
@@ -287,8 +243,8 @@ def compose_run_config(
     configurations (``via`` ``sampler`` or ``enqueue``), no final training, outputs in
     ``out_dir``."""
     cfg = compose([*overrides, *extra, "scheduler=none", f"seed={seed}"])
-    _keep_accepted_keys(cfg.selector)
-    _keep_accepted_keys(cfg.scheduler)
+    keep_accepted_keys(cfg.selector)
+    keep_accepted_keys(cfg.scheduler)
     cfg.tuning.n_trials = len(configs)
     cfg.tuning.final_train = False
     cfg.tuning.tensorboard = False
@@ -307,13 +263,6 @@ def compose_run_config(
         raise ValueError(f"--via must be sampler or enqueue, got '{via}'")
     cfg.paths.output_dir = str(out_dir)
     return cfg
-
-
-def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None, None
-    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None)
 
 
 def run_ranking(
@@ -426,8 +375,8 @@ def run_ranking(
                 )
             if not per_seed:
                 continue
-            tau, tau_std = _mean_std([p["kendall_tau"] for p in per_seed])
-            rho, rho_std = _mean_std([p["spearman_rho"] for p in per_seed])
+            tau, tau_std = mean_std([p["kendall_tau"] for p in per_seed])
+            rho, rho_std = mean_std([p["spearman_rho"] for p in per_seed])
             result["entries"].append(
                 {
                     "selector": spec.name,

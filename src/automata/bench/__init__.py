@@ -1,0 +1,82 @@
+"""The benchmarks' harness: a benchmark is its arms and its table.
+
+- :mod:`~automata.bench.grid`: arms x seeds x data sets as :class:`Cell` objects; a
+  :class:`Grid` runs them, timed after a quiet-machine check, and writes one JSON
+  :class:`Record` per cell (atomically; resumed; refused when made under other settings);
+- :mod:`~automata.bench.machine`: the quiet-machine check, timing of calls, peak memory,
+  measurements in a fresh process;
+- :mod:`~automata.bench.tables`: markdown and CSV tables, number formats, verdicts, figures;
+- :mod:`~automata.bench.arms`: selector specs and the figures kept of a tuning run;
+- intervals over seeds: :func:`~automata.results.stats.ci95` and
+  :func:`~automata.results.stats.paired_ci95` (paired by seed), one implementation shared
+  with ``python -m automata.results``.
+
+The package imports only the standard library, so that a measurement run in a child process
+(:func:`run_child`) has the memory of what it measures.
+
+A benchmark (``scripts/bench_*.py``)::
+
+    grid = Grid(out, settings=lambda cell: {"epochs": 20, "threads": 1})
+    cells = [Cell(ds, arm, seed) for ds in datasets for seed in seeds for arm in arms]
+    grid.run(cells, run_arm, describe=lambda r: f"test {r.result['test']:.4f}")
+    records = grid.records(cells)          # the table is made from these alone
+    gap = paired_ci95({s: records[Cell(ds, "random", s)].result["test"] for s in seeds},
+                      {s: records[Cell(ds, "full", s)].result["test"] for s in seeds})
+"""
+
+from __future__ import annotations
+
+from automata.bench.arms import SelectorSpec, study_figures
+from automata.bench.grid import RECORD_NAME, BenchError, Cell, Failure, Grid, Record, write_text
+from automata.bench.machine import (
+    Child,
+    Quiet,
+    child_result,
+    load_average,
+    machine_summary,
+    peak_rss_mb,
+    quiet_check,
+    run_child,
+    time_calls,
+)
+from automata.bench.tables import (
+    Table,
+    figure,
+    fmt_ci,
+    fmt_mean_std,
+    pyplot,
+    row,
+    verdict,
+    write_csv,
+    write_json,
+)
+
+__all__ = [
+    "RECORD_NAME",
+    "BenchError",
+    "Cell",
+    "Child",
+    "Failure",
+    "Grid",
+    "Quiet",
+    "Record",
+    "SelectorSpec",
+    "Table",
+    "child_result",
+    "figure",
+    "fmt_ci",
+    "fmt_mean_std",
+    "load_average",
+    "machine_summary",
+    "peak_rss_mb",
+    "pyplot",
+    "quiet_check",
+    "row",
+    "run_child",
+    "study_figures",
+    "time_calls",
+    "verdict",
+    "write_csv",
+    "write_json",
+    "write_text",
+]

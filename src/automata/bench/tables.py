@@ -1,0 +1,125 @@
+"""Tables (markdown and CSV), the cells' number formats, verdicts, JSON and figures.
+
+Example:
+    >>> table = Table("arm | test acc %")
+    >>> table.add(["full", fmt_ci(0.9123, 0.0051, scale=100)])
+    >>> print(table.markdown())
+    | arm | test acc % |
+    |---|---|
+    | full | 91.23 ± 0.51 |
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from automata.bench.grid import write_text
+
+
+def fmt_ci(mean: float | None, half: float | None, digits: int = 2, scale: float = 1.0) -> str:
+    """``mean ± half`` (an interval from :func:`~automata.results.stats.ci95`), ``mean`` alone
+    without a half-width, ``-`` without a mean; both multiplied by ``scale``."""
+    if mean is None:
+        return "-"
+    if half is None:
+        return f"{mean * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+
+
+def fmt_mean_std(values: Sequence[float], digits: int = 3, scale: float = 1.0) -> str:
+    """``mean ± sample standard deviation`` of ``values`` (the value alone when it is one)."""
+    vals = [v * scale for v in values]
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}f}"
+    return f"{statistics.mean(vals):.{digits}f} ± {statistics.stdev(vals):.{digits}f}"
+
+
+def verdict(mean: float | None, half: float | None) -> str:
+    """What an interval of a difference says: ``better`` or ``worse`` when it excludes 0."""
+    if mean is None or half is None:
+        return "n/a"
+    if mean - half > 0:
+        return "better"
+    if mean + half < 0:
+        return "worse"
+    return "within seed noise"
+
+
+class Table:
+    """A markdown table, built row by row.
+
+    Args:
+        columns: the header cells, or the header as it reads (``"arm | test acc %"``).
+        align: the rule under the header, one for every column (``---``, ``---:``) or one
+            per column.
+    """
+
+    def __init__(self, columns: str | Sequence[str], align: str | Sequence[str] = "---") -> None:
+        if isinstance(columns, str):
+            columns = [c.strip() for c in columns.strip().strip("|").split("|")]
+        self.columns = list(columns)
+        self.align = [align] * len(columns) if isinstance(align, str) else list(align)
+        self.rows: list[list[str]] = []
+
+    def add(self, cells: Sequence[object]) -> str:
+        """Append a row (cells as ``str``); returns its markdown line."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append([str(c) for c in cells])
+        return row(self.rows[-1])
+
+    def header(self) -> str:
+        return row(self.columns) + "\n|" + "|".join(self.align) + "|"
+
+    def markdown(self) -> str:
+        return "\n".join([self.header(), *(row(r) for r in self.rows)])
+
+
+def row(cells: Sequence[object]) -> str:
+    """One markdown table row."""
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
+    write_text(path, json.dumps(data, indent=indent) + "\n")
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@contextmanager
+def figure(
+    path: Path, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (7, 4.5)
+) -> Iterator[tuple[Any, Any]]:
+    """``with figure(path, 1, 3) as (fig, axes):`` draw; the figure is laid out, saved to
+    ``path`` (110 dpi) and closed when the block ends without an error."""
+    plt = pyplot()
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+    try:
+        yield fig, axes
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
