@@ -8,13 +8,16 @@ Examples::
     automata --cfg job                          # print the composed config
 
 Exit status: 0 done; 2 invalid settings or data (one line on stderr); 1 a sweep in which some
-jobs failed (listed at its end); 130 interrupted (Ctrl-C): rerun the same command to continue.
+jobs failed (listed at its end); 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM
+(``kill``, ``timeout``, a cluster's preemption): one line says the command that continues the
+study where it stopped.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import hydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from automata import hydra_compat, sweep
+from automata import hydra_compat, signals, sweep
 from automata.config import conf_dir, register_configs
 from automata.errors import AutomataError
 from automata.tuning.storage import redact
@@ -31,6 +34,15 @@ register_configs()
 log = logging.getLogger("automata")
 
 INTERRUPTED = "interrupted: rerun the same command to continue"
+
+
+class _Stopped(KeyboardInterrupt):
+    """A run stopped by a signal, with the line that says how to continue it."""
+
+    def __init__(self, line: str, exit_status: int) -> None:
+        super().__init__(line)
+        self.line = line
+        self.exit_status = exit_status
 
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
@@ -46,6 +58,9 @@ def _task(cfg: DictConfig) -> float | None:
         log.warning("%s", warning)
     try:
         summary = run(cfg)
+    except KeyboardInterrupt as exc:
+        status = exc.exit_status if isinstance(exc, signals.Interrupted) else 130
+        raise _Stopped(_how_to_continue(multirun), status) from None
     except AutomataError as exc:
         message = redact(str(exc))
         print(f"error: {message}", file=sys.stderr)
@@ -64,6 +79,7 @@ def _task(cfg: DictConfig) -> float | None:
 def main() -> None:
     """The ``automata`` command (and ``python -m automata``)."""
     _import_from_working_dir()
+    signals.install()
     try:
         with hydra_compat.composition_errors_raised():
             _task()
@@ -72,10 +88,38 @@ def main() -> None:
             raise
         print(f"error: {redact(hydra_compat.composition_error_line(exc))}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except _Stopped as stop:
         # The study is in its storage: a rerun continues it (the interrupted trial resumes).
+        print(stop.line, file=sys.stderr)
+        sys.exit(stop.exit_status)
+    except KeyboardInterrupt as exc:  # before or after the run itself
         print(INTERRUPTED, file=sys.stderr)
-        sys.exit(130)
+        sys.exit(exc.exit_status if isinstance(exc, signals.Interrupted) else 130)
+
+
+def _how_to_continue(multirun: bool) -> str:
+    """The one line a stopped run prints: the same command continues it when its folder was
+    named on the command line; a run in a folder named after the time it started gets the
+    command with that folder added (the same command alone would start a new study)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    if multirun:
+        key, folder = "hydra.sweep.dir", hydra_cfg.sweep.dir
+    else:
+        key, folder = "hydra.run.dir", hydra_cfg.runtime.output_dir
+    given = [
+        str(o).split("=", 1)[0] for o in [*hydra_cfg.overrides.hydra, *hydra_cfg.overrides.task]
+    ]
+    if key in given or (not multirun and "paths.output_dir" in given):
+        return INTERRUPTED
+    path = Path(str(folder)).resolve()
+    shown = os.path.relpath(path) if Path.cwd().resolve() in path.parents else str(path)
+    program = (
+        "python -m automata" if sys.argv[0].endswith("__main__.py") else Path(sys.argv[0]).name
+    )
+    command = shlex.join([*sys.argv[1:], f"{key}={shown}"])
+    return f"interrupted: continue with: {redact(f'{program} {command}')}"
 
 
 def _import_from_working_dir() -> None:

@@ -28,6 +28,7 @@ from automata.data.base import DataSplits, build_dataset
 from automata.device import resolve_device, set_determinism
 from automata.errors import ConfigError
 from automata.models.contract import build_model
+from automata.models.saved import FINAL_MODEL, save_model
 from automata.run_outputs.progress import EpochProgress
 from automata.run_outputs.report import write_report
 from automata.run_outputs.summary import (
@@ -44,6 +45,7 @@ from automata.training.optimizers import check_names
 from automata.tuning import search_space
 from automata.tuning.fingerprint import fingerprint
 from automata.tuning.objective import Objective, trial_settings
+from automata.tuning.sampling import TrialSeededSampler, sampler_name
 from automata.tuning.schedulers.base import Scheduler
 from automata.tuning.storage import redact
 from automata.tuning.study import Study, Tuned
@@ -68,6 +70,7 @@ class FinalModel:
     test_accuracy: float | None = None
     seconds: float = 0.0
     full_epoch_seconds: float | None = None
+    path: Path | None = None  # the model's file (weights and what builds it again)
 
 
 def run(cfg: DictConfig) -> RunSummary:
@@ -89,7 +92,7 @@ def run(cfg: DictConfig) -> RunSummary:
         "selector": parts.selector.name,
         "fraction": parts.selector.fraction,
         "scheduler": parts.scheduler.name,
-        "search": type(parts.sampler).__name__,
+        "search": sampler_name(parts.sampler),
     }
     tb = TensorBoardLog(run_dir / "tensorboard", enabled=bool(cfg.tuning.tensorboard))
     tuned = study.tune(
@@ -97,7 +100,9 @@ def run(cfg: DictConfig) -> RunSummary:
     )
     final_train = bool(cfg.tuning.final_train)
     best = study.best_trial(final_train)
-    final = train_final_model(objective, best, tb) if best and final_train else FinalModel()
+    final = FinalModel()
+    if best and final_train:
+        final = train_final_model(objective, best, tb, run_dir / FINAL_MODEL)
     summary = summarize(parts, objective, study, tuned, best, final, labels, choices, started)
     write_outputs(run_dir, summary)
     return summary
@@ -121,6 +126,10 @@ def build_components(cfg: DictConfig) -> Components:
     sampler = build("search", cfg.search)
     if not isinstance(sampler, optuna.samplers.BaseSampler):
         raise ConfigError(f"search: {cfg.search._target_} is not an Optuna sampler")
+    if "seed" in cfg.search:
+        # A seed per trial: a continued study draws what the uninterrupted one would have.
+        search = cfg.search
+        sampler = TrialSeededSampler(lambda s: build("search", search, seed=s), int(search.seed))
     search_space.check_space(cfg.space, cfg)
     device = resolve_device(str(cfg.device))
     if device.type != "cuda" and cfg.train.precision != "fp32":
@@ -180,9 +189,11 @@ def load_data(dataset: DictConfig, model: DictConfig) -> DataSplits:
     return data
 
 
-def train_final_model(objective: Objective, best: FrozenTrial, tb: TensorBoardLog) -> FinalModel:
-    """Train the best configuration on the full data for T epochs; its test accuracy is the
-    run's result."""
+def train_final_model(
+    objective: Objective, best: FrozenTrial, tb: TensorBoardLog, path: Path
+) -> FinalModel:
+    """Train the best configuration on the full data for T epochs and keep it at ``path``; its
+    test accuracy is the run's result."""
     log.info("final training: best configuration (trial %d) on the full data", best.number)
     t1 = time.perf_counter()
     epochs, every = objective.epochs, objective.eval_every
@@ -206,8 +217,16 @@ def train_final_model(objective: Objective, best: FrozenTrial, tb: TensorBoardLo
         test_accuracy=trainer.test_accuracy(),
         seconds=time.perf_counter() - t1,
         full_epoch_seconds=trainer.cost.train_seconds / max(1, trainer.cost.epochs),
+        path=path,
     )
     tb.close()
+    about = {
+        "trial": best.number,
+        "params": dict(best.params),
+        "val_accuracy": final.val_accuracy,
+        "test_accuracy": final.test_accuracy,
+    }
+    save_model(path, trainer.model, trainer.cfg.model, objective.data, about)
     return final
 
 
@@ -239,7 +258,7 @@ def summarize(
         selection_setup=tuned.setup,
         n_trials=study.counts(),
         selector=SelectorRecord.from_json(parts.selector.settings_for(objective.epochs)),
-        search=type(parts.sampler).__name__,
+        search=sampler_name(parts.sampler),
         scheduler=SchedulerRecord.from_json(parts.scheduler.settings()),
         seed=int(objective.settings.seed),
         device=str(objective.device),
@@ -252,6 +271,7 @@ def summarize(
         run_dir=str(study.run_dir),
         trials=trial_rows(study.optuna),
         cost_model=CostModel(),
+        final_model=final.path.name if final.path else None,
     )
     summary.cost_model = CostModel.of(
         summary.cost, summary.tuning_seconds, parts.selector.fraction, final.full_epoch_seconds

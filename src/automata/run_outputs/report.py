@@ -77,7 +77,14 @@ def write_report(path: Path, s: RunSummary) -> None:
         "",
         "Files: `summary.json` (all numbers), `study.db` (the Optuna study, unless "
         "`tuning.storage` points elsewhere), `tensorboard/` (`tensorboard --logdir` it), "
-        "`config.yaml` (the resolved config).",
+        "`config.yaml` (the resolved config)"
+        + (
+            f", `{s.final_model}` (the final model: "
+            "`automata.models.saved.load_model(path)` builds it again)"
+            if s.final_model
+            else ""
+        )
+        + ".",
         "",
     ]
     path.write_text("\n".join(lines))

@@ -288,6 +288,8 @@ class RunSummary:
     run_dir: str
     trials: list[TrialRow]
     cost_model: CostModel
+    #: the final model's file in the run folder (None without final training)
+    final_model: str | None = None
 
     # -- totals over the trials ------------------------------------------------------------
     @property
@@ -371,6 +373,7 @@ class RunSummary:
             "run_dir": self.run_dir,
             "trials": [row.to_json() for row in self.trials],
             "cost_model": self.cost_model.to_json(),
+            "final_model": self.final_model,
         }
 
     @classmethod

@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from automata.errors import TooManyFailures
 from automata.run_outputs.summary import COST_ATTR, FAIL_REASON_ATTR
+from automata.signals import critical
 from automata.training.trainer import EpochResult, Trainer
 from automata.tuning.objective import Objective
 from automata.tuning.optuna_adapter import attach, fail_stale_trials, record_heartbeat
@@ -172,12 +173,13 @@ class TrialEngine:
             counted = len(self.study.get_trials(deepcopy=False, states=COUNTED))
         if counted >= self.n_trials:
             return None
-        trial = self.study.ask()
-        trial.set_user_attr(OWNER_ATTR, self.owner)
-        if self.synchronous:
-            self._counted = counted + 1
-        params = self.objective.suggest(trial)
-        self._trials[trial.number] = TrialRecord(trial, params)
+        with critical():  # a trial is asked, tagged and sampled whole, or not at all
+            trial = self.study.ask()
+            trial.set_user_attr(OWNER_ATTR, self.owner)
+            if self.synchronous:
+                self._counted = counted + 1
+            params = self.objective.suggest(trial)
+            self._trials[trial.number] = TrialRecord(trial, params)
         return trial
 
     def _replayed(self, frozen: FrozenTrial) -> optuna.Trial:
@@ -185,7 +187,8 @@ class TrialEngine:
         trial = attach(self.study, frozen)
         self._trials[frozen.number] = TrialRecord(trial, dict(frozen.params), recorded=frozen)
         if frozen.state == TrialState.RUNNING:
-            trial.set_user_attr(OWNER_ATTR, self.owner)
+            with critical():
+                trial.set_user_attr(OWNER_ATTR, self.owner)
             if frozen.last_step is None:
                 log.info("resuming trial %d (interrupted during its first epoch)", frozen.number)
             else:
@@ -279,7 +282,8 @@ class TrialEngine:
         trainer, rec.trainer = rec.trainer, None
         if trainer is not None:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            trainer.save(self._checkpoint(rec.number))
+            with critical():
+                trainer.save(self._checkpoint(rec.number))
 
     def _trainer(self, rec: TrialRecord) -> Trainer:
         if rec.trainer is None:
@@ -312,10 +316,11 @@ class TrialEngine:
         cost, rounds = self._records(rec)
         if self.keep_checkpoints and rec.trainer is not None:
             self.pause(rec.trial)  # the final state, kept on disk
-        rec.trial.set_user_attr(COST_ATTR, cost)
-        if rounds:
-            rec.trial.set_user_attr("selection_rounds", rounds)
-        self.study.tell(rec.trial, value, state=state)
+        with critical():  # a trial's cost and state are told together
+            rec.trial.set_user_attr(COST_ATTR, cost)
+            if rounds:
+                rec.trial.set_user_attr("selection_rounds", rounds)
+            self.study.tell(rec.trial, value, state=state)
         metrics = None
         if rec.score is not None and rec.score_epoch is not None:
             metrics = {"val_accuracy": rec.score, "epochs": float(rec.score_epoch)}
@@ -328,13 +333,14 @@ class TrialEngine:
         self.failures += 1
         if self._counted is not None:
             self._counted -= 1  # failed trials are replaced
-        rec.trial.set_user_attr(FAIL_REASON_ATTR, reason)
         try:
             cost, _ = self._records(rec)
         except Exception:  # noqa: BLE001 - the cost of a broken trial is best effort
             cost = {}
-        rec.trial.set_user_attr(COST_ATTR, cost)
-        self.study.tell(rec.trial, None, state=TrialState.FAIL)
+        with critical():
+            rec.trial.set_user_attr(FAIL_REASON_ATTR, reason)
+            rec.trial.set_user_attr(COST_ATTR, cost)
+            self.study.tell(rec.trial, None, state=TrialState.FAIL)
         self._release(rec, "fail", None)
         if self.objective.device.type == "cuda":
             torch.cuda.empty_cache()

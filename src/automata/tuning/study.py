@@ -7,10 +7,12 @@ or finding it there to continue) to the best trial the final training reads:
   (:mod:`automata.tuning.fingerprint`): a study tuned with other settings is refused in one line
   naming the keys that differ, unless ``tuning.allow_changed_settings=true``.
 - :meth:`Study.tune` labels the study for other tools (optuna-dashboard: the metric name, the
-  dataset, model, selector, fraction, scheduler and search), reseeds a continued or parallel
-  sampler, enqueues fixed configurations, plans the resumption of an interrupted run, prepares
-  the selector once, runs the trial scheduler on a :class:`~automata.tuning.engine.TrialEngine`
-  and adds this process's tuning time to the study.
+  dataset, model, selector, fraction, scheduler and search), enqueues fixed configurations,
+  plans the resumption of an interrupted run, prepares the selector once, runs the trial
+  scheduler on a :class:`~automata.tuning.engine.TrialEngine` and adds this process's tuning
+  time to the study. Configurations are drawn with a seed per trial
+  (:mod:`automata.tuning.sampling`), so a continued study draws what an uninterrupted one
+  would have.
 - :meth:`Study.best_trial` waits for trials that other live processes still run, then reads the
   best trial from the storage.
 
@@ -49,11 +51,13 @@ from automata.errors import AutomataError, ConfigError
 from automata.run_outputs.progress import EpochProgress
 from automata.run_outputs.summary import FAIL_REASON_ATTR, TrialCounts
 from automata.selection.base import setup_dir
+from automata.signals import critical
 from automata.training.trainer import EpochResult
 from automata.tuning import fingerprint
 from automata.tuning.engine import COUNTED, OWNER_ATTR, TrialEngine, TrialObserver, this_process
 from automata.tuning.objective import Objective
 from automata.tuning.optuna_adapter import attach, fail_stale_trials
+from automata.tuning.sampling import sampler_name
 from automata.tuning.schedulers.base import Scheduler
 from automata.tuning.storage import make_storage
 
@@ -162,8 +166,9 @@ class Study:
         self._label(labels)
         resumed_study = len(study.trials) > 0
         if resumed_study or int(tuning.worker) > 0:
-            # Same seed, same sampler stream: without a reseed, a resumed study or a second worker
-            # would propose the configurations that the first already tried.
+            # A sampler seeded once (a configured one without a seed per trial,
+            # automata.tuning.sampling) would propose again, in a resumed study or a second
+            # worker, the configurations that the first already tried.
             sampler.reseed_rng()
         if tuning.enqueue and not study.trials:
             # A fixed set of configurations evaluated first (e.g. the ranking-agreement protocol).
@@ -201,7 +206,7 @@ class Study:
             n_trials,
             objective.selector.name,
             objective.selector.fraction,
-            type(sampler).__name__,
+            sampler_name(sampler),
             scheduler.name,
             objective.device,
         )
@@ -255,10 +260,11 @@ class Study:
         incomplete = [t for t in orphans if set(t.params) != space_keys]
         for t in incomplete:  # killed while its configuration was being sampled
             trial = attach(self.optuna, t)
-            trial.set_user_attr(
-                FAIL_REASON_ATTR, "interrupted before its configuration was sampled"
-            )
-            self.optuna.tell(trial, None, state=TrialState.FAIL)
+            with critical():
+                trial.set_user_attr(
+                    FAIL_REASON_ATTR, "interrupted before its configuration was sampled"
+                )
+                self.optuna.tell(trial, None, state=TrialState.FAIL)
         orphans = [t for t in orphans if t not in incomplete]
         if not synchronous:
             return sorted(orphans, key=lambda t: t.number)
