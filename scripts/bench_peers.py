@@ -272,7 +272,7 @@ def run_dehb_arm(
 
     _quiet_dehb()
     cfg = compose([*base_overrides(setup, seed, args), *TO_FULL])
-    search_space.check_space(cfg.space, cfg)
+    search_space.check_space(cfg.space, cfg)  # the run config holds the trial keys
     device = resolve_device(str(cfg.device))
     set_determinism(bool(cfg.deterministic))
     if cfg.threads:

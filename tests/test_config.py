@@ -15,6 +15,7 @@ from automata.build import build
 from automata.errors import ConfigError
 from automata.run import build_components
 from automata.selection.base import Selector
+from automata.tuning.sampling import TrialSeededSampler
 from automata.tuning.schedulers.base import Scheduler
 
 from .conftest import ROOT, compose_config, options
@@ -56,10 +57,12 @@ def test_every_dataset_composes(option):
 
 def test_default_components_build():
     cfg = compose_config()
-    selector, scheduler, sampler = build_components(cfg)
+    selector, scheduler, sampler, _ = build_components(cfg)
     assert selector.name == "gradmatchpb" and selector.fraction == 0.1
     assert scheduler.name == "hyperband"
-    assert isinstance(sampler, optuna.samplers.TPESampler)
+    # TPE, drawn afresh for each trial from the run's seed and the trial's number
+    assert isinstance(sampler, TrialSeededSampler)
+    assert isinstance(sampler.sampler, optuna.samplers.TPESampler)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +187,7 @@ def test_model_for_another_modality_names_both(overrides, message):
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_experiment_switches_to_full_data_without_deletions(experiment):
     cfg = compose_config([f"experiment={experiment}", "selector=full"])
-    selector, _, _ = build_components(cfg)
+    selector, _, _, _ = build_components(cfg)
     assert selector.name == "full" and selector.is_full
     assert selector.settings()["fraction"] == 1.0
 

@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 from automata import hydra_compat, signals, sweep
 from automata.config import conf_dir, register_configs
 from automata.errors import AutomataError
-from automata.tuning.storage import redact
+from automata.passwords import redact
 
 register_configs()
 log = logging.getLogger("automata")

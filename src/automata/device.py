@@ -45,3 +45,12 @@ def set_determinism(deterministic: bool) -> None:
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
+
+
+def configure_process(deterministic: bool, threads: int | None) -> None:
+    """This process's determinism and torch thread count."""
+    set_determinism(deterministic)
+    if threads:
+        # Several workers on one machine: give each a share of the cores, or OpenMP threads
+        # of different processes contend and every step slows down many times.
+        torch.set_num_threads(int(threads))

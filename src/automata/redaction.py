@@ -9,7 +9,7 @@ verbatim (``.hydra/overrides.yaml``, ``hydra.yaml``, ``config.yaml``, a sweep's
 ``multirun.yaml``) and its launchers log each job's overrides. :class:`RedactSecrets`, a Hydra
 callback (``hydra.callbacks`` in ``conf/config.yaml``), writes ``***`` in place of the password
 in those files as each job starts, and in every log line (:func:`redact_log_lines`). automata's
-own messages redact it where they are made (:func:`automata.tuning.storage.redact`).
+own messages redact it where they are made (:func:`automata.passwords.redact`).
 
 The password still reaches the shell's history and the process list (``ps``) when it is typed.
 """
@@ -26,7 +26,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from automata.hydra_compat import RECORDS, SWEEP_RECORD
-from automata.tuning.storage import redact
+from automata.passwords import redact
 
 log = logging.getLogger("automata")
 

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from automata import hydra_compat
 from automata.errors import AutomataError, ConfigError
 from automata.hydra_compat import expand
-from automata.tuning.storage import redact
+from automata.passwords import redact
 
 FAILED_FILE = "failed.txt"
 
@@ -42,12 +42,13 @@ def check_jobs(configs: list[DictConfig]) -> None:
     - several jobs share one study (same ``tuning.storage`` and ``tuning.study_name``) and would
       each retrain the final model, on whatever part of the study it sees then.
     """
+    from automata.config import check
     from automata.run import build_components  # torch: imported only when a sweep starts
 
     errors: list[str] = []
     for cfg in configs:
         try:
-            build_components(cfg)
+            build_components(cfg, check(cfg))
         except AutomataError as exc:
             errors.append(str(exc))
     if configs and len(errors) == len(configs):

@@ -311,7 +311,7 @@ def test_every_paper_setting_has_an_experiment():
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_composes_in_every_sweep_form(experiment, form):
     cfg = compose_config([f"experiment={experiment}", *SWEEP_FORMS[form]])
-    selector, scheduler, _ = build_components(cfg)
+    selector, scheduler, _, _ = build_components(cfg)
     assert cfg.experiment.name == experiment
     assert cfg.tuning.n_trials == 27
     if form == "as-is":

@@ -9,10 +9,11 @@ import time
 import torch
 
 from automata.build import build
+from automata.config import trial_settings
 from automata.run import build_components
 from automata.run_outputs.progress import EpochProgress
 from automata.tuning.engine import TrialEngine
-from automata.tuning.objective import Objective, trial_settings
+from automata.tuning.objective import Objective
 from automata.tuning.study import TrialLog
 
 from ..conftest import compose_config
@@ -53,7 +54,7 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
     cfg = compose_config(
         ["device=cpu", "scheduler=sha", "tuning.n_trials=5", "train.epochs=3", "selector=full"]
     )
-    _, scheduler, sampler = build_components(cfg)
+    _, scheduler, sampler, _ = build_components(cfg)
     data = build("dataset", cfg.dataset)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     screen = Terminal()

@@ -13,8 +13,9 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from automata.config import TRIAL_KEYS, group_choices
 from automata.errors import ConfigError
-from automata.tuning.search_space import TRIAL_KEYS, apply, check_space, suggest
+from automata.tuning.search_space import apply, check_space, suggest
 
 from ..conftest import compose_config
 
@@ -72,14 +73,14 @@ def test_apply_writes_each_value_at_its_path_in_a_copy_of_the_trial_keys():
 def test_the_default_spaces_pass_their_checks():
     for model in ("mlp", "lstm_glove", "resnet18"):
         cfg = compose_config([f"model={model}"])
-        check_space(cfg.space, cfg)
+        check_space(cfg.space, cfg, group_choices(cfg))
 
 
 @pytest.mark.parametrize("model", ["mlp", "lstm_glove", "resnet18"])
 def test_the_generic_space_fits_every_model(model):
     cfg = compose_config([f"model={model}", "space=generic"])
     assert set(cfg.space) == {"lr", "batch_size", "weight_decay"}
-    check_space(cfg.space, cfg)
+    check_space(cfg.space, cfg, group_choices(cfg))
     assert {str(spec.path) for spec in cfg.space.values()} == {
         "optimizer.lr",
         "train.batch_size",
@@ -93,7 +94,7 @@ GENERIC = "or run with space=generic to tune the learning rate, batch size and w
 def test_an_empty_space_names_the_file_to_add_or_space_generic():
     cfg = compose_config()  # model=mlp, so space/mlp.yaml
     with pytest.raises(ConfigError) as info:
-        check_space(_space({}), cfg)
+        check_space(_space({}), cfg, group_choices(cfg))
     assert str(info.value) == (
         "space: model mlp has no search space (space/mlp.yaml is missing or empty): add it to "
         f"the config folder that holds model/mlp.yaml, {GENERIC}"
@@ -104,9 +105,9 @@ def test_a_space_option_that_does_not_exist_is_one_line_too():
     cfg = compose_config(["space=mpl"])
     assert not cfg.space  # the space group is optional: a missing option leaves it empty
     with pytest.raises(ConfigError, match=r"^space: no search space space/mpl.yaml \(missing or "):
-        check_space(cfg.space, cfg)
+        check_space(cfg.space, cfg, group_choices(cfg))
     with pytest.raises(ConfigError, match=f"the package has generic, lstm_glove, mlp.*{GENERIC}$"):
-        check_space(cfg.space, cfg)
+        check_space(cfg.space, cfg, group_choices(cfg))
 
 
 @pytest.mark.parametrize(
@@ -148,4 +149,4 @@ def test_a_space_option_that_does_not_exist_is_one_line_too():
 def test_bad_entries_are_one_line_errors_naming_the_entry(entries, message):
     cfg = compose_config()
     with pytest.raises(ConfigError, match=f"^{message}"):
-        check_space(_space(entries), cfg)
+        check_space(_space(entries), cfg, group_choices(cfg))

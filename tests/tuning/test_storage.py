@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from automata.errors import ConfigError
+from automata.passwords import redact
 from automata.tuning import storage
-from automata.tuning.storage import make_storage, redact
+from automata.tuning.storage import make_storage
 
 
 @pytest.mark.parametrize(

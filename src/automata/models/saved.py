@@ -26,8 +26,6 @@ from automata.build import build
 from automata.data.base import DataSplits
 from automata.errors import DataError
 
-FINAL_MODEL = "final_model.pt"
-
 
 def save_model(
     path: Path, model: nn.Module, node: DictConfig, data: DataSplits, about: dict[str, Any]

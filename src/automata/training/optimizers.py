@@ -49,10 +49,10 @@ def _named(registry: dict[str, Any], key: str, name: str) -> Any:
     return registry[name]
 
 
-def check_names(cfg: DictConfig) -> None:
+def check_names(optimizer: DictConfig, train: DictConfig) -> None:
     """Refuse an unknown ``optimizer.name`` or ``train.lr_schedule`` before anything runs."""
-    _named(OPTIMIZERS, "optimizer.name", str(cfg.optimizer.name))
-    _named(LR_SCHEDULES, "train.lr_schedule", str(cfg.train.lr_schedule))
+    _named(OPTIMIZERS, "optimizer.name", str(optimizer.name))
+    _named(LR_SCHEDULES, "train.lr_schedule", str(train.lr_schedule))
 
 
 def build_optimizer(params: Iterable[Any], cfg: DictConfig) -> Optimizer:

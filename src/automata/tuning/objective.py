@@ -2,7 +2,7 @@
 
 The :class:`Objective` is the study's view of everything below it: the data, the selector, the
 device, the search space and the settings a trial's training reads (``seed``, ``train``,
-``optimizer``, ``model``: :data:`~automata.tuning.search_space.TRIAL_KEYS`). It samples a
+``optimizer``, ``model``: :data:`~automata.config.TRIAL_KEYS`). It samples a
 configuration with a live trial and builds the :class:`~automata.training.trainer.Trainer` that
 trains it; the final model is built the same way, on the full data.
 """
@@ -24,15 +24,11 @@ from automata.training.trainer import Trainer
 from automata.tuning import search_space
 
 
-def trial_settings(cfg: DictConfig) -> DictConfig:
-    """The part of a run config that one trial's training reads, resolved once."""
-    return search_space.apply(cfg, cfg.space, {})
-
-
 @dataclass
 class Objective:
     """Args:
-    settings: :func:`trial_settings` of the run config.
+    settings: the part of the run config a trial's training reads
+        (:func:`automata.config.trial_settings`).
     space: the search space (``conf/space/``).
     data, selector, device: what every trial trains on, and where.
     """

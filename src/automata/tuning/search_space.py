@@ -17,11 +17,8 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
+from automata.config import TRIAL_KEYS
 from automata.errors import ConfigError
-
-#: The parts of the config one trial's training reads; only these can be tuned, and a trial's
-#: config holds only these (copying the whole config per trial cost ~14 ms).
-TRIAL_KEYS = ("seed", "train", "optimizer", "model")
 
 _KEYS = {
     "float": {"path", "type", "low", "high", "log", "step"},
@@ -34,14 +31,18 @@ _KEYS = {
 GENERIC = "generic"
 
 
-def check_space(space: DictConfig, cfg: DictConfig) -> None:
-    """Validate every entry before any trial runs (types, bounds, and that ``path`` exists).
+def check_space(
+    space: DictConfig, settings: DictConfig, choices: dict[str, str | None] | None = None
+) -> None:
+    """Validate every entry before any trial runs (types, bounds, and that ``path`` exists in
+    ``settings``, the config's :data:`~automata.config.TRIAL_KEYS` part).
 
     An empty space (the model has no ``space/<model>.yaml``: ``conf/config.yaml`` picks it as
-    optional) is refused by :func:`nothing_to_tune`'s one line.
+    optional) is refused by :func:`nothing_to_tune`'s one line (``choices``: the option of each
+    config group, to name the file to add).
     """
     if not space:
-        raise ConfigError(nothing_to_tune(cfg))
+        raise ConfigError(nothing_to_tune(choices or {}))
     for key, spec in space.items():
         where = f"space.{key!s}"
         if not isinstance(spec, DictConfig) or "type" not in spec or "path" not in spec:
@@ -57,7 +58,7 @@ def check_space(space: DictConfig, cfg: DictConfig) -> None:
                 f"{where}.path: '{spec.path}' cannot vary per trial (tunable: "
                 f"{', '.join(k + '.*' for k in TRIAL_KEYS[1:])})"
             )
-        if OmegaConf.select(cfg, spec.path, default="__missing__") == "__missing__":
+        if OmegaConf.select(settings, spec.path, default="__missing__") == "__missing__":
             raise ConfigError(f"{where}.path: no config key '{spec.path}'")
         if kind == "categorical":
             if not spec.get("choices"):
@@ -71,12 +72,11 @@ def check_space(space: DictConfig, cfg: DictConfig) -> None:
                 raise ConfigError(f"{where}: log scale needs low > 0, got {spec.low}")
 
 
-def nothing_to_tune(cfg: DictConfig) -> str:
+def nothing_to_tune(choices: dict[str, str | None]) -> str:
     """The one line that refuses a run whose search space is empty: the ``space/`` file to add
     (named after the model, or after the ``space=...`` choice), or ``space=generic``."""
-    from automata.config import conf_dir, group_choices
+    from automata.config import conf_dir
 
-    choices = group_choices(cfg)
     option, model = choices.get("space"), choices.get("model")
     generic = f"or run with space={GENERIC} to tune the learning rate, batch size and weight decay"
     if option is None:
@@ -116,8 +116,8 @@ def suggest(trial: optuna.Trial, space: DictConfig) -> dict[str, Any]:
 
 
 def apply(cfg: DictConfig, space: DictConfig, params: dict[str, Any]) -> DictConfig:
-    """The trial's config: ``cfg``'s :data:`TRIAL_KEYS`, resolved, with each parameter written
-    at its ``path``."""
+    """The trial's config: ``cfg``'s :data:`~automata.config.TRIAL_KEYS`, resolved, with each
+    parameter written at its ``path``."""
     out = OmegaConf.create(
         {
             k: OmegaConf.to_container(cfg[k], resolve=True)

@@ -3,8 +3,8 @@
 - ``sqlite:///path/study.db``: the default, one file in the run directory.
 - ``postgresql://user@host:5432/db``: many workers on many machines. The password comes from
   the environment (``PGPASSWORD``) or ``~/.pgpass``, as for every PostgreSQL client, so that it
-  is written nowhere; one typed in the URL works too, and is shown as ``***`` (:func:`redact`)
-  in every message, log and file of the run.
+  is written nowhere; one typed in the URL works too, and is shown as ``***``
+  (:func:`automata.passwords.redact`) in every message, log and file of the run.
 - ``journal:///path/study.log``: Optuna's journal file, for a shared filesystem without a
   database server (NFS works with its lock).
 
@@ -16,7 +16,6 @@ configuration again.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -26,31 +25,9 @@ from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import event
 
 from automata.errors import ConfigError
+from automata.passwords import redact
 
 JOURNAL = "journal://"
-
-# The password of a URL's user (as SQLAlchemy parses it: up to the first "@", "/" allowed), and a
-# "password=" query parameter (libpq also reads one there); also in the form Hydra gives a sweep
-# job's overrides, with ":" and "=" escaped by a backslash.
-_PASSWORD = re.compile(r"(?P<head>[\w+]+\\?://[^:/@\s\\]*\\?:)(?P<secret>[^@\s]*)(?=@)")
-_PASSWORD_PARAM = re.compile(r"(?P<head>[?&]password\\?=)(?P<secret>[^&\s]*)")
-
-
-def redact(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``; scheme, user, host,
-    port, database and other parameters kept: ``postgresql://user:secret@host/db`` ->
-    ``postgresql://user:***@host/db``. A ``${...}`` interpolation (the password read from the
-    environment when the config is resolved) is no secret and stays.
-
-    >>> redact("cannot open 'postgresql://me:pa/ss@db:5432/study?password=x&sslmode=require'")
-    "cannot open 'postgresql://me:***@db:5432/study?password=***&sslmode=require'"
-    """
-
-    def hide(match: re.Match[str]) -> str:
-        secret = match["secret"]
-        return match[0] if not secret or secret.startswith("${") else f"{match['head']}***"
-
-    return _PASSWORD_PARAM.sub(hide, _PASSWORD.sub(hide, text))
 
 
 def make_storage(

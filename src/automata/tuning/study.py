@@ -4,7 +4,7 @@
 or finding it there to continue) to the best trial the final training reads:
 
 - :meth:`Study.open` creates or loads the study and checks the *settings fingerprint*
-  (:mod:`automata.tuning.fingerprint`): a study tuned with other settings is refused in one line
+  (:func:`automata.config.fingerprint`): a study tuned with other settings is refused in one line
   naming the keys that differ, unless ``tuning.allow_changed_settings=true``.
 - :meth:`Study.tune` labels the study for other tools (optuna-dashboard: the metric name, the
   dataset, model, selector, fraction, scheduler and search), enqueues fixed configurations,
@@ -47,13 +47,13 @@ import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
+from automata.config import differences, shown
 from automata.errors import AutomataError, ConfigError
 from automata.run_outputs.progress import EpochProgress
 from automata.run_outputs.summary import FAIL_REASON_ATTR, TrialCounts
 from automata.selection.base import setup_dir
 from automata.signals import critical
 from automata.training.trainer import EpochResult
-from automata.tuning import fingerprint
 from automata.tuning.engine import COUNTED, OWNER_ATTR, TrialEngine, TrialObserver, this_process
 from automata.tuning.objective import Objective
 from automata.tuning.optuna_adapter import attach, fail_stale_trials
@@ -136,7 +136,7 @@ class Study:
         settings: dict[str, Any],
     ) -> Study:
         """Create the study in its storage, or load it to continue; refuse to continue one
-        tuned with other ``settings`` (a :func:`~automata.tuning.fingerprint.fingerprint`)."""
+        tuned with other ``settings`` (a :func:`~automata.config.fingerprint`)."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage_url = str(tuning.storage or default_storage(run_dir))
         storage = make_storage(storage_url, tuning.heartbeat_interval, tuning.grace_period)
@@ -369,10 +369,10 @@ def _check_settings(study: optuna.Study, current: dict[str, Any], allow_changed:
         # stopped on a missing data file), or one of an older version, which stored none.
         study.set_user_attr(FINGERPRINT_ATTR, current)
         return []
-    changed = fingerprint.differences(recorded, current)
+    changed = differences(recorded, current)
     if not changed:
         return []
-    detail = fingerprint.shown(recorded, current, changed)
+    detail = shown(recorded, current, changed)
     if not allow_changed:
         raise ConfigError(
             f"tuning.study_name: study '{study.study_name}' was tuned with other settings "

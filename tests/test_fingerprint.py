@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import optuna
 
-from automata.tuning.fingerprint import differences, fingerprint
+from automata.config import differences, fingerprint
 
-from ..conftest import compose_config
+from .conftest import compose_config
 
 TINY = [
     "tuning.n_trials=2",
