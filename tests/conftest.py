@@ -50,16 +50,40 @@ def experiments_by_modality() -> dict[str, list[str]]:
     return found
 
 
+#: A tiny run: on the CPU, 2 trials of at most 2 epochs, no TensorBoard. A test overrides what
+#: matters to it (more trials, a scheduler, TensorBoard on) through :func:`tiny_run`.
+TINY_RUN = (
+    "device=cpu",
+    "tuning.n_trials=2",
+    "train.epochs=2",
+    "tuning.tensorboard=false",
+)
+
+
+def _key(override: str) -> str:
+    """The config key an override sets (``+space.lr=...``, ``~space.batch_size``: ``space...``)."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def tiny_run(*overrides: str) -> list[str]:
+    """The overrides of a tiny run (:data:`TINY_RUN`), those of the same key replaced by
+    ``overrides``, then ``overrides``: for ``compose`` and for ``python -m automata`` alike (the
+    output folder is the caller's: ``paths.output_dir``, ``hydra.run.dir``, ``hydra.sweep.dir``)."""
+    mine = {_key(o) for o in overrides}
+    return [o for o in TINY_RUN if _key(o) not in mine] + list(overrides)
+
+
 @pytest.fixture
-def make_cfg(tmp_path: Path):
-    """``make_cfg([...overrides])``: a composed config writing into tmp_path, on the CPU."""
+def tiny_cfg(tmp_path: Path):
+    """``tiny_cfg([...overrides], out=None)``: the composed config of a tiny run
+    (:func:`tiny_run`) writing into ``out`` (default ``tmp_path/run``), data under
+    ``tmp_path/data``."""
 
     def _make(overrides: list[str] | None = None, out: Path | None = None) -> DictConfig:
-        base = [
-            "device=cpu",
+        paths = [
             f"paths.output_dir={out or tmp_path / 'run'}",
             f"paths.data_dir={tmp_path / 'data'}",
         ]
-        return compose_config(base + list(overrides or []))
+        return compose_config(tiny_run(*paths, *(overrides or [])))
 
     return _make

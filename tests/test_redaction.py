@@ -20,17 +20,11 @@ import pytest
 
 from automata.redaction import redact_file, redact_log_lines
 
-from .conftest import ROOT
+from .conftest import ROOT, tiny_run
 from .tuning.test_workers import postgres_plan
 
 SECRET = "s3cret-PW"
-TINY = [
-    "train.epochs=2",
-    "tuning.n_trials=2",
-    "tuning.tensorboard=false",
-    "device=cpu",
-    "threads=1",
-]
+TINY = tiny_run("threads=1")
 #: Written by run.py with the URL as given, until it redacts them (issue 18: `config_record` and
 #: `summary["storage"]` through automata.tuning.storage.redact).
 

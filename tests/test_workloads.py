@@ -31,10 +31,8 @@ from .data.test_tabular import _board_rows, _write_tsv
 from .data.test_text import glue_rows
 
 TINY = [
-    "tuning.n_trials=2",
     "train.epochs=1",
     "scheduler=none",
-    "tuning.tensorboard=false",
     "selector=gradmatchpb",
     "selector.fraction=0.2",
     "selector.batch_size=4",  # candidate batches of 4: several even on the tiny image sets
@@ -181,14 +179,14 @@ def test_every_model_is_paired():
 @pytest.mark.parametrize(
     ("dataset", "model", "extra"), PAIRS, ids=[f"{d}-{m or 'auto'}" for d, m, _ in PAIRS]
 )
-def test_tiny_tuning_end_to_end(make_cfg, tmp_path, dataset, model, extra):
+def test_tiny_tuning_end_to_end(tiny_cfg, tmp_path, dataset, model, extra):
     data_dir = tmp_path / "data"
-    node = make_cfg([f"dataset={dataset}"]).dataset
+    node = tiny_cfg([f"dataset={dataset}"]).dataset
     extra = [*write_test_files(node, data_dir), *extra]
     if model is None:  # a data set no experiment uses: a model that takes its input
-        data = build("dataset", make_cfg([f"dataset={dataset}", *extra]).dataset)
+        data = build("dataset", tiny_cfg([f"dataset={dataset}", *extra]).dataset)
         model = next(m for m in options("model") if model_input(m) == data.modality)
-    cfg = make_cfg([f"dataset={dataset}", f"model={model}", *TINY, *extra])
+    cfg = tiny_cfg([f"dataset={dataset}", f"model={model}", *TINY, *extra])
     summary = run(cfg)
     on_disk = RunSummary.read(tmp_path / "run" / "summary.json")
     assert on_disk.dataset == dataset

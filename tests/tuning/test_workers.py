@@ -22,7 +22,7 @@ import pytest
 
 from automata.run_outputs.summary import RunSummary
 
-from ..conftest import ROOT
+from ..conftest import ROOT, tiny_run
 
 
 def server_answers(url: str, timeout: float = 3.0) -> bool:
@@ -123,21 +123,21 @@ def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path)
             sys.executable,
             "-m",
             "automata",
-            f"scheduler={scheduler}",
-            f"search={search}",
-            f"tuning.n_trials={n_trials}",
-            "train.epochs=8",
-            "selector=full",
-            "~space.batch_size",
-            "train.batch_size=16",
-            f"tuning.storage={storage}",
-            f"tuning.study_name={name}",
-            f"tuning.worker={worker}",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "search.seed=0",
-            "device=cpu",
-            "threads=1",
+            *tiny_run(
+                f"scheduler={scheduler}",
+                f"search={search}",
+                f"tuning.n_trials={n_trials}",
+                "train.epochs=8",
+                "selector=full",
+                "~space.batch_size",
+                "train.batch_size=16",
+                f"tuning.storage={storage}",
+                f"tuning.study_name={name}",
+                f"tuning.worker={worker}",
+                "tuning.final_train=false",
+                "search.seed=0",
+                "threads=1",
+            ),
             f"hydra.run.dir={tmp_path / f'worker{worker}'}",
         ]
         procs.append(
@@ -168,19 +168,19 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
             "-m",
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
-            "tuning.worker=0,1",
-            "scheduler=asha",
-            "tuning.n_trials=10",
-            "train.epochs=8",
-            "selector=full",
-            "~space.batch_size",
-            "train.batch_size=16",
-            f"tuning.storage={storage}",
-            f"tuning.study_name={name}",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "device=cpu",
-            "threads=1",
+            *tiny_run(
+                "tuning.worker=0,1",
+                "scheduler=asha",
+                "tuning.n_trials=10",
+                "train.epochs=8",
+                "selector=full",
+                "~space.batch_size",
+                "train.batch_size=16",
+                f"tuning.storage={storage}",
+                f"tuning.study_name={name}",
+                "tuning.final_train=false",
+                "threads=1",
+            ),
             f"hydra.sweep.dir={tmp_path / 'sweep'}",
         ],
         cwd=ROOT,
@@ -193,7 +193,7 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
     _check_shared(_load(storage, name), 10, workers=2)
 
 
-def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tmp_path):
+def test_final_training_waits_for_trials_running_in_other_processes(tiny_cfg, tmp_path):
     """The process that retrains the best configuration reads "best" from the storage once no
     other worker runs a trial: here another (live) process holds the study's only trial."""
     import socket
@@ -204,14 +204,12 @@ def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tm
     from automata.tuning import search_space
 
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    cfg = make_cfg(
+    cfg = tiny_cfg(
         [
             "scheduler=asha",
             "tuning.n_trials=1",
-            "train.epochs=2",
             f"tuning.storage={storage}",
             "tuning.study_name=shared",
-            "tuning.tensorboard=false",
         ]
     )
     study = optuna.create_study(study_name="shared", storage=storage, direction="maximize")
@@ -277,15 +275,14 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
         "train.batch_size=16",
         f"tuning.storage={storage}",
         f"tuning.study_name={name}",
-        "device=cpu",
         "threads=1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     sweep = subprocess.run(
         [sys.executable, "-m", "automata", "-m", "hydra/launcher=submitit_local"]
         + ["hydra.launcher.timeout_min=10", "tuning.worker=0,1", "tuning.final_train=false"]
-        + common
-        + ["tuning.tensorboard=false", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        + tiny_run(*common)
+        + [f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -294,7 +291,9 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
     )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     final = subprocess.run(
-        [sys.executable, "-m", "automata", *common, f"hydra.run.dir={tmp_path / 'final'}"],
+        [sys.executable, "-m", "automata"]
+        + tiny_run(*common, "tuning.tensorboard=true")  # the final training's curves
+        + [f"hydra.run.dir={tmp_path / 'final'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
