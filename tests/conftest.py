@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from omegaconf import DictConfig, OmegaConf
@@ -87,3 +90,42 @@ def tiny_cfg(tmp_path: Path):
         return compose_config(tiny_run(*paths, *(overrides or [])))
 
     return _make
+
+
+# -- PostgreSQL for the tests of shared storage (tests/tuning/test_workers.py, test_redaction.py)
+
+
+def server_answers(url: str, timeout: float = 3.0) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_plan(
+    env: Mapping[str, str], answers: Callable[[str], bool] = server_answers
+) -> tuple[str, str]:
+    """``("run", url)``, or ``("skip" | "fail", reason)`` when no server answers: skipped on a
+    developer's machine, a failure in CI (``CI=true``), where ``.ci/run`` starts the server."""
+    url = env.get("AUTOMATA_TEST_POSTGRES_URL")
+    if url and answers(url):
+        return "run", url
+    missing = f"no PostgreSQL server answers at {url}" if url else "AUTOMATA_TEST_POSTGRES_URL"
+    missing += "" if url else " is not set"
+    if env.get("CI") == "true":
+        return "fail", f"{missing}: in CI, .ci/run starts PostgreSQL and exports the URL"
+    return "skip", f"{missing} (scripts/postgres_for_tests.sh starts a server)"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The URL of ``AUTOMATA_TEST_POSTGRES_URL`` (:func:`postgres_plan`)."""
+    what, detail = postgres_plan(os.environ)
+    if what == "fail":
+        pytest.fail(detail)
+    if what == "skip":
+        pytest.skip(detail)
+    return detail

@@ -14,50 +14,18 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
 
 import optuna
 import pytest
 
 from automata.run_outputs.summary import RunSummary
 
-from ..conftest import ROOT, tiny_run
+from ..conftest import ROOT, postgres_plan, server_answers, tiny_run
 
 
-def server_answers(url: str, timeout: float = 3.0) -> bool:
-    """Whether something accepts TCP connections at the URL's host and port."""
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), timeout):
-            return True
-    except OSError:
-        return False
-
-
-def postgres_plan(
-    env: Mapping[str, str], answers: Callable[[str], bool] = server_answers
-) -> tuple[str, str]:
-    """``("run", url)``, or ``("skip" | "fail", reason)`` when no server answers: skipped on a
-    developer's machine, a failure in CI (``CI=true``), where ``.ci/run`` starts the server."""
-    url = env.get("AUTOMATA_TEST_POSTGRES_URL")
-    if url and answers(url):
-        return "run", url
-    missing = f"no PostgreSQL server answers at {url}" if url else "AUTOMATA_TEST_POSTGRES_URL"
-    missing += "" if url else " is not set"
-    if env.get("CI") == "true":
-        return "fail", f"{missing}: in CI, .ci/run starts PostgreSQL and exports the URL"
-    return "skip", f"{missing} (scripts/postgres_for_tests.sh starts a server)"
-
-
-def _storage(kind: str, tmp_path) -> str:
+def _storage(kind: str, tmp_path, request: pytest.FixtureRequest) -> str:
     if kind == "postgresql":
-        what, detail = postgres_plan(os.environ)
-        if what == "fail":
-            pytest.fail(detail)
-        if what == "skip":
-            pytest.skip(detail)
-        return detail
+        return str(request.getfixturevalue("postgres_url"))
     return f"journal://{tmp_path / 'study.log'}"
 
 
@@ -111,8 +79,8 @@ def test_ci_script_starts_postgresql_and_says_it_is_ci():
     ("kind", "scheduler", "search"),
     [("postgresql", "asha", "tpe"), ("journal", "none", "random"), ("journal", "asha", "tpe")],
 )
-def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path):
-    storage = _storage(kind, tmp_path)
+def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path, request):
+    storage = _storage(kind, tmp_path, request)
     name = f"workers-{uuid.uuid4().hex[:8]}"
     # Trials of about a second each (full data, batch 16, 8 epochs), so that a worker that
     # starts a few seconds after the other (imports on a loaded machine) still finds work.
