@@ -485,7 +485,7 @@ def test_milo_tunes_tabular_text_and_images(tiny_cfg, tmp_path, dataset, model, 
     """selector=milo end to end on each modality, with its default encoder."""
     from automata.run import run
 
-    from ..test_workloads import write_test_files
+    from ..data.writers import write_test_files
 
     extra = [*write_test_files(tiny_cfg([f"dataset={dataset}"]).dataset, tmp_path / "data"), *extra]
     cfg = tiny_cfg(
