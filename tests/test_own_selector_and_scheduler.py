@@ -22,8 +22,8 @@ from automata.run_outputs.summary import RunSummary
 from automata.selection.base import SelectionContext
 
 from .conftest import ROOT, compose_config, importable, tiny_run
-from .selection.test_contract import check_contract
-from .tuning.test_schedulers import check_scheduler_contract
+from .selection.contract import check_contract
+from .tuning.simulated import check_scheduler_contract
 
 EXTENDING = ROOT / "docs" / "extending.md"
 
