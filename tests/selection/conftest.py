@@ -1,5 +1,6 @@
 """The selectors' small but honest problem (three Gaussian blobs, label-sorted on purpose, a
-briefly trained MLP) and building a selector from its real config."""
+briefly trained MLP), a linear softmax model for problems checked in closed form, and building
+a selector from its real config."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
+from torch import nn
 
 from automata.build import build
 from automata.data.base import DataSplits, TensorBatchDataset
@@ -98,3 +100,42 @@ def model(data: DataSplits) -> MLP:
         opt.step()
     net.zero_grad(set_to_none=True)
     return net
+
+
+# ------------------------------------------------- problems small enough for a reference
+
+
+class LinearSoftmax(nn.Module):
+    """Softmax regression in the model contract: the features are the inputs themselves, so
+    the last layer is the whole model and its gradients are those of the closed-form
+    references (no approximation from features held fixed)."""
+
+    def __init__(self, input_dim: int, num_classes: int, seed: int = 0, scale: float = 0.5):
+        super().__init__()
+        self.classifier = nn.Linear(input_dim, num_classes)
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            self.classifier.weight.copy_(scale * torch.randn(num_classes, input_dim, generator=g))
+            self.classifier.bias.copy_(scale * torch.randn(num_classes, generator=g))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.classifier(x), x
+
+
+def splits(
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    num_classes: int = CLASSES,
+) -> DataSplits:
+    """DataSplits of the given training (and validation) tensors; the test set is the
+    validation set (no selector reads it)."""
+    x, y = train
+    xv, yv = val if val is not None else train
+    return DataSplits(
+        name="tiny",
+        train=TensorBatchDataset(x, y),
+        val=TensorBatchDataset(xv, yv),
+        test=TensorBatchDataset(xv, yv),
+        num_classes=num_classes,
+        model_kwargs={"input_dim": x.shape[1]},
+    )
