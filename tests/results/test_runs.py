@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from automata.results import collect
+from automata.results.runs import failure_reason
 from automata.selection.base import warm_start
 
 
@@ -68,3 +69,62 @@ def test_warm_start_epochs_are_read_from_the_summary(sweep, tmp_path):
     assert run_dir.kappa == 0.5 and run_dir.warm_epochs == 7  # recorded, not recomputed
     run_dir.summary = None  # a run without summary: the formula
     assert run_dir.warm_epochs == warm_start(0.5, 2, 0.1).full_epochs == 1
+
+
+# -- hand-made run directories ----------------------------------------------------------------
+
+
+def test_the_reason_of_a_failed_run_is_the_last_error_line_of_its_logs(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("seed: 3\n")
+    assert "no summary.json" in failure_reason(run_dir)  # no log: the generic reason
+    (run_dir / "a.log").write_text(
+        "[t][automata][INFO] - tuning\n[t][automata][ERROR] - data set not found\n"
+    )
+    (run_dir / "b.log").write_text("error: selector.fraction must be in (0, 1], got 2\nbye\n")
+    assert failure_reason(run_dir) == "error: selector.fraction must be in (0, 1], got 2"
+    (run_dir / "b.log").unlink()
+    assert failure_reason(run_dir) == "data set not found"
+    (run,) = collect([tmp_path]).runs
+    assert not run.ok and run.reason == "data set not found" and run.seed == 3
+
+
+def test_a_run_refused_before_config_yaml_is_read_from_hydras_records(tmp_path):
+    """Hydra writes .hydra/config.yaml and .hydra/hydra.yaml even for a config the run then
+    refuses: the run is listed with its options, from there."""
+    hydra = tmp_path / "job" / ".hydra"
+    hydra.mkdir(parents=True)
+    config = {
+        "dataset": {"name": "satimage"},
+        "selector": {"fraction": 0.3, "kappa": 0.5},
+        "seed": 4,
+        "train": {"epochs": 5},
+        "tuning": {"n_trials": 7},
+    }
+    (hydra / "config.yaml").write_text(yaml.safe_dump(config))
+    choices = {"selector": "craigpb", "search": "random", "scheduler": "asha"}
+    (hydra / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"runtime": {"choices": choices}}}))
+    (run,) = collect([tmp_path]).runs
+    assert not run.ok and run.path == tmp_path / "job"
+    assert (run.dataset, run.selector, run.search, run.scheduler) == (
+        "satimage",
+        "craigpb",
+        "random",
+        "asha",
+    )
+    assert (run.fraction, run.kappa, run.seed, run.epochs, run.n_trials) == (0.3, 0.5, 4, 5, 7)
+    assert run.warm_epochs == warm_start(0.5, 5, 0.3).full_epochs == 1  # ceil(floor(2.5) 0.3)
+
+
+def test_collect_lists_each_run_once_and_reads_failed_commands(tmp_path):
+    for name in ("b", "a"):
+        (tmp_path / "sweep" / name).mkdir(parents=True)
+        (tmp_path / "sweep" / name / "config.yaml").write_text("seed: 0\n")
+    (tmp_path / "sweep" / "failed_commands.txt").write_text("python -m automata -m x=1\n\n")
+    (tmp_path / "sweep" / "plots" / "c").mkdir(parents=True)  # not searched
+    (tmp_path / "sweep" / "plots" / "c" / "config.yaml").write_text("seed: 0\n")
+    found = collect([tmp_path / "sweep", tmp_path / "sweep" / "a"])
+    assert [r.path.name for r in found.runs] == ["a", "b"]
+    assert found.failed_commands == ["python -m automata -m x=1"]
+    assert found.missing == found.runs and found.ok == []
