@@ -32,3 +32,13 @@ def test_report_md_shows_the_cost_model_terms(summary, tmp_path):
     assert "| selection per round c_sel (rounds per epoch, 1/R) | 1 (0.25) |" in text
     assert "| speedup limit S* = 1 / (f + c_sel/R + c_eval + c_fix) | 0.625x |" in text
 
+
+def test_report_md_of_a_run_without_final_training_or_failures(summary, tmp_path):
+    """What did not happen is shown as "-" or left out, not as a number or an empty list."""
+    summary.final_test_accuracy = None
+    summary.changed_settings = []
+    summary.trials = [t for t in summary.trials if t.state != "fail"]
+    write_report(tmp_path / "report.md", summary)
+    text = (tmp_path / "report.md").read_text()
+    assert "| final test accuracy (best config retrained on full data) | - |" in text
+    assert "Failed trials" not in text and "allow_changed_settings" not in text
