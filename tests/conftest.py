@@ -1,4 +1,7 @@
-"""Shared fixtures: compose the real configs from conf/ with overrides, on the CPU."""
+"""Shared fixtures: the real configs of conf/ composed with overrides; a tiny run (on the CPU,
+few trials, few epochs, into a tmp folder, no TensorBoard) as a config (``tiny_cfg``) or as
+the overrides of ``python -m automata`` (``tiny_run``); the PostgreSQL server of the shared-
+storage tests."""
 
 from __future__ import annotations
 
