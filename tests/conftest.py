@@ -1,11 +1,17 @@
-"""Shared fixtures: compose the real configs from conf/ with overrides, on the CPU."""
+"""Shared fixtures: the real configs of conf/ composed with overrides; a tiny run (on the CPU,
+few trials, few epochs, into a tmp folder, no TensorBoard) as a config (``tiny_cfg``) or as
+the overrides of ``python -m automata`` (``tiny_run``); the PostgreSQL server of the shared-
+storage tests."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from omegaconf import DictConfig, OmegaConf
@@ -50,16 +56,79 @@ def experiments_by_modality() -> dict[str, list[str]]:
     return found
 
 
+#: A tiny run: on the CPU, 2 trials of at most 2 epochs, no TensorBoard. A test overrides what
+#: matters to it (more trials, a scheduler, TensorBoard on) through :func:`tiny_run`.
+TINY_RUN = (
+    "device=cpu",
+    "tuning.n_trials=2",
+    "train.epochs=2",
+    "tuning.tensorboard=false",
+)
+
+
+def _key(override: str) -> str:
+    """The config key an override sets (``+space.lr=...``, ``~space.batch_size``: ``space...``)."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def tiny_run(*overrides: str) -> list[str]:
+    """The overrides of a tiny run (:data:`TINY_RUN`), those of the same key replaced by
+    ``overrides``, then ``overrides``: for ``compose`` and for ``python -m automata`` alike (the
+    output folder is the caller's: ``paths.output_dir``, ``hydra.run.dir``, ``hydra.sweep.dir``)."""
+    mine = {_key(o) for o in overrides}
+    return [o for o in TINY_RUN if _key(o) not in mine] + list(overrides)
+
+
 @pytest.fixture
-def make_cfg(tmp_path: Path):
-    """``make_cfg([...overrides])``: a composed config writing into tmp_path, on the CPU."""
+def tiny_cfg(tmp_path: Path):
+    """``tiny_cfg([...overrides], out=None)``: the composed config of a tiny run
+    (:func:`tiny_run`) writing into ``out`` (default ``tmp_path/run``), data under
+    ``tmp_path/data``."""
 
     def _make(overrides: list[str] | None = None, out: Path | None = None) -> DictConfig:
-        base = [
-            "device=cpu",
+        paths = [
             f"paths.output_dir={out or tmp_path / 'run'}",
             f"paths.data_dir={tmp_path / 'data'}",
         ]
-        return compose_config(base + list(overrides or []))
+        return compose_config(tiny_run(*paths, *(overrides or [])))
 
     return _make
+
+
+# -- PostgreSQL for the tests of shared storage (tests/tuning/test_workers.py, test_redaction.py)
+
+
+def server_answers(url: str, timeout: float = 3.0) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_plan(
+    env: Mapping[str, str], answers: Callable[[str], bool] = server_answers
+) -> tuple[str, str]:
+    """``("run", url)``, or ``("skip" | "fail", reason)`` when no server answers: skipped on a
+    developer's machine, a failure in CI (``CI=true``), where ``.ci/run`` starts the server."""
+    url = env.get("AUTOMATA_TEST_POSTGRES_URL")
+    if url and answers(url):
+        return "run", url
+    missing = f"no PostgreSQL server answers at {url}" if url else "AUTOMATA_TEST_POSTGRES_URL"
+    missing += "" if url else " is not set"
+    if env.get("CI") == "true":
+        return "fail", f"{missing}: in CI, .ci/run starts PostgreSQL and exports the URL"
+    return "skip", f"{missing} (scripts/postgres_for_tests.sh starts a server)"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The URL of ``AUTOMATA_TEST_POSTGRES_URL`` (:func:`postgres_plan`)."""
+    what, detail = postgres_plan(os.environ)
+    if what == "fail":
+        pytest.fail(detail)
+    if what == "skip":
+        pytest.skip(detail)
+    return detail

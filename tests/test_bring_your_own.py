@@ -21,7 +21,7 @@ from automata.errors import AutomataError, ConfigError, DataError
 from automata.run import run
 from automata.run_outputs.summary import RunSummary
 
-from .conftest import ROOT, compose_config, importable, options
+from .conftest import ROOT, compose_config, importable, options, tiny_run
 
 SELECTORS = options("selector")
 SCHEDULERS = options("scheduler")
@@ -179,19 +179,20 @@ def write_project(root: Path) -> Path:
     return conf
 
 
-TINY = [
-    "device=cpu",
+#: A tiny run on the user's tiny data: small batches, a subset of several of them.
+SMALL = [
     "threads=1",
-    "tuning.n_trials=2",
-    "train.epochs=2",
     "train.batch_size=8",
     "scheduler=none",
-    "tuning.tensorboard=false",
     "selector=gradmatchpb",
+]
+TINY = tiny_run(
+    *SMALL,
+    "tuning.n_trials=2",
     "selector.fraction=0.3",
     "selector.batch_size=4",
     "selector.interval=1",
-]
+)
 
 
 def _check_summary(summary: dict, dataset: str, model: str) -> None:
@@ -390,9 +391,7 @@ def _user_cfg(conf: Path, out: Path, overrides: list[str]):
             f"hydra.searchpath=[file://{conf}]",
             "dataset=mine_csv",
             "model=tiny",
-            *[o for o in TINY if not o.startswith("selector.")],
-            "train.epochs=3",
-            "tuning.n_trials=3",
+            *tiny_run(*SMALL, "train.epochs=3", "tuning.n_trials=3"),
             f"paths.output_dir={out}",
             *overrides,
         ]

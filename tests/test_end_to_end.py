@@ -20,13 +20,14 @@ from automata.selection.gradmatch import GradMatchPB
 from automata.training.loop import evaluate
 from automata.training.trainer import Trainer
 
-from .conftest import ROOT
+from .conftest import ROOT, tiny_run
 
+#: Hyperband from epoch 1: 4 trials of up to 3 epochs, some of them stopped early.
 TINY = ["tuning.n_trials=4", "train.epochs=3", "scheduler.min_resource=1"]
 
 
-def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
-    cfg = make_cfg(TINY)
+def test_tiny_run_writes_complete_outputs(tiny_cfg, tmp_path):
+    cfg = tiny_cfg([*TINY, "tuning.tensorboard=true"])
     summary = run(cfg)
     out = tmp_path / "run"
     on_disk = RunSummary.read(out / "summary.json")
@@ -79,13 +80,13 @@ def test_tiny_run_writes_complete_outputs(make_cfg, tmp_path):
             assert t.cost.full_equivalent_epochs <= 0.11 * t.epochs + 1e-6
 
 
-def test_same_seed_same_best_params_and_subsets(make_cfg, tmp_path):
-    a = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "a"))
-    b = run(make_cfg(TINY + ["selector.interval=1"], out=tmp_path / "b"))
+def test_same_seed_same_best_params_and_subsets(tiny_cfg, tmp_path):
+    a = run(tiny_cfg(TINY + ["selector.interval=1"], out=tmp_path / "a"))
+    b = run(tiny_cfg(TINY + ["selector.interval=1"], out=tmp_path / "b"))
     assert a.best_params == b.best_params
     assert [t.value for t in a.trials] == [t.value for t in b.trials]
 
-    cfg = make_cfg(["train.epochs=3"])
+    cfg = tiny_cfg(["train.epochs=3"])
     from automata.build import build
 
     data = build("dataset", cfg.dataset)
@@ -102,14 +103,12 @@ def test_same_seed_same_best_params_and_subsets(make_cfg, tmp_path):
     assert not torch.equal(subsets[0][0], subsets[0][1])  # reselection does change the subset
 
 
-def test_all_trials_diverging_is_a_clear_error(make_cfg, tmp_path):
+def test_all_trials_diverging_is_a_clear_error(tiny_cfg, tmp_path):
     # SGD with an absurd learning rate: every trial's loss overflows; each is recorded as
     # failed with its reason, failed configurations are replaced by new ones, and after
     # tuning.max_failures the run ends with one clear error.
-    cfg = make_cfg(
+    cfg = tiny_cfg(
         [
-            "tuning.n_trials=2",
-            "train.epochs=2",
             "scheduler=none",
             "selector=full",
             "~space",
@@ -136,13 +135,12 @@ def test_multirun_sweep(tmp_path):
             "-m",
             "automata",
             "-m",
-            "selector=full,gradmatchpb",
-            "seed=0,1",
-            "tuning.n_trials=2",
-            "train.epochs=2",
-            "scheduler=none",
-            "tuning.final_train=false",
-            "device=cpu",
+            *tiny_run(
+                "selector=full,gradmatchpb",
+                "seed=0,1",
+                "scheduler=none",
+                "tuning.final_train=false",
+            ),
             f"hydra.sweep.dir={tmp_path}",
         ],
         cwd=ROOT,
@@ -168,8 +166,7 @@ def test_cli_default_run_prints_where_outputs_are(tmp_path):
             sys.executable,
             "-m",
             "automata",
-            "tuning.n_trials=3",
-            "train.epochs=2",
+            *tiny_run("tuning.n_trials=3"),
             f"hydra.run.dir={tmp_path}",
         ],
         cwd=ROOT,
@@ -191,13 +188,13 @@ def test_multirun_goes_on_after_a_failed_job(tmp_path):
             "-m",
             "automata",
             "-m",
-            "selector.fraction=1.5,0.2",
-            "tuning.n_trials=1",
-            "train.epochs=1",
-            "scheduler=none",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "device=cpu",
+            *tiny_run(
+                "selector.fraction=1.5,0.2",
+                "tuning.n_trials=1",
+                "train.epochs=1",
+                "scheduler=none",
+                "tuning.final_train=false",
+            ),
             f"hydra.sweep.dir={tmp_path}",
         ],
         cwd=ROOT,
@@ -216,17 +213,16 @@ def test_multirun_goes_on_after_a_failed_job(tmp_path):
     assert (tmp_path / lines[-1].strip().split(":")[0] / "failed.txt").exists()
 
 
-def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
+def test_asha_never_prunes_a_trial_at_its_last_epoch(tiny_cfg):
     """With eta=2 and T=8, epoch 8 is also a rung of Optuna's successive-halving pruner; a
     trial that trained all 8 epochs has finished and must end COMPLETE, not PRUNED."""
     summary = run(
-        make_cfg(
+        tiny_cfg(
             [
                 "scheduler=asha",
                 "scheduler.eta=2",
                 "train.epochs=8",
                 "tuning.n_trials=10",
-                "tuning.tensorboard=false",
                 "selector=random",
                 "tuning.final_train=false",
             ]
@@ -238,18 +234,16 @@ def test_asha_never_prunes_a_trial_at_its_last_epoch(make_cfg):
     assert any(t.state == "pruned" for t in summary.trials)  # ASHA still stops others
 
 
-def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
+def test_warm_start_costs_about_the_subset_epochs_it_replaces(tiny_cfg):
     """kappa=0.35, T=10, 10%: one full-data epoch stands in for epochs 0-2 (floor(3.5) = 3),
     so a configuration trained to the end costs 1 + 7 * 0.1 full-data epochs (not 1 + 10 *
     0.1), reports the schedule's epochs, and the summary records the warm start."""
     summary = run(
-        make_cfg(
+        tiny_cfg(
             [
                 "scheduler=none",
                 "train.epochs=10",
-                "tuning.n_trials=2",
                 "selector.kappa=0.35",
-                "tuning.tensorboard=false",
                 "tuning.final_train=false",
             ]
         )
@@ -267,7 +261,7 @@ def test_warm_start_costs_about_the_subset_epochs_it_replaces(make_cfg):
 
 @pytest.mark.parametrize("scheduler", ["hyperband", "asha"])
 def test_validation_only_where_the_scheduler_decides_changes_no_result(
-    make_cfg, tmp_path, scheduler
+    tiny_cfg, tmp_path, scheduler
 ):
     """Rung-only validation (the default) against validation after every epoch: same trial
     values, same best trial, same final test accuracy; fewer validation passes."""
@@ -275,11 +269,10 @@ def test_validation_only_where_the_scheduler_decides_changes_no_result(
         f"scheduler={scheduler}",
         "train.epochs=9",
         "tuning.n_trials=8",
-        "tuning.tensorboard=false",
         "selector=gradmatchpb",
     ]
-    rung = run(make_cfg(common, out=tmp_path / "rung"))
-    every = run(make_cfg(common + ["train.eval_every=1"], out=tmp_path / "every"))
+    rung = run(tiny_cfg(common, out=tmp_path / "rung"))
+    every = run(tiny_cfg(common + ["train.eval_every=1"], out=tmp_path / "every"))
     assert rung.best_trial == every.best_trial
     assert rung.best_val_accuracy == every.best_val_accuracy
     assert rung.final_test_accuracy == every.final_test_accuracy
@@ -298,8 +291,8 @@ def test_validation_only_where_the_scheduler_decides_changes_no_result(
     assert n_rung < n_every
 
 
-def test_cost_model_in_summary_and_report(make_cfg, tmp_path):
-    summary = run(make_cfg(TINY + ["tuning.tensorboard=false"]))
+def test_cost_model_in_summary_and_report(tiny_cfg, tmp_path):
+    summary = run(tiny_cfg(TINY))
     cm = summary.cost_model
     assert cm.full_epoch_source == "final" and cm.full_epoch_seconds > 0
     e = cm.full_epoch_seconds
@@ -339,13 +332,13 @@ def test_a_value_the_search_space_samples_is_warned_about(tmp_path):
             sys.executable,
             "-m",
             "automata",
-            "optimizer.lr=0.01",
-            "tuning.n_trials=1",
-            "train.epochs=1",
-            "scheduler=none",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "device=cpu",
+            *tiny_run(
+                "optimizer.lr=0.01",
+                "tuning.n_trials=1",
+                "train.epochs=1",
+                "scheduler=none",
+                "tuning.final_train=false",
+            ),
             f"hydra.run.dir={tmp_path}",
         ],
         cwd=ROOT,

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import optuna
-
 from automata.config import differences, fingerprint
 
 from .conftest import compose_config
-
-TINY = [
-    "tuning.n_trials=2",
-    "train.epochs=2",
-    "scheduler=none",
-    "tuning.final_train=false",
-    "tuning.tensorboard=false",
-]
-
-
-def _study(out) -> optuna.Study:
-    return optuna.load_study(study_name="automata", storage=f"sqlite:///{out / 'study.db'}")
 
 
 def test_fingerprint_holds_what_changes_a_trial_and_only_that():

@@ -21,9 +21,9 @@ from automata.results import build_results
 from automata.run_outputs.summary import RunSummary
 from automata.selection.base import SelectionContext
 
-from .conftest import ROOT, compose_config, importable
-from .selection.test_contract import check_contract
-from .tuning.test_schedulers import check_scheduler_contract
+from .conftest import ROOT, compose_config, importable, tiny_run
+from .selection.contract import check_contract
+from .tuning.simulated import check_scheduler_contract
 
 EXTENDING = ROOT / "docs" / "extending.md"
 
@@ -101,13 +101,13 @@ def test_own_selector_and_scheduler_tune_and_are_reported_by_name(
         "automata",
         "-m",
         f"hydra.searchpath=[file://{user_conf}]",
-        "selector=hardest,full",
-        "scheduler=top_half,none",
-        "tuning.n_trials=4",
-        "train.epochs=3",
-        "tuning.tensorboard=false",
-        "device=cpu",
-        "threads=1",
+        *tiny_run(
+            "selector=hardest,full",
+            "scheduler=top_half,none",
+            "tuning.n_trials=4",
+            "train.epochs=3",
+            "threads=1",
+        ),
         f"hydra.sweep.dir={sweep}",
     ]
     # From the user's project folder (python -m puts it on sys.path), outside the package.

@@ -20,17 +20,10 @@ import pytest
 
 from automata.redaction import redact_file, redact_log_lines
 
-from .conftest import ROOT
-from .tuning.test_workers import postgres_plan
+from .conftest import ROOT, tiny_run
 
 SECRET = "s3cret-PW"
-TINY = [
-    "train.epochs=2",
-    "tuning.n_trials=2",
-    "tuning.tensorboard=false",
-    "device=cpu",
-    "threads=1",
-]
+TINY = tiny_run("threads=1")
 #: Written by run.py with the URL as given, until it redacts them (issue 18: `config_record` and
 #: `summary["storage"]` through automata.tuning.storage.redact).
 
@@ -101,16 +94,6 @@ def test_a_sweep_prints_and_writes_the_password_nowhere(unreachable):
 def test_the_files_run_py_writes_hold_no_password(unreachable):
     root, _, _ = unreachable
     assert _leaks(root) == []
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    what, detail = postgres_plan(os.environ)
-    if what == "fail":
-        pytest.fail(detail)
-    if what == "skip":
-        pytest.skip(detail)
-    return detail
 
 
 @pytest.mark.slow

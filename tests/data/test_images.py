@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 import struct
 from pathlib import Path
@@ -10,7 +9,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import scipy.io
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
@@ -22,6 +20,14 @@ from automata.data.images import ImageDataset
 from automata.errors import ConfigError, DataError
 
 from .configs import dataset_config, dataset_loader
+from .writers import (
+    N_CIFAR100,
+    N_TEST,
+    PER_BATCH,
+    write_cifar10,
+    write_cifar100,
+    write_svhn,
+)
 
 CONF = conf_dir()
 
@@ -37,125 +43,7 @@ STATS = SimpleNamespace(
         for stat in ("mean", "std")
     }
 )
-PER_BATCH = 8  # CIFAR10 images per data_batch_i: 5 x 8 = 40 training images
-N_TEST = 10
-N_CIFAR100 = 30
-N_SVHN = 20
 KNOWN = 18  # a training image whose pixels are checked byte for byte (in data_batch_3)
-
-
-# --- writers of the real formats ------------------------------------------------------------
-
-
-class _Py2Pickler(pickle._Pickler):
-    """Write ``bytes`` as Python 2 ``str`` opcodes, as the real CIFAR files (cPickle) do.
-
-    Loaded with ``encoding="latin1"`` (torchvision) they become ``str``; with
-    ``encoding="bytes"`` (the CIFAR web page's recipe) the keys are ``b'data'``, ``b'labels'``.
-    The stdlib's pure-Python pickler is the only one whose dispatch table can be extended.
-    """
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_str8(self, obj: bytes) -> None:
-        n = len(obj)
-        if n < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = save_str8
-
-
-def _dump_py2(obj: object, path: Path) -> None:
-    buf = io.BytesIO()
-    _Py2Pickler(buf, protocol=2).dump(obj)
-    path.write_bytes(buf.getvalue())
-
-
-def _rows(n: int, seed: int) -> np.ndarray:
-    """n images as CIFAR rows: uint8 N x 3072, channel-major (1024 R, 1024 G, 1024 B)."""
-    return np.random.default_rng(seed).integers(0, 256, size=(n, 3072), dtype=np.uint8)
-
-
-def write_cifar10(root: Path) -> dict[str, np.ndarray]:
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    train_rows, train_labels = [], []
-    for i in range(1, 6):
-        rows = _rows(PER_BATCH, seed=i)
-        labels = [(3 * j + i) % 10 for j in range(PER_BATCH)]
-        _dump_py2(
-            {
-                b"batch_label": f"training batch {i} of 5".encode(),
-                b"labels": labels,
-                b"data": rows,
-                b"filenames": [f"img_{i}_{j}.png".encode() for j in range(PER_BATCH)],
-            },
-            folder / f"data_batch_{i}",
-        )
-        train_rows.append(rows)
-        train_labels += labels
-    test_rows = _rows(N_TEST, seed=99)
-    test_labels = [j % 10 for j in range(N_TEST)]
-    _dump_py2(
-        {b"batch_label": b"testing batch 1 of 1", b"labels": test_labels, b"data": test_rows},
-        folder / "test_batch",
-    )
-    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer")]
-    names += [n.encode() for n in ("dog", "frog", "horse", "ship", "truck")]
-    _dump_py2(
-        {b"num_cases_per_batch": PER_BATCH, b"label_names": names, b"num_vis": 3072},
-        folder / "batches.meta",
-    )
-    return {
-        "train": np.vstack(train_rows),
-        "train_labels": np.array(train_labels),
-        "test": test_rows,
-        "test_labels": np.array(test_labels),
-    }
-
-
-def write_cifar100(root: Path) -> dict[str, np.ndarray]:
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    out = {}
-    for split, n, seed in (("train", N_CIFAR100, 7), ("test", N_TEST, 8)):
-        rows = _rows(n, seed)
-        fine = [(37 * j + seed) % 100 for j in range(n)]
-        _dump_py2(
-            {
-                b"filenames": [f"{split}_{j}.png".encode() for j in range(n)],
-                b"batch_label": f"{split} batch".encode(),
-                b"fine_labels": fine,
-                b"coarse_labels": [f // 5 for f in fine],
-                b"data": rows,
-            },
-            folder / split,
-        )
-        out[split], out[f"{split}_labels"] = rows, np.array(fine)
-    _dump_py2(
-        {
-            b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
-            b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)],
-        },
-        folder / "meta",
-    )
-    return out
-
-
-def write_svhn(root: Path) -> dict[str, np.ndarray]:
-    root.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for split, n, seed in (("train", N_SVHN, 3), ("test", N_TEST, 4)):
-        rng = np.random.default_rng(seed)
-        x = rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8)  # H x W x C x N
-        digits = np.arange(n) % 10
-        y = np.where(digits == 0, 10, digits).astype(np.uint8).reshape(n, 1)  # 10 means digit 0
-        scipy.io.savemat(root / f"{split}_32x32.mat", {"X": x, "y": y})
-        out[split], out[f"{split}_labels"] = x, digits
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from automata.data.libsvm import read_libsvm
 from automata.errors import DataError
 
 from .configs import CONF_DATASET, dataset_loader
+from .writers import board_rows, write_tsv
 
 # The data sets are their YAMLs (conf/dataset/), read by the generic tabular loader.
 load_dna, load_satimage, load_letter, load_connect4 = (
@@ -111,26 +112,6 @@ def _write_letter(folder: Path, sizes: tuple[int, int, int] = (52, 26, 26)) -> N
         if name == "letter.scale.tr":
             lines[0] = LETTER_FIRST_ROW
         (folder / name).write_text("\n".join(lines) + "\n")
-
-
-def _board_rows(n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random boards (cells 0..2) and targets cycling 0, 1, 2."""
-    cells = np.random.default_rng(seed).integers(0, 3, size=(n, len(CONNECT4_CELLS)))
-    return cells, np.arange(n) % 3
-
-
-def _write_tsv(
-    path: Path, cells: np.ndarray, targets: np.ndarray, header: list[str] | None = None
-) -> Path:
-    """The gzipped connect-4 TSV, columns in ``header`` order."""
-    header = header or [*CONNECT4_CELLS, "target"]
-    lines = ["\t".join(header)]
-    for row, target in zip(cells.tolist(), targets.tolist()):
-        value = dict(zip(CONNECT4_CELLS, row), target=target)
-        lines.append("\t".join(str(value[h]) for h in header))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    return path
 
 
 def _write_connect4_libsvm(path: Path, cells: np.ndarray, labels: np.ndarray) -> Path:
@@ -394,13 +375,13 @@ def test_failed_download_names_the_url_and_leaves_nothing(
 
 
 def test_connect4_tsv_one_hot_encoding(tmp_path: Path) -> None:
-    cells, targets = _board_rows(60)
+    cells, targets = board_rows(60)
     special = np.zeros(len(CONNECT4_CELLS), dtype=np.int64)
     special[CONNECT4_CELLS.index("a1")] = 2  # x
     special[CONNECT4_CELLS.index("a2")] = 1  # o
     special[CONNECT4_CELLS.index("g6")] = 1  # o
     cells[17], targets[17] = special, 2
-    _write_tsv(tmp_path / "connect-4.tsv.gz", cells, targets)
+    write_tsv(tmp_path / "connect-4.tsv.gz", cells, targets)
 
     c4 = load_connect4(root=tmp_path)
     # 10% test = 6, then 10% of the other 54 = 5 (rounded) for validation.
@@ -427,17 +408,17 @@ def test_connect4_tsv_one_hot_encoding(tmp_path: Path) -> None:
 
 
 def test_connect4_tsv_columns_are_matched_by_name(tmp_path: Path) -> None:
-    cells, targets = _board_rows(40)
+    cells, targets = board_rows(40)
     header = ["target", *reversed(CONNECT4_CELLS)]
-    a = load_connect4(root=_write_tsv(tmp_path / "a" / "connect-4.tsv.gz", cells, targets).parent)
-    b_path = _write_tsv(tmp_path / "b" / "connect-4.tsv.gz", cells, targets, header=header)
+    a = load_connect4(root=write_tsv(tmp_path / "a" / "connect-4.tsv.gz", cells, targets).parent)
+    b_path = write_tsv(tmp_path / "b" / "connect-4.tsv.gz", cells, targets, header=header)
     b = load_connect4(root=b_path.parent)
     assert torch.equal(a.train.features, b.train.features)
     assert torch.equal(a.test.labels, b.test.labels)
 
 
 def test_connect4_split_is_deterministic_per_seed(tmp_path: Path) -> None:
-    _write_tsv(tmp_path / "connect-4.tsv.gz", *_board_rows(100))
+    write_tsv(tmp_path / "connect-4.tsv.gz", *board_rows(100))
     a, b = load_connect4(root=tmp_path), load_connect4(root=tmp_path)
     c = load_connect4(root=tmp_path, split_seed=5)
     assert torch.equal(a.test.features, b.test.features)
@@ -464,7 +445,7 @@ def test_connect4_split_is_deterministic_per_seed(tmp_path: Path) -> None:
 def test_connect4_tsv_errors_name_file_and_line(
     tmp_path: Path, edit, line: int, reason: str
 ) -> None:
-    path = _write_tsv(tmp_path / "connect-4.tsv.gz", *_board_rows(20))
+    path = write_tsv(tmp_path / "connect-4.tsv.gz", *board_rows(20))
     rows = gzip.decompress(path.read_bytes()).decode().split("\n")
     edit(rows)
     path.write_bytes(gzip.compress("\n".join(rows).encode()))
@@ -475,7 +456,7 @@ def test_connect4_tsv_errors_name_file_and_line(
 
 
 def test_connect4_libsvm_file(tmp_path: Path) -> None:
-    cells, _ = _board_rows(50)
+    cells, _ = board_rows(50)
     labels = np.arange(50) % 3 - 1  # -1, 0, 1
     _write_connect4_libsvm(tmp_path / "connect-4", cells, labels)
     c4 = load_connect4(root=tmp_path)
@@ -491,8 +472,8 @@ def test_connect4_libsvm_file(tmp_path: Path) -> None:
 
 
 def test_connect4_prefers_the_tsv(tmp_path: Path) -> None:
-    cells, targets = _board_rows(60)
-    _write_tsv(tmp_path / "connect-4.tsv.gz", cells, targets)
+    cells, targets = board_rows(60)
+    write_tsv(tmp_path / "connect-4.tsv.gz", cells, targets)
     _write_connect4_libsvm(tmp_path / "connect-4", cells[:30], targets[:30] - 1)
     c4 = load_connect4(root=tmp_path)
     assert sum(c4.sizes().values()) == 60
@@ -511,7 +492,7 @@ def test_connect4_missing_files(tmp_path: Path) -> None:
 
 def test_connect4_download(tmp_path: Path, http_folder: tuple[Path, str]) -> None:
     served, base_url = http_folder
-    cells, _ = _board_rows(40)
+    cells, _ = board_rows(40)
     _write_connect4_libsvm(tmp_path / "source" / "connect-4", cells, np.arange(40) % 3 - 1)
     _serve(served, ["connect-4"], tmp_path / "source")
     root = tmp_path / "data" / "connect4"
@@ -547,7 +528,7 @@ def test_config_keys_match_the_loader(dataset: str) -> None:
 def test_configs_instantiate(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     _write_letter(data_dir / "letter")
-    _write_tsv(data_dir / "connect4" / "connect-4.tsv.gz", *_board_rows(30))
+    write_tsv(data_dir / "connect4" / "connect-4.tsv.gz", *board_rows(30))
     sizes = {}
     for dataset in ("dna", "satimage", "letter", "connect4"):
         cfg = OmegaConf.create(

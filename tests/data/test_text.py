@@ -29,6 +29,7 @@ from automata.data.trec import TrecReader
 from automata.errors import ConfigError, DataError
 
 from .configs import dataset_loader
+from .writers import glue_rows
 
 load_trec6 = dataset_loader("trec6")
 load_sst5 = dataset_loader("sst5")
@@ -350,13 +351,6 @@ def test_embedding_matrix_coverage_and_seeded_oov(
 
 
 # ---------------------------------------------------------------------------------- GLUE SST-2
-
-
-def glue_rows(n: int, offset: int = 0) -> str:
-    rows = [
-        f"phrase number {i + offset} is {'good' if i % 2 else 'bad'} \t{i % 2}" for i in range(n)
-    ]
-    return "sentence\tlabel\n" + "\n".join(rows) + "\n"
 
 
 def test_glue_missing_folder_error(tmp_path: Path) -> None:

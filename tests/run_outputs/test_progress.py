@@ -16,8 +16,6 @@ from automata.tuning.engine import TrialEngine
 from automata.tuning.objective import Objective
 from automata.tuning.study import TrialLog
 
-from ..conftest import compose_config
-
 
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
@@ -47,13 +45,11 @@ def test_silent_when_not_a_terminal():
     assert log.getvalue() == ""
 
 
-def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tmp_path):
+def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tiny_cfg, tmp_path):
     """SHA's plan is exact when no trial fails: the bar ends at its total."""
     import optuna
 
-    cfg = compose_config(
-        ["device=cpu", "scheduler=sha", "tuning.n_trials=5", "train.epochs=3", "selector=full"]
-    )
+    cfg = tiny_cfg(["scheduler=sha", "tuning.n_trials=5", "train.epochs=3", "selector=full"])
     _, scheduler, sampler, _ = build_components(cfg)
     data = build("dataset", cfg.dataset)
     study = optuna.create_study(direction="maximize", sampler=sampler)

@@ -1,81 +1,23 @@
-"""One run's summary.json (automata.run_outputs.summary) and report.md on hand-made inputs: the
-trial rows of a study, the totals, the cost model's arithmetic worked by hand, and the files."""
+"""One run's summary.json (automata.run_outputs.summary) on hand-made inputs: the trial rows
+of a study, the totals, the cost model's arithmetic worked by hand, and the file."""
 
 from __future__ import annotations
 
 import json
 import math
 
-import optuna
 import pytest
-from optuna.distributions import FloatDistribution
-from optuna.trial import TrialState, create_trial
 
-from automata.run_outputs.report import write_report
 from automata.run_outputs.summary import (
     CostModel,
     RunSummary,
-    SchedulerRecord,
-    SelectorRecord,
     SummaryError,
     TrialCost,
     TrialCounts,
     trial_rows,
 )
 
-COST = {
-    "epochs": 4.0,
-    "full_equivalent_epochs": 0.4,
-    "warm_epochs": 1.0,
-    "selection_seconds": 2.0,
-    "train_seconds": 6.0,
-    "eval_seconds": 1.0,
-    "selection_rounds": 2.0,
-}
-
-#: The totals of the worked example of test_cost_model_worked_by_hand.
-TOTALS = TrialCost(
-    epochs=20,
-    full_equivalent_epochs=4.0,
-    train_seconds=40.0,
-    selection_seconds=10.0,
-    eval_seconds=8.0,
-    selection_rounds=5,
-)
-
-
-@pytest.fixture
-def study() -> optuna.Study:
-    study = optuna.create_study(study_name="hand-made", direction="maximize")
-    dist = {"lr": FloatDistribution(1e-4, 1e-1, log=True)}
-    study.add_trial(
-        create_trial(
-            state=TrialState.COMPLETE,
-            value=0.75,
-            params={"lr": 0.01},
-            distributions=dist,
-            intermediate_values={2: 0.5, 4: 0.75},
-            user_attrs={"cost": COST},
-        )
-    )
-    study.add_trial(
-        create_trial(
-            state=TrialState.PRUNED,
-            params={"lr": 0.05},
-            distributions=dist,
-            intermediate_values={2: 0.25},
-            user_attrs={"cost": {**COST, "epochs": 2.0, "selection_rounds": 1.0}},
-        )
-    )
-    study.add_trial(
-        create_trial(
-            state=TrialState.FAIL,
-            params={"lr": 0.09},
-            distributions=dist,
-            user_attrs={"fail_reason": "TrialDiverged: training loss is nan at epoch 1"},
-        )
-    )
-    return study
+from .conftest import COST, TOTALS
 
 
 def test_trial_rows_and_counts(study):
@@ -92,8 +34,7 @@ def test_trial_rows_and_counts(study):
     assert str(counts) == "total 3, completed 1, pruned 1, failed 1, running 0"
 
 
-def test_totals_add_every_trial_cost(study):
-    summary = _summary(study)
+def test_totals_add_every_trial_cost(summary):
     assert summary.cost.as_dict() == {
         "selection_seconds": 4.0,
         "train_seconds": 12.0,
@@ -137,43 +78,7 @@ def test_cost_model_worked_by_hand():
     assert empty.to_json() == {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"}
 
 
-def _summary(study) -> RunSummary:
-    return RunSummary(
-        dataset="dna",
-        model="MLP",
-        choices={"selector": "gradmatchpb"},
-        best_params={"lr": 0.01},
-        best_trial=0,
-        best_val_accuracy=0.75,
-        final_test_accuracy=0.8125,
-        final_val_accuracy=math.nan,  # not finite: null in JSON
-        tuning_seconds=100.0,
-        final_train_seconds=12.5,
-        total_seconds=120.0,
-        selection_setup_seconds=0.0,
-        selection_setup={},
-        n_trials=TrialCounts.of(study.get_trials()),
-        selector=SelectorRecord(
-            "gradmatchpb", 0.1, warm_full_epochs=1, warm_covers_epochs=7, settings={"lam": 0.0}
-        ),
-        search="TPESampler",
-        scheduler=SchedulerRecord("hyperband", {"eta": 3}),
-        seed=3,
-        device="cpu",
-        threads=1,
-        torch="2",
-        cpu_capability="AVX2",
-        changed_settings=["train.epochs"],
-        storage="sqlite:///study.db",
-        study_name="automata",
-        run_dir="run",
-        trials=trial_rows(study),
-        cost_model=CostModel(full_epoch_source="tuning estimate"),
-    )
-
-
-def test_summary_json_round_trips_and_writes_null_for_non_finite_values(study, tmp_path):
-    summary = _summary(study)
+def test_summary_json_round_trips_and_writes_null_for_non_finite_values(summary, tmp_path):
     summary.trials[0].value = math.inf
     summary.write(tmp_path / "summary.json")
     back = json.loads((tmp_path / "summary.json").read_text())
@@ -192,8 +97,8 @@ def test_summary_json_round_trips_and_writes_null_for_non_finite_values(study, t
     assert read == summary
 
 
-def test_a_summary_of_another_version_is_refused_in_one_line(study, tmp_path):
-    data = _summary(study).to_json()
+def test_a_summary_of_another_version_is_refused_in_one_line(summary, tmp_path):
+    data = summary.to_json()
     del data["choices"]
     (tmp_path / "summary.json").write_text(json.dumps(data))
     with pytest.raises(SummaryError, match="has no 'choices': written by another version"):
@@ -201,28 +106,3 @@ def test_a_summary_of_another_version_is_refused_in_one_line(study, tmp_path):
     (tmp_path / "summary.json").write_text("{not json")
     with pytest.raises(SummaryError, match="cannot read"):
         RunSummary.read(tmp_path / "summary.json")
-
-
-def test_report_md_states_the_run(study, tmp_path):
-    write_report(tmp_path / "report.md", _summary(study))
-    text = (tmp_path / "report.md").read_text()
-    assert text.startswith("# automata run: dna / MLP\n")
-    assert "Selector **gradmatchpb** (fraction 0.1), search **TPESampler**, " in text
-    assert "scheduler **hyperband**, seed 3, device cpu." in text
-    assert "| final test accuracy (best config retrained on full data) | 0.8125 |" in text
-    assert "| warm start per configuration: full-data epochs (for plan epochs) | 1 (7) |" in text
-    assert "| trials: completed / pruned / failed | 1 / 1 / 1 |" in text
-    assert "- `lr` = 0.01" in text
-    assert "(tuning.allow_changed_settings): train.epochs." in text
-    assert "- trial 2: TrialDiverged: training loss is nan at epoch 1" in text
-    assert "Cost model" not in text  # no terms without trained epochs
-
-
-def test_report_md_shows_the_cost_model_terms(study, tmp_path):
-    summary = _summary(study)
-    summary.cost_model = CostModel.of(TOTALS, 100.0, 0.1, 2.0)
-    write_report(tmp_path / "report.md", summary)
-    text = (tmp_path / "report.md").read_text()
-    assert "(one is 2 s, final)" in text
-    assert "| selection per round c_sel (rounds per epoch, 1/R) | 1 (0.25) |" in text
-    assert "| speedup limit S* = 1 / (f + c_sel/R + c_eval + c_fix) | 0.625x |" in text

@@ -28,8 +28,17 @@ def _hparams_state(path) -> str | None:
     return None
 
 
-def test_hparams_view_marks_pruned_trials_and_leaves_no_empty_files(make_cfg, tmp_path):
-    run(make_cfg(["tuning.n_trials=4", "train.epochs=3", "scheduler=hyperband"]))
+def test_hparams_view_marks_pruned_trials_and_leaves_no_empty_files(tiny_cfg, tmp_path):
+    run(
+        tiny_cfg(
+            [
+                "tuning.n_trials=4",
+                "train.epochs=3",
+                "scheduler=hyperband",
+                "tuning.tensorboard=true",
+            ]
+        )
+    )
     out = tmp_path / "run"
     study = optuna.load_study(study_name="automata", storage=f"sqlite:///{out / 'study.db'}")
     states = {t.number: t.state.name.lower() for t in study.trials}

@@ -1,138 +1,31 @@
-"""The selector contract, checked for every ``conf/selector/*.yaml``, plus CRAIG, GLISTER and
-training-plan specifics.
+"""The selector contract, checked for every ``conf/selector/*.yaml``, plus the training plan.
 
 Every selector, composed from its real config and built with :func:`automata.build.build`,
 must return on a small but honest problem (three Gaussian blobs, label-sorted on purpose, a
 briefly trained MLP) a subset of at most ``budget(n)`` unique in-range indices with finite
 non-negative weights, the same subset for the same generator seed, and leave the model as it
-found it. CRAIG's greedy is checked against a plain numpy brute force, its weights against
-cluster sizes; GLISTER's greedy against explicit Taylor steps on a copy of the model.
+found it. CRAIG's and GLISTER's own checks against references are in test_craig.py and
+test_glister.py.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import math
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from omegaconf import DictConfig
 
-from automata.build import build
-from automata.data.base import DataSplits, TensorBatchDataset
-from automata.errors import ConfigError
-from automata.models.mlp import MLP
+from automata.data.base import DataSplits
 from automata.selection.base import SelectionContext, Selector, Subset, WarmStart, warm_start
-from automata.selection.glister import round_sizes
-from automata.selection.gradients import mean_gradient, per_example_gradients
 
-from ..conftest import compose_config, options
-from .test_submodular import plain_greedy
+from ..conftest import options
+from .conftest import N, context, make_selector, selector_node
+from .contract import check_contract
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SELECTORS = options("selector")
 FRACTIONS = [0.01, 0.1, 0.5, 1.0]
-N_PER_CLASS, DIM, CLASSES = 100, 8, 3
-N = N_PER_CLASS * CLASSES
-CPU = torch.device("cpu")
-
-
-# ---------------------------------------------------------------- fixtures and helpers
-
-
-@functools.cache
-def _selector_node(name: str) -> DictConfig:
-    return compose_config([f"selector={name}"]).selector
-
-
-def make_selector(name: str, fraction: float | None = None, **options: object) -> Selector:
-    """Build selector ``name`` from its config; override the fraction where it has one."""
-    node = copy.deepcopy(_selector_node(name))
-    if fraction is not None and "fraction" in node:
-        node.fraction = fraction
-    for key, value in options.items():
-        assert key in node, f"{name} has no option {key}"
-        node[key] = value
-    selector = build("selector", node)
-    assert isinstance(selector, Selector)
-    return selector
-
-
-def _blobs(n_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Three Gaussian blobs, examples sorted by label (as some LIBSVM files are)."""
-    g = torch.Generator().manual_seed(seed)
-    centers = 2.0 * torch.randn(CLASSES, DIM, generator=g)
-    x = torch.cat([centers[c] + torch.randn(n_per_class, DIM, generator=g) for c in range(3)])
-    y = torch.arange(CLASSES).repeat_interleave(n_per_class)
-    return x, y
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """The problems are tiny: one thread is as fast, and immune to a busy shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def data() -> DataSplits:
-    (xt, yt), (xv, yv), (xs, ys) = _blobs(N_PER_CLASS, 0), _blobs(20, 1), _blobs(20, 2)
-    return DataSplits(
-        name="blobs",
-        train=TensorBatchDataset(xt, yt),
-        val=TensorBatchDataset(xv, yv),
-        test=TensorBatchDataset(xs, ys),
-        num_classes=CLASSES,
-        model_kwargs={"input_dim": DIM},
-    )
-
-
-@pytest.fixture(scope="module")
-def model(data: DataSplits) -> MLP:
-    """A small MLP after a few full-batch Adam steps (heterogeneous, informative gradients)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = MLP(input_dim=DIM, num_classes=CLASSES, hidden_dim=16)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    x, y = data.train[torch.arange(N)]
-    for _ in range(15):
-        opt.zero_grad()
-        F.cross_entropy(net(x)[0], y).backward()
-        opt.step()
-    net.zero_grad(set_to_none=True)
-    return net
-
-
-def context(model: torch.nn.Module, data: DataSplits, seed: int = 0, device=CPU):
-    # A forward chunk smaller than the data set, so the chunked paths are exercised.
-    return SelectionContext(
-        model=model,
-        data=data,
-        device=device,
-        generator=torch.Generator().manual_seed(seed),
-        batch_size=64,
-    )
-
-
-def check_contract(sub: Subset, selector: Selector, n: int) -> None:
-    assert isinstance(sub, Subset)
-    idx, w = sub.indices, sub.weights
-    assert idx.device.type == "cpu" and w.device.type == "cpu"
-    assert idx.dtype == torch.long and idx.ndim == 1
-    assert w.is_floating_point() and w.shape == idx.shape
-    assert 1 <= len(sub) <= selector.budget(n)
-    assert torch.unique(idx).numel() == idx.numel(), "indices must be unique"
-    assert int(idx.min()) >= 0 and int(idx.max()) < n
-    assert bool(torch.isfinite(w).all()) and bool((w >= 0).all())
-    assert float(w.sum()) > 0
-    for key, value in sub.stats.items():
-        assert isinstance(value, float) and math.isfinite(value), key
-    if "subset_size" in sub.stats:
-        assert sub.stats["subset_size"] == len(sub)
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -213,59 +106,7 @@ def test_contract_cuda(name, data, model):
         assert len(set(cpu.tolist()) & set(gpu.tolist())) >= 0.9 * cpu.numel()
 
 
-# ---------------------------------------------------------------- CRAIG
-
-
-def _numpy_similarity(g: np.ndarray) -> np.ndarray:
-    d = np.sqrt(((g[:, None, :] - g[None, :, :]) ** 2).sum(-1))
-    return d.max() - d
-
-
-@pytest.mark.parametrize("greedy", ["lazy", "plain", "auto"])
-def test_craig_equals_numpy_greedy_on_gradients(greedy, data, model):
-    selector = make_selector("craig", 0.05, per_class=False, greedy=greedy)
-    sub = selector.select(context(model, data))
-    k = selector.budget(N)
-    assert sub.stats["shortfall"] == 0 and len(sub) == k
-    g = per_example_gradients(model, data.train, torch.arange(N), CPU).double().numpy()
-    sim = _numpy_similarity(g)
-    expected, _ = plain_greedy(sim, k)
-    assert sub.indices.tolist() == expected
-    # Weights are cluster sizes: points whose most similar medoid is that element.
-    owner = np.argmax(sim[:, expected], axis=1)
-    np.testing.assert_array_equal(sub.weights.numpy(), np.bincount(owner, minlength=k))
-    assert float(sub.weights.sum()) == N
-
-
-@pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5])
-@pytest.mark.parametrize("per_class", [True, False])
-def test_craig_weights_are_cluster_sizes(fraction, per_class, data, model):
-    selector = make_selector("craig", fraction, per_class=per_class)
-    sub = selector.select(context(model, data))
-    assert sub.stats["shortfall"] == 0
-    assert float(sub.weights.sum()) == N  # every example is represented exactly once
-    assert bool((sub.weights >= 1).all())  # a medoid is in its own cluster
-    assert 0.0 <= sub.stats["matching_error"] < 1.0
-    if per_class:
-        labels = data.train.labels[sub.indices]
-        for c in range(CLASSES):
-            mine = labels == c
-            assert int(mine.sum()) == selector.budget(N) // CLASSES  # proportional shares
-            assert float(sub.weights[mine].sum()) == N_PER_CLASS
-
-
-def test_craig_rejects_unknown_greedy():
-    with pytest.raises(ConfigError, match="selector.greedy"):
-        make_selector("craig", 0.1, greedy="fast")
-
-
-def test_craigpb_weights_count_batches(data, model):
-    selector = make_selector("craigpb", 0.1, batch_size=10)
-    sub = selector.select(context(model, data))
-    assert len(sub) == 30 and sub.stats["shortfall"] == 0 and sub.stats["candidates"] == 30
-    groups = sub.weights.view(3, 10)
-    assert bool((groups == groups[:, :1]).all())  # one weight per batch
-    assert float(groups[:, 0].sum()) == 30  # cluster sizes sum to the number of batches
+# ---------------------------------------------------------------- per-batch candidates
 
 
 @pytest.mark.parametrize("name", ["craigpb", "gradmatchpb"])
@@ -284,49 +125,6 @@ def test_batches_come_from_a_seeded_shuffle(name, data, model):
     assert any(torch.unique(labels[g]).numel() > 1 for g in groups)
     pure = sum(torch.unique(labels[b]).numel() == 1 for b in perm.split(batch))
     assert pure <= 3
-
-
-# ---------------------------------------------------------------- GLISTER
-
-
-def test_glister_first_pick_is_argmax_of_validation_alignment(data, model):
-    selector = make_selector("glister", 0.1)
-    sub = selector.select(context(model, data))
-    g = per_example_gradients(model, data.train_eval, torch.arange(N), CPU)
-    g_val = mean_gradient(model, data.val, CPU)
-    assert int(sub.indices[0]) == int(torch.argmax(g @ g_val))
-    assert bool((sub.weights == 1).all())
-
-
-def test_glister_greedy_equals_explicit_taylor_steps(data, model):
-    """Exact greedy (budget <= max_rounds): each pick maximises g_i . g_val at the parameters
-    moved by -eta * (sum of the gradients picked so far), computed here on a model copy."""
-    eta = 2.0
-    selector = make_selector("glister", 0.03, eta=eta, max_rounds=64)
-    k = selector.budget(N)
-    sub = selector.select(context(model, data))
-    g = per_example_gradients(model, data.train_eval, torch.arange(N), CPU)
-    moved = copy.deepcopy(model)
-    c = CLASSES
-    picks: list[int] = []
-    for _ in range(k):
-        scores = g @ mean_gradient(moved, data.val, CPU)
-        scores[picks] = -torch.inf
-        j = int(torch.argmax(scores))
-        picks.append(j)
-        with torch.no_grad():
-            moved.classifier.bias -= eta * g[j, :c]
-            moved.classifier.weight -= eta * g[j, c:].view(c, -1)
-    assert sub.indices.tolist() == picks
-    # The updates matter here: a single scoring pass would give another subset.
-    static = torch.topk(g @ mean_gradient(model, data.val, CPU), k).indices.tolist()
-    assert static != picks
-
-
-def test_glister_round_sizes():
-    assert round_sizes(10, 4) == [3, 3, 2, 2]
-    assert round_sizes(3, 64) == [1, 1, 1]
-    assert sum(round_sizes(1000, 64)) == 1000 and len(round_sizes(1000, 64)) == 64
 
 
 # ----------------------------------------------------------- training plan
@@ -364,7 +162,7 @@ def test_warm_start_hand_worked():
 def test_training_plan_hand_worked(name):
     """kappa=0.5, T=20, fraction=0.1: one warm epoch standing in for epochs 0-9, first
     selection right after it (epoch 10), then every R=5 epochs for online selectors."""
-    options = {k: v for k, v in (("kappa", 0.5), ("interval", 5)) if k in _selector_node(name)}
+    options = {k: v for k, v in (("kappa", 0.5), ("interval", 5)) if k in selector_node(name)}
     s = make_selector(name, 0.1, **options)
     if s.is_full:
         assert _selection_epochs(s, 20) == []

@@ -402,7 +402,7 @@ def test_setup_dir_beside_file_storages(tmp_path):
     assert setup_dir("sqlite:///:memory:", run_dir) == run_dir / "selection-cache"
 
 
-def test_second_trial_and_resumed_run_compute_nothing(make_cfg, tmp_path, spies):
+def test_second_trial_and_resumed_run_compute_nothing(tiny_cfg, tmp_path, spies):
     """Trials of a run share the set-up; a resumed run on the same storage loads it."""
     from automata.run import run
 
@@ -413,18 +413,17 @@ def test_second_trial_and_resumed_run_compute_nothing(make_cfg, tmp_path, spies)
         "selector=milo",
         "scheduler=none",
         "train.epochs=3",
-        "tuning.tensorboard=false",
         "tuning.final_train=false",
         f"tuning.storage={storage}",
     ]
-    first = run(make_cfg([*common, "tuning.n_trials=2"], out=tmp_path / "a"))
+    first = run(tiny_cfg([*common, "tuning.n_trials=2"], out=tmp_path / "a"))
     assert first.selection_setup["orderings"] == "computed"
     assert first.tuning_seconds >= first.selection_setup_seconds > 0
     assert (features.calls, orderings.calls) == (1, 1)
     rounds = [t.cost.selection_rounds for t in first.trials]
     assert rounds == [3.0, 3.0]  # both trials drew their own subsets (R = 1)
     milo._MEMORY.clear()  # as a new process
-    second = run(make_cfg([*common, "tuning.n_trials=3"], out=tmp_path / "b"))
+    second = run(tiny_cfg([*common, "tuning.n_trials=3"], out=tmp_path / "b"))
     assert second.n_trials.completed == 3
     assert second.selection_setup["orderings"] == "loaded"
     assert (features.calls, orderings.calls) == (1, 1)
@@ -438,7 +437,7 @@ def test_concurrent_worker_processes_compute_the_setup_once(tmp_path):
     import subprocess
     import sys
 
-    from ..conftest import ROOT
+    from ..conftest import ROOT, tiny_run
 
     storage = f"journal://{tmp_path / 'study.log'}"
     procs = []
@@ -447,17 +446,16 @@ def test_concurrent_worker_processes_compute_the_setup_once(tmp_path):
             sys.executable,
             "-m",
             "automata",
-            "selector=milo",
-            "scheduler=none",
-            "tuning.n_trials=4",
-            "train.epochs=2",
-            f"tuning.storage={storage}",
-            "tuning.study_name=milo-workers",
-            f"tuning.worker={worker}",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "device=cpu",
-            "threads=1",
+            *tiny_run(
+                "selector=milo",
+                "scheduler=none",
+                "tuning.n_trials=4",
+                f"tuning.storage={storage}",
+                "tuning.study_name=milo-workers",
+                f"tuning.worker={worker}",
+                "tuning.final_train=false",
+                "threads=1",
+            ),
             f"hydra.run.dir={tmp_path / f'worker{worker}'}",
         ]
         procs.append(
@@ -483,14 +481,14 @@ def test_concurrent_worker_processes_compute_the_setup_once(tmp_path):
         ("cifar10", "resnet18", ["tuning.final_train=false"]),
     ],
 )
-def test_milo_tunes_tabular_text_and_images(make_cfg, tmp_path, dataset, model, extra):
+def test_milo_tunes_tabular_text_and_images(tiny_cfg, tmp_path, dataset, model, extra):
     """selector=milo end to end on each modality, with its default encoder."""
     from automata.run import run
 
-    from ..test_workloads import write_test_files
+    from ..data.writers import write_test_files
 
-    extra = [*write_test_files(make_cfg([f"dataset={dataset}"]).dataset, tmp_path / "data"), *extra]
-    cfg = make_cfg(
+    extra = [*write_test_files(tiny_cfg([f"dataset={dataset}"]).dataset, tmp_path / "data"), *extra]
+    cfg = tiny_cfg(
         [
             f"dataset={dataset}",
             f"model={model}",
@@ -499,7 +497,6 @@ def test_milo_tunes_tabular_text_and_images(make_cfg, tmp_path, dataset, model, 
             "scheduler=none",
             "tuning.n_trials=2",
             "train.epochs=2",
-            "tuning.tensorboard=false",
             *extra,
         ]
     )

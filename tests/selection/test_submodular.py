@@ -24,39 +24,11 @@ from automata.selection.submodular import (
     stochastic_greedy_graph_cut,
 )
 
+from .references import numpy_similarity, plain_greedy
+
 
 def _points(n: int, d: int = 4, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
-def plain_greedy(sim: np.ndarray, k: int | None = None) -> tuple[list[int], list[float]]:
-    """Facility-location greedy, plainly: ``k`` steps (all ``m`` candidates when ``None``),
-    each evaluating ``F(S + j) - F(S)`` for every remaining ``j`` from the definition; ties
-    go to the smallest index."""
-    m = sim.shape[1]
-    steps = m if k is None else k
-
-    def f(s: list[int]) -> float:
-        return float(np.max(sim[:, s], axis=1).sum()) if s else 0.0
-
-    chosen: list[int] = []
-    gains: list[float] = []
-    for _ in range(steps):
-        best_j, best_gain = -1, -np.inf
-        for j in range(m):
-            if j in chosen:
-                continue
-            gain = f(chosen + [j]) - f(chosen)
-            if gain > best_gain + 1e-12:
-                best_j, best_gain = j, gain
-        chosen.append(best_j)
-        gains.append(best_gain)
-    return chosen, gains
-
-
-def _numpy_similarity(g: np.ndarray) -> np.ndarray:
-    d = np.sqrt(((g[:, None, :] - g[None, :, :]) ** 2).sum(-1))
-    return d.max() - d
 
 
 # ------------------------------------------------------------------ facility location (CRAIG)
@@ -67,7 +39,7 @@ def _numpy_similarity(g: np.ndarray) -> np.ndarray:
 def test_facility_location_greedy_equals_brute_force(lazy, block):
     rng = np.random.default_rng(0)
     g = rng.normal(size=(14, 5))
-    sim = _numpy_similarity(g)
+    sim = numpy_similarity(g)
     expected, expected_gains = plain_greedy(sim, 7)
     t = torch.from_numpy(sim)
     for symmetric in (True, False):
@@ -85,7 +57,7 @@ def test_facility_location_greedy_equals_brute_force(lazy, block):
 
 def test_facility_location_stops_when_everything_is_covered():
     g = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [3.0, 4.0]])  # two duplicated points
-    picks, gains = facility_location_greedy(torch.from_numpy(_numpy_similarity(g)), 4)
+    picks, gains = facility_location_greedy(torch.from_numpy(numpy_similarity(g)), 4)
     assert sorted(picks.tolist()) in ([0, 2], [0, 3], [1, 2], [1, 3])
     assert bool((gains > 0).all())
 

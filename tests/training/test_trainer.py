@@ -12,8 +12,8 @@ from automata.selection.gradmatch import GradMatchPB
 from automata.training.trainer import Trainer
 
 
-def test_first_subset_random_without_warm_start_then_selected(make_cfg):
-    cfg = make_cfg(["train.epochs=6"])
+def test_first_subset_random_without_warm_start_then_selected(tiny_cfg):
+    cfg = tiny_cfg(["train.epochs=6"])
     data = build("dataset", cfg.dataset)
     trainer = Trainer(
         cfg, data, GradMatchPB(fraction=0.1, interval=2, kappa=0.0), torch.device("cpu")
@@ -31,8 +31,8 @@ def _cosine_lr(lr0: float, epoch: int, total: int) -> float:
     return lr0 * (1 + math.cos(math.pi * epoch / total)) / 2
 
 
-def test_first_subset_after_warm_start_is_selected(make_cfg):
-    cfg = make_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
+def test_first_subset_after_warm_start_is_selected(tiny_cfg):
+    cfg = tiny_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
     data = build("dataset", cfg.dataset)
     # kappa 0.5, T 20, fraction 0.1: ceil(floor(10) * 0.1) = 1 full-data epoch standing in
     # for plan epochs 0-9; training continues at epoch 10, lr schedule included.
@@ -53,8 +53,8 @@ def test_first_subset_after_warm_start_is_selected(make_cfg):
     assert cost.epochs == 11 and cost.warm_epochs == 1
 
 
-def test_several_warm_epochs_spread_over_the_epochs_they_cover(make_cfg):
-    cfg = make_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
+def test_several_warm_epochs_spread_over_the_epochs_they_cover(tiny_cfg):
+    cfg = tiny_cfg(["train.epochs=20", "train.lr_schedule=cosine"])
     data = build("dataset", cfg.dataset)
     # fraction 0.3: ceil(10 * 0.3) = 3 full epochs for plan epochs 0-9, reported at
     # floor(j * 10 / 3) = 3, 6, 10; the learning rate steps once per warm epoch (as the

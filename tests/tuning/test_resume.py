@@ -19,11 +19,11 @@ from automata.run_outputs.summary import RunSummary
 from automata.selection.gradmatch import GradMatchPB
 from automata.training.trainer import Trainer
 
-from ..conftest import ROOT
+from ..conftest import ROOT, tiny_run
 
 
-def test_trainer_resumes_bit_identically(make_cfg, tmp_path):
-    cfg = make_cfg(["train.epochs=6", "model.dropout=0.3", "train.lr_schedule=cosine"])
+def test_trainer_resumes_bit_identically(tiny_cfg, tmp_path):
+    cfg = tiny_cfg(["train.epochs=6", "model.dropout=0.3", "train.lr_schedule=cosine"])
     data = build("dataset", cfg.dataset)
     selector = GradMatchPB(fraction=0.2, interval=2)
     straight = Trainer(cfg, data, selector, torch.device("cpu"))
@@ -92,15 +92,15 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
         sys.executable,
         "-m",
         "automata",
-        "scheduler=hyperband",
-        "train.epochs=9",
-        "tuning.n_trials=17",
-        "selector=full",
-        "train.batch_size=16",
-        "~space.batch_size",
-        "tuning.tensorboard=false",
-        "tuning.final_train=false",
-        "device=cpu",
+        *tiny_run(
+            "scheduler=hyperband",
+            "train.epochs=9",
+            "tuning.n_trials=17",
+            "selector=full",
+            "train.batch_size=16",
+            "~space.batch_size",
+            "tuning.final_train=false",
+        ),
         f"hydra.run.dir={run_dir}",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
@@ -153,7 +153,7 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     assert not list((run_dir / "checkpoints").glob("*.pt"))  # finished trials' checkpoints gone
 
 
-def test_trial_killed_before_sampling_is_failed_and_replaced(make_cfg, tmp_path):
+def test_trial_killed_before_sampling_is_failed_and_replaced(tiny_cfg, tmp_path):
     from automata.run import run
 
     out = tmp_path / "run"
@@ -162,7 +162,7 @@ def test_trial_killed_before_sampling_is_failed_and_replaced(make_cfg, tmp_path)
         study_name="automata", storage=f"sqlite:///{out / 'study.db'}", direction="maximize"
     )
     study.ask()  # a process died right after Optuna's ask: no owner, no parameters
-    cfg = make_cfg(["tuning.n_trials=3", "train.epochs=2", "tuning.final_train=false"])
+    cfg = tiny_cfg(["tuning.n_trials=3", "tuning.final_train=false"])
     summary = run(cfg)
     trials = optuna.load_study(
         study_name="automata", storage=f"sqlite:///{out / 'study.db'}"

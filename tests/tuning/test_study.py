@@ -22,25 +22,20 @@ from automata.tuning.engine import OWNER_ATTR, this_process
 from automata.tuning.schedulers import ASHA
 from automata.tuning.study import Study
 
-TINY = [
-    "tuning.n_trials=2",
-    "train.epochs=2",
-    "scheduler=none",
-    "tuning.final_train=false",
-    "tuning.tensorboard=false",
-]
+#: Two trials, without early stopping or final training.
+TINY = ["tuning.n_trials=2", "scheduler=none", "tuning.final_train=false"]
 
 
 def _study(out) -> optuna.Study:
     return optuna.load_study(study_name="automata", storage=f"sqlite:///{out / 'study.db'}")
 
 
-def test_continuing_a_study_with_another_selector_is_refused(make_cfg, tmp_path):
+def test_continuing_a_study_with_another_selector_is_refused(tiny_cfg, tmp_path):
     out = tmp_path / "run"
-    run(make_cfg(TINY))
+    run(tiny_cfg(TINY))
     assert len(_study(out).trials) == 2
     with pytest.raises(ConfigError) as err:
-        run(make_cfg([*TINY, "tuning.n_trials=4", "selector=random"]))
+        run(tiny_cfg([*TINY, "tuning.n_trials=4", "selector=random"]))
     message = str(err.value)
     assert "\n" not in message
     assert "selector._target_: GradMatchPB -> RandomSelector" in message
@@ -49,7 +44,7 @@ def test_continuing_a_study_with_another_selector_is_refused(make_cfg, tmp_path)
 
     # Explicitly allowed: the study goes on, and the summary says the settings changed.
     summary = run(
-        make_cfg(
+        tiny_cfg(
             [*TINY, "tuning.n_trials=4", "selector=random", "tuning.allow_changed_settings=true"]
         )
     )
@@ -58,24 +53,24 @@ def test_continuing_a_study_with_another_selector_is_refused(make_cfg, tmp_path)
     assert "selector._target_" in _study(out).user_attrs["changed_settings"]
 
 
-def test_rerun_of_a_finished_study_keeps_its_time_and_counts_trials(make_cfg, tmp_path, caplog):
-    first = run(make_cfg(TINY))
+def test_rerun_of_a_finished_study_keeps_its_time_and_counts_trials(tiny_cfg, tmp_path, caplog):
+    first = run(tiny_cfg(TINY))
     assert first.tuning_seconds > 0
-    again = run(make_cfg(TINY))
+    again = run(tiny_cfg(TINY))
     assert again.tuning_seconds == first.tuning_seconds
     on_disk = RunSummary.read(tmp_path / "run" / "summary.json")
     assert on_disk.tuning_seconds == first.tuning_seconds
 
     caplog.set_level(logging.INFO, logger="automata")
     caplog.clear()
-    more = run(make_cfg([*TINY, "tuning.n_trials=3"]))
+    more = run(tiny_cfg([*TINY, "tuning.n_trials=3"]))
     lines = [r.getMessage() for r in caplog.records if re.match(r"\[\d+/\d+\]", r.getMessage())]
     assert len(lines) == 1 and lines[0].startswith("[3/3] trial 2 ")
     assert more.tuning_seconds > first.tuning_seconds
 
 
-def test_study_carries_its_metric_name_and_settings(make_cfg, tmp_path):
-    run(make_cfg(TINY))
+def test_study_carries_its_metric_name_and_settings(tiny_cfg, tmp_path):
+    run(tiny_cfg(TINY))
     study = _study(tmp_path / "run")
     assert study.metric_names == ["val_accuracy"]
     attrs = study.user_attrs

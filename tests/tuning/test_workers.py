@@ -14,50 +14,18 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
 
 import optuna
 import pytest
 
 from automata.run_outputs.summary import RunSummary
 
-from ..conftest import ROOT
+from ..conftest import ROOT, postgres_plan, server_answers, tiny_run
 
 
-def server_answers(url: str, timeout: float = 3.0) -> bool:
-    """Whether something accepts TCP connections at the URL's host and port."""
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), timeout):
-            return True
-    except OSError:
-        return False
-
-
-def postgres_plan(
-    env: Mapping[str, str], answers: Callable[[str], bool] = server_answers
-) -> tuple[str, str]:
-    """``("run", url)``, or ``("skip" | "fail", reason)`` when no server answers: skipped on a
-    developer's machine, a failure in CI (``CI=true``), where ``.ci/run`` starts the server."""
-    url = env.get("AUTOMATA_TEST_POSTGRES_URL")
-    if url and answers(url):
-        return "run", url
-    missing = f"no PostgreSQL server answers at {url}" if url else "AUTOMATA_TEST_POSTGRES_URL"
-    missing += "" if url else " is not set"
-    if env.get("CI") == "true":
-        return "fail", f"{missing}: in CI, .ci/run starts PostgreSQL and exports the URL"
-    return "skip", f"{missing} (scripts/postgres_for_tests.sh starts a server)"
-
-
-def _storage(kind: str, tmp_path) -> str:
+def _storage(kind: str, tmp_path, request: pytest.FixtureRequest) -> str:
     if kind == "postgresql":
-        what, detail = postgres_plan(os.environ)
-        if what == "fail":
-            pytest.fail(detail)
-        if what == "skip":
-            pytest.skip(detail)
-        return detail
+        return str(request.getfixturevalue("postgres_url"))
     return f"journal://{tmp_path / 'study.log'}"
 
 
@@ -111,8 +79,8 @@ def test_ci_script_starts_postgresql_and_says_it_is_ci():
     ("kind", "scheduler", "search"),
     [("postgresql", "asha", "tpe"), ("journal", "none", "random"), ("journal", "asha", "tpe")],
 )
-def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path):
-    storage = _storage(kind, tmp_path)
+def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path, request):
+    storage = _storage(kind, tmp_path, request)
     name = f"workers-{uuid.uuid4().hex[:8]}"
     # Trials of about a second each (full data, batch 16, 8 epochs), so that a worker that
     # starts a few seconds after the other (imports on a loaded machine) still finds work.
@@ -123,21 +91,21 @@ def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path)
             sys.executable,
             "-m",
             "automata",
-            f"scheduler={scheduler}",
-            f"search={search}",
-            f"tuning.n_trials={n_trials}",
-            "train.epochs=8",
-            "selector=full",
-            "~space.batch_size",
-            "train.batch_size=16",
-            f"tuning.storage={storage}",
-            f"tuning.study_name={name}",
-            f"tuning.worker={worker}",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "search.seed=0",
-            "device=cpu",
-            "threads=1",
+            *tiny_run(
+                f"scheduler={scheduler}",
+                f"search={search}",
+                f"tuning.n_trials={n_trials}",
+                "train.epochs=8",
+                "selector=full",
+                "~space.batch_size",
+                "train.batch_size=16",
+                f"tuning.storage={storage}",
+                f"tuning.study_name={name}",
+                f"tuning.worker={worker}",
+                "tuning.final_train=false",
+                "search.seed=0",
+                "threads=1",
+            ),
             f"hydra.run.dir={tmp_path / f'worker{worker}'}",
         ]
         procs.append(
@@ -168,19 +136,19 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
             "-m",
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
-            "tuning.worker=0,1",
-            "scheduler=asha",
-            "tuning.n_trials=10",
-            "train.epochs=8",
-            "selector=full",
-            "~space.batch_size",
-            "train.batch_size=16",
-            f"tuning.storage={storage}",
-            f"tuning.study_name={name}",
-            "tuning.final_train=false",
-            "tuning.tensorboard=false",
-            "device=cpu",
-            "threads=1",
+            *tiny_run(
+                "tuning.worker=0,1",
+                "scheduler=asha",
+                "tuning.n_trials=10",
+                "train.epochs=8",
+                "selector=full",
+                "~space.batch_size",
+                "train.batch_size=16",
+                f"tuning.storage={storage}",
+                f"tuning.study_name={name}",
+                "tuning.final_train=false",
+                "threads=1",
+            ),
             f"hydra.sweep.dir={tmp_path / 'sweep'}",
         ],
         cwd=ROOT,
@@ -193,7 +161,7 @@ def test_hydra_joblib_launcher_runs_workers(tmp_path):
     _check_shared(_load(storage, name), 10, workers=2)
 
 
-def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tmp_path):
+def test_final_training_waits_for_trials_running_in_other_processes(tiny_cfg, tmp_path):
     """The process that retrains the best configuration reads "best" from the storage once no
     other worker runs a trial: here another (live) process holds the study's only trial."""
     import socket
@@ -204,14 +172,12 @@ def test_final_training_waits_for_trials_running_in_other_processes(make_cfg, tm
     from automata.tuning import search_space
 
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    cfg = make_cfg(
+    cfg = tiny_cfg(
         [
             "scheduler=asha",
             "tuning.n_trials=1",
-            "train.epochs=2",
             f"tuning.storage={storage}",
             "tuning.study_name=shared",
-            "tuning.tensorboard=false",
         ]
     )
     study = optuna.create_study(study_name="shared", storage=storage, direction="maximize")
@@ -277,15 +243,14 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
         "train.batch_size=16",
         f"tuning.storage={storage}",
         f"tuning.study_name={name}",
-        "device=cpu",
         "threads=1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     sweep = subprocess.run(
         [sys.executable, "-m", "automata", "-m", "hydra/launcher=submitit_local"]
         + ["hydra.launcher.timeout_min=10", "tuning.worker=0,1", "tuning.final_train=false"]
-        + common
-        + ["tuning.tensorboard=false", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        + tiny_run(*common)
+        + [f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -294,7 +259,9 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
     )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     final = subprocess.run(
-        [sys.executable, "-m", "automata", *common, f"hydra.run.dir={tmp_path / 'final'}"],
+        [sys.executable, "-m", "automata"]
+        + tiny_run(*common, "tuning.tensorboard=true")  # the final training's curves
+        + [f"hydra.run.dir={tmp_path / 'final'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
