@@ -34,6 +34,7 @@ from automata.passwords import redact
 from automata.run_outputs.folder import RunFolder
 from automata.run_outputs.progress import EpochProgress
 from automata.run_outputs.summary import (
+    MODEL_ATTR,
     CostModel,
     RunSummary,
     SchedulerRecord,
@@ -44,6 +45,7 @@ from automata.run_outputs.tensorboard import TrialCurves
 from automata.selection.base import Selector
 from automata.selection.full import FullSelector
 from automata.training.optimizers import check_names
+from automata.training.trainer import Trainer
 from automata.tuning import search_space
 from automata.tuning.objective import Objective
 from automata.tuning.sampling import TrialSeededSampler, sampler_name
@@ -72,6 +74,7 @@ class FinalModel:
     seconds: float = 0.0
     full_epoch_seconds: float | None = None
     path: Path | None = None  # the model's file (weights and what builds it again)
+    trained: bool = True  # trained after the study (False: a model the study trained, kept)
 
 
 def run(cfg: DictConfig) -> RunSummary:
@@ -98,7 +101,11 @@ def run(cfg: DictConfig) -> RunSummary:
     tuned = study.tune(objective, parts.scheduler, parts.sampler, labels, observers=[curves])
     final_train = bool(cfg.tuning.final_train)
     best = study.best_trial(final_train)
-    final = train_final_model(objective, best, folder) if best and final_train else FinalModel()
+    final = FinalModel()
+    if best and final_train:
+        final = train_final_model(objective, best, folder)
+        if not cfg.tuning.keep_checkpoints:
+            folder.drop_trial_models()
     summary = summarize(parts, objective, study, tuned, best, final, labels, checked, started)
     folder.write(summary)
     return summary
@@ -115,9 +122,9 @@ def build_components(cfg: DictConfig, checked: CheckedConfig | None = None) -> C
     scheduler = build("scheduler", cfg.scheduler)
     if not isinstance(scheduler, Scheduler):
         raise ConfigError(f"scheduler: {cfg.scheduler._target_} is not a Scheduler")
-    if scheduler.max_resource > int(cfg.train.epochs):
+    if scheduler.epochs > int(cfg.train.epochs):
         raise ConfigError(
-            f"scheduler.max_resource ({scheduler.max_resource}) must be <= train.epochs "
+            f"scheduler.max_resource ({scheduler.epochs}) must be <= train.epochs "
             f"({cfg.train.epochs})"
         )
     search = cfg.search
@@ -150,8 +157,48 @@ def load_data(dataset: DictConfig, model: DictConfig) -> DataSplits:
 
 
 def train_final_model(objective: Objective, best: FrozenTrial, folder: RunFolder) -> FinalModel:
-    """Train the best configuration on the full data for T epochs and keep it in the run's
-    folder (``final_model.pt``); its test accuracy is the run's result."""
+    """The best configuration trained on the full data for T epochs, kept in the run's folder
+    (``final_model.pt``); its test accuracy is the run's result. A study whose last rung is
+    the full data trained it already (its model was kept): it is taken, not trained twice."""
+    kept = best.user_attrs.get(MODEL_ATTR)
+    if kept and Path(kept).is_file():
+        log.info(
+            "final model: the best configuration (trial %d), trained on the full data "
+            "at the last rung",
+            best.number,
+        )
+        t1 = time.perf_counter()
+        trainer = objective.trainer(best.params, selector=FullSelector())
+        trainer.load(Path(kept))
+        final = FinalModel(
+            val_accuracy=best.value,
+            test_accuracy=trainer.test_accuracy(),
+            seconds=time.perf_counter() - t1,
+            full_epoch_seconds=trainer.cost.train_seconds / max(1, trainer.cost.epochs),
+            path=folder.final_model,
+            trained=False,
+        )
+    else:
+        if kept:
+            log.warning(
+                "final training: the model of trial %d (%s) is gone: training it again",
+                best.number,
+                kept,
+            )
+        final, trainer = _train_on_full_data(objective, best, folder)
+    about = {
+        "trial": best.number,
+        "params": dict(best.params),
+        "val_accuracy": final.val_accuracy,
+        "test_accuracy": final.test_accuracy,
+    }
+    save_model(folder.final_model, trainer.model, trainer.cfg.model, objective.data, about)
+    return final
+
+
+def _train_on_full_data(
+    objective: Objective, best: FrozenTrial, folder: RunFolder
+) -> tuple[FinalModel, Trainer]:
     log.info("final training: best configuration (trial %d) on the full data", best.number)
     t1 = time.perf_counter()
     epochs, every, tb = objective.epochs, objective.eval_every, folder.tensorboard
@@ -178,14 +225,7 @@ def train_final_model(objective: Objective, best: FrozenTrial, folder: RunFolder
         path=folder.final_model,
     )
     tb.close()
-    about = {
-        "trial": best.number,
-        "params": dict(best.params),
-        "val_accuracy": final.val_accuracy,
-        "test_accuracy": final.test_accuracy,
-    }
-    save_model(folder.final_model, trainer.model, trainer.cfg.model, objective.data, about)
-    return final
+    return final, trainer
 
 
 def summarize(

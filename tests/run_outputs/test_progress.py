@@ -58,7 +58,7 @@ def test_a_tuning_run_counts_every_trained_epoch_of_its_plan(tiny_cfg, tmp_path)
     objective = Objective(
         trial_settings(cfg), cfg.space, data, build("selector", cfg.selector), torch.device("cpu")
     )
-    trial_log = TrialLog(study, scheduler.synchronous, 5, objective.epochs).bar(progress)
+    trial_log = TrialLog(study, scheduler, 5).bar(progress)
     engine = TrialEngine(
         study, scheduler, objective, cfg.tuning, tmp_path / "checkpoints", observers=[trial_log]
     )

@@ -15,6 +15,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from automata.errors import TooManyFailures
+from automata.run_outputs.summary import TrialCost
 from automata.training.trainer import EpochResult
 from automata.tuning.engine import TrialEngine, value_at
 from automata.tuning.schedulers import ASHA, SHA, NoScheduler
@@ -28,6 +29,7 @@ class FakeTrainer:
         self.params = params
         self.epoch = 0
         self.validated: list[int] = []
+        self.extra: dict[str, Any] = {}  # what the engine keeps with the checkpoint
 
     def run_epoch(self, validate) -> EpochResult:  # noqa: ANN001
         before, self.epoch = self.epoch, self.epoch + 1
@@ -55,10 +57,12 @@ class FakeTrainer:
 
     def save(self, path) -> None:  # noqa: ANN001
         cost, rounds = self.records()
-        torch.save({"epoch": self.epoch, "cost": cost, "selection_log": rounds}, path)
+        state = {"epoch": self.epoch, "cost": cost, "selection_log": rounds, "extra": self.extra}
+        torch.save(state, path)
 
     def load(self, path) -> None:  # noqa: ANN001
-        self.epoch = int(torch.load(path)["epoch"])
+        state = torch.load(path)
+        self.epoch, self.extra = int(state["epoch"]), state["extra"]
 
 
 @dataclass
@@ -223,3 +227,102 @@ def test_value_at_reads_the_first_epoch_at_or_past_a_rung():
     assert value_at(values, 9) == 0.85
     assert value_at(values, 10) is None
     assert value_at({}, 1) is None
+
+
+# -- the data as the resource -----------------------------------------------------------------
+class FakeRungTrainer(FakeTrainer):
+    """A trainer on ``fraction`` of the data: validation accuracy ``lr * fraction * epoch``;
+    it costs ``fraction`` of a full epoch per epoch; a tiny model carries the weights."""
+
+    def __init__(self, params: dict[str, Any], fraction: float) -> None:
+        super().__init__(params)
+        self.fraction = fraction
+        self.cost = TrialCost()
+        self.selection_log: list[dict[str, float]] = []
+        torch.manual_seed(0)
+        self.model = torch.nn.Linear(2, 2)
+
+    def run_epoch(self, validate) -> EpochResult:  # noqa: ANN001
+        res = super().run_epoch(validate)
+        self.cost.epochs += 1
+        self.cost.full_equivalent_epochs += self.fraction
+        if res.val_accuracy is not None:
+            res.val_accuracy *= self.fraction
+        return res
+
+    def records(self) -> tuple[dict[str, float], list[dict[str, float]]]:
+        return self.cost.as_dict(), []
+
+    def save(self, path) -> None:  # noqa: ANN001
+        state = {"epoch": self.epoch, "cost": self.cost.as_dict(), "extra": self.extra}
+        torch.save({**state, "model": self.model.state_dict(), "selection_log": []}, path)
+
+    def load(self, path) -> None:  # noqa: ANN001
+        state = torch.load(path)
+        self.epoch, self.extra = int(state["epoch"]), state["extra"]
+        self.cost = TrialCost.from_dict(state["cost"])
+        self.model.load_state_dict(state["model"])
+
+
+@dataclass
+class FakeRungObjective(FakeObjective):
+    made: list[tuple[float, float]] = field(default_factory=list)  # (lr, fraction)
+    last: dict[float, FakeRungTrainer] = field(default_factory=dict)
+
+    def trainer(self, params: dict[str, Any], fraction: float | None = None) -> FakeRungTrainer:
+        self.made.append((params["lr"], fraction))
+        self.last[params["lr"]] = FakeRungTrainer(params, fraction or 1.0)
+        return self.last[params["lr"]]
+
+
+def test_data_rungs_train_each_share_for_t_epochs_and_keep_the_full_data_model(tmp_path):
+    objective = FakeRungObjective([0.5], epochs=2)
+    sha = SHA(eta=3, max_resource=2, resource="data", min_fraction=1 / 9)
+    engine = _engine(tmp_path, objective, scheduler=sha)
+    trial = engine.ask()
+    assert engine.advance(trial, 1) == pytest.approx(0.5 * 2 / 9)  # lr * fraction * T
+    engine.pause(trial)  # saved with its rung record
+    assert engine.advance(trial, 3) == pytest.approx(0.5 * 2 / 3)
+    engine.pause(trial)
+    assert engine.advance(trial, 9) == pytest.approx(0.5 * 2)
+    engine.complete(trial)
+    # One trainer per rung, on the rung's share of the data (a resumed one in between).
+    assert [f for _, f in objective.made if f is not None] == [1 / 9, 1 / 3, 1.0]
+    frozen = engine.study.trials[0]
+    assert frozen.intermediate_values == pytest.approx({1: 1 / 9, 3: 1 / 3, 9: 1.0})
+    # The cost clock adds every rung: 3 rungs x 2 epochs, 2 x (1/9 + 1/3 + 1) full epochs.
+    cost = frozen.user_attrs["cost"]
+    assert cost["epochs"] == 6 and cost["full_equivalent_epochs"] == pytest.approx(2 * 13 / 9)
+    assert [r["fraction"] for r in frozen.user_attrs["rungs"]] == pytest.approx([1 / 9, 1 / 3, 1])
+    assert [r["level"] for r in frozen.user_attrs["rungs"]] == [1, 3, 9]
+    # The full-data model is kept for the final model; the pause checkpoints are gone.
+    kept = tmp_path / "checkpoints" / "model_0000.pt"
+    assert frozen.user_attrs["model_file"] == str(kept.resolve()) and kept.is_file()
+    assert not (tmp_path / "checkpoints" / "trial_0000.pt").exists()
+
+
+@pytest.mark.parametrize("growth", ["restart", "continue"])
+def test_a_promoted_configuration_restarts_or_continues_from_its_weights(tmp_path, growth):
+    objective = FakeRungObjective([0.5], epochs=1)
+    sha = SHA(eta=3, max_resource=1, resource="data", min_fraction=1 / 3, growth=growth)
+    engine = _engine(tmp_path, objective, scheduler=sha)
+    trial = engine.ask()
+    engine.advance(trial, 1)
+    with torch.no_grad():
+        objective.last[0.5].model.weight.add_(1.0)  # what the first rung learnt
+    learnt = objective.last[0.5].model.weight.clone()
+    engine.advance(trial, 3)
+    now = objective.last[0.5].model.weight
+    assert torch.equal(now, learnt) == (growth == "continue")
+
+
+def test_asha_on_data_rungs_trains_every_rung_on_the_way_and_may_stop(tmp_path):
+    objective = FakeRungObjective([0.9, 0.1, 0.2, 0.3], epochs=1)
+    asha = ASHA(eta=3, max_resource=1, resource="data", min_fraction=1 / 9)
+    asha_study = optuna.create_study(direction="maximize", pruner=asha.pruner())
+    engine = _engine(tmp_path, objective, scheduler=asha, study=asha_study, n_trials=4)
+    asha.run(engine)
+    states = [t.state for t in asha_study.trials]
+    assert states[0] == TrialState.COMPLETE
+    assert asha_study.trials[0].intermediate_values.keys() == {1, 3, 9}
+    assert TrialState.PRUNED in states

@@ -217,3 +217,63 @@ def test_every_configured_scheduler_keeps_the_contract(option):
     )
     check_scheduler_contract(scheduler)
     check_scheduler_contract(scheduler, fail=frozenset({1, 4}))
+
+
+# -- the data as the resource -----------------------------------------------------------------
+def test_data_rungs_are_shares_of_the_data_in_units_of_the_smallest():
+    hb = Hyperband(eta=3, max_resource=20, resource="data", min_fraction=1 / 27)
+    # 27 units make the full data: rung u trains T = 20 epochs on u/27 of it.
+    assert hb.max_resource == 27 and hb.epochs == 20 and hb.min_fraction == 1 / 27
+    assert [hb.budget(u) for u in (1, 3, 9, 27)] == [
+        (1 / 27, 20),
+        (1 / 9, 20),
+        (1 / 3, 20),
+        (1.0, 20),
+    ]
+    assert hb.rungs()[0] == [(27, 1), (9, 3), (3, 9), (1, 27)]
+    assert hb.levels() == [1, 3, 9, 27] and hb.fractions() == [1 / 27, 1 / 9, 1 / 3]
+    # Every rung is a whole training of T epochs: 27 + 9 + 3 + 1 trainings in the first bracket.
+    assert hb.planned_epochs(27) == 40 * 20
+    # 0.01: 100 units, rungs 1, 3, 9, 27, 81 and the full data.
+    sha = SHA(eta=3, max_resource=10, resource="data", min_fraction=0.01)
+    assert sha.levels() == [1, 3, 9, 27, 81, 100]
+    assert sha.budget(27) == (0.27, 10)
+    asha = ASHA(eta=3, max_resource=10, resource="data", min_fraction=1 / 9)
+    assert asha.decision_epochs() == [1, 3] and asha.levels() == [1, 3, 9]
+    assert asha.settings()["resource"] == "data" and asha.settings()["growth"] == "restart"
+    # Epochs as the resource: nothing changes.
+    assert Hyperband(eta=3, max_resource=20).budget(6) == (None, 6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"resource": "data"}, r"scheduler.min_fraction must be in \(0, 1\) with"),
+        ({"resource": "data", "min_fraction": 1.5}, r"scheduler.min_fraction must be in \(0, 1\)"),
+        ({"resource": "data", "min_fraction": 0.5}, r"leaves no rung below the full data"),
+        ({"min_fraction": 0.1}, r"scheduler.min_fraction is for scheduler.resource=data"),
+        ({"resource": "bytes"}, r"scheduler.resource must be one of epochs, data"),
+        ({"growth": "grow"}, r"scheduler.growth must be one of restart, continue"),
+    ],
+)
+def test_bad_data_rung_settings_are_one_line(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        SHA(eta=3, max_resource=10, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        SHA(eta=3, max_resource=5, resource="data", min_fraction=1 / 9),
+        Hyperband(eta=3, max_resource=5, resource="data", min_fraction=1 / 27),
+        ASHA(eta=3, max_resource=5, resource="data", min_fraction=1 / 9),
+    ],
+    ids=["sha", "hyperband", "asha"],
+)
+def test_data_rung_schedulers_keep_the_contract(scheduler):
+    engine = FakeEngine([0.5 + 0.01 * ((7 * i) % 11) for i in range(12)], pruner=scheduler.pruner())
+    scheduler.run(engine)
+    ended = engine.completed + engine.pruned
+    assert sorted(ended) == list(range(12)) and len(set(ended)) == 12
+    assert all(until in scheduler.levels() for _, until in engine.advances)
+    assert any(engine.epochs[n] == scheduler.max_resource for n in engine.completed)

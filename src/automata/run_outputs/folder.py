@@ -51,6 +51,15 @@ class RunFolder:
     def final_model(self) -> Path:
         return self.path / FINAL_MODEL
 
+    def drop_trial_models(self) -> None:
+        """Remove the full-data models the study kept for the final one
+        (``checkpoints/model_*.pt``), once the final model is saved."""
+        checkpoints = self.path / "checkpoints"
+        for path in checkpoints.glob("model_*.pt"):
+            path.unlink()
+        if checkpoints.is_dir() and not any(checkpoints.iterdir()):
+            checkpoints.rmdir()
+
     def write(self, summary: RunSummary) -> None:
         """summary.json and report.md, and the closing log lines."""
         summary.write(self.path / "summary.json")

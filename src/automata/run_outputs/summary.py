@@ -28,6 +28,10 @@ from optuna.trial import FrozenTrial, TrialState
 #: reason a failed trial failed.
 COST_ATTR = "cost"
 FAIL_REASON_ATTR = "fail_reason"
+#: With the data as the resource: a trial's record of each rung it trained, and the file of
+#: its full-data model when it reached the last rung.
+RUNGS_ATTR = "rungs"
+MODEL_ATTR = "model_file"
 
 
 class SummaryError(ValueError):
@@ -78,6 +82,9 @@ class TrialRow:
     params: dict[str, Any]
     cost: TrialCost
     fail_reason: str | None = None
+    #: with the data as the resource: each rung it trained (fraction of the data, epochs,
+    #: full-data-equivalent epochs, validation accuracy)
+    rungs: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
     def of(cls, t: FrozenTrial) -> TrialRow:
@@ -89,6 +96,7 @@ class TrialRow:
             params=dict(t.params),
             cost=TrialCost.from_dict(t.user_attrs.get(COST_ATTR)),
             fail_reason=t.user_attrs.get(FAIL_REASON_ATTR),
+            rungs=list(t.user_attrs.get(RUNGS_ATTR, [])),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +105,12 @@ class TrialRow:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> TrialRow:
         return cls(**{**_fields_of(cls, d, "trials[]"), "cost": TrialCost.from_dict(d["cost"])})
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the data of the last rung it trained (None with epochs as the
+        resource)."""
+        return self.rungs[-1]["fraction"] if self.rungs else None
 
 
 @dataclass

@@ -15,6 +15,7 @@ Hyperband, ASHA) that decides how many plan epochs each configuration gets.
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -142,6 +143,16 @@ class Selector(ABC):
         self.fraction = float(fraction)
         self.interval = int(interval)
         self.kappa = float(kappa)
+
+    def at_fraction(self, fraction: float) -> Selector:
+        """This selector, choosing subsets of ``fraction`` of the training set (a rung of a
+        scheduler whose resource is the data's size): a copy with every other setting kept.
+        Work that :meth:`prepare` shares across trials depends on the budget: prepare the copy
+        too."""
+        require(0.0 < fraction <= 1.0, "fraction", "in (0, 1]", fraction)
+        twin = copy.copy(self)
+        twin.fraction = float(fraction)
+        return twin
 
     def budget(self, n: int) -> int:
         """Number of examples a subset of an ``n``-example training set may hold (>= 1)."""

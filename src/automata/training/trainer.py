@@ -51,6 +51,8 @@ class EpochResult:
     #: plan epochs this epoch advanced the configuration by (a warm-start epoch on the full
     #: data may stand in for several)
     advanced: int = 1
+    #: the epoch's cost in full-data epochs (examples trained on / training-set size)
+    full_equivalent: float = 1.0
 
     def scalars(self) -> dict[str, float | None]:
         """The epoch's curves (TensorBoard tags): loss, validation, subset size, times, and
@@ -109,6 +111,8 @@ class Trainer:
         self.cost = TrialCost()
         #: one entry per selection round: epoch, subset size, gradient/solver seconds, error.
         self.selection_log: list[dict[str, float]] = []
+        #: what the caller keeps with the trainer's checkpoint (a tuning engine's rung record)
+        self.extra: dict[str, Any] = {}
         self._rng_state = torch.get_rng_state()
         self._cuda_rng_state = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
 
@@ -247,6 +251,7 @@ class Trainer:
             eval_seconds=t2 - t1,
             selection_stats=stats,
             advanced=advanced,
+            full_equivalent=indices.numel() / n,
         )
 
     def test_accuracy(self) -> float:
@@ -283,6 +288,7 @@ class Trainer:
             "cuda_rng": self._cuda_rng_state,
             "cost": self.cost.as_dict(),
             "selection_log": self.selection_log,
+            "extra": self.extra,
         }
 
     def save(self, path: Path) -> None:
@@ -323,6 +329,7 @@ class Trainer:
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             self._cuda_rng_state = state["cuda_rng"]
         self.selection_log = list(state.get("selection_log", []))
+        self.extra = dict(state.get("extra") or {})
         cost = state["cost"]
         self.cost = TrialCost(
             epochs=int(cost["epochs"]),

@@ -17,6 +17,7 @@ without training, interrupted ones continue from their last checkpoint.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ import socket
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +35,13 @@ from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from automata.errors import TooManyFailures
-from automata.run_outputs.summary import COST_ATTR, FAIL_REASON_ATTR
+from automata.run_outputs.summary import (
+    COST_ATTR,
+    FAIL_REASON_ATTR,
+    MODEL_ATTR,
+    RUNGS_ATTR,
+    TrialCost,
+)
 from automata.signals import critical
 from automata.training.trainer import EpochResult, Trainer
 from automata.tuning.objective import Objective
@@ -98,6 +105,29 @@ class TrialRecord:
     score: float | None = None
     score_epoch: int | None = None
     last_heartbeat: float = -math.inf
+    #: with the data as the resource: the rung its trainer is at (0: none yet), what the
+    #: rungs before it cost, their selection rounds, and one record per rung trained
+    level: int = 0
+    before: TrialCost = field(default_factory=TrialCost)
+    rounds_before: list[dict[str, float]] = field(default_factory=list)
+    rungs: list[dict[str, float]] = field(default_factory=list)
+
+    def remember(self, trainer: Trainer) -> None:
+        """Keep the rung record with ``trainer``'s checkpoint."""
+        trainer.extra = {
+            "level": self.level,
+            "before": self.before.as_dict(),
+            "rounds_before": self.rounds_before,
+            "rungs": self.rungs,
+        }
+
+    def recall(self, trainer: Trainer) -> None:
+        """The rung record kept with a loaded checkpoint."""
+        if trainer.extra:
+            self.level = int(trainer.extra["level"])
+            self.before = TrialCost.from_dict(trainer.extra["before"])
+            self.rounds_before = list(trainer.extra["rounds_before"])
+            self.rungs = list(trainer.extra["rungs"])
 
     @property
     def number(self) -> int:
@@ -135,6 +165,7 @@ class TrialEngine:
     ) -> None:
         self.study = study
         self.objective = objective
+        self.scheduler = scheduler
         self.synchronous = scheduler.synchronous
         self.decision_epochs = tuple(int(d) for d in scheduler.decision_epochs())
         self.n_trials = int(tuning.n_trials)
@@ -212,6 +243,8 @@ class TrialEngine:
                 rec.score_epoch = min(s for s in frozen.intermediate_values if s >= until)
                 return recorded
         try:
+            if self.scheduler.data_rungs:
+                return self._advance_data(rec, until, prune_check)
             trainer = self._trainer(rec)
             every = self.objective.eval_every
 
@@ -247,6 +280,62 @@ class TrialEngine:
             return None
         return rec.score
 
+    def _advance_data(self, rec: TrialRecord, until: int, prune_check: bool) -> float | None:
+        """The data as the resource: train ``rec`` at each rung it has not reached up to
+        ``until`` (the pruner's rungs on the way, ASHA), each a whole training of T epochs on
+        the rung's share of the data; the score of each rung is reported at its size."""
+        frozen = rec.recorded
+        if rec.trainer is None and self._checkpoint(rec.number).exists():
+            self._trainer(rec)  # the rung it reached before it was paused or interrupted
+        levels = [d for d in self.decision_epochs if rec.level < d < until] + [until]
+        for level in levels:
+            score = self._train_rung(rec, level)
+            if frozen is None or level not in frozen.intermediate_values:
+                rec.trial.report(score, level)
+            if prune_check and level < until and rec.trial.should_prune():
+                self.prune(rec.trial)
+                return None
+        return rec.score
+
+    def _train_rung(self, rec: TrialRecord, level: int) -> float:
+        """One rung: a new trainer on the rung's share of the data (from the weights of the
+        rung before with ``growth=continue``), trained for T epochs."""
+        fraction, epochs = self.scheduler.budget(level)
+        previous = rec.trainer
+        trainer = self.objective.trainer(rec.params, fraction=fraction)
+        if previous is not None:
+            rec.before = rec.before + previous.cost
+            rec.rounds_before = rec.rounds_before + previous.selection_log
+            if self.scheduler.growth == "continue":
+                trainer.model.load_state_dict(previous.model.state_dict())
+        rec.trainer, rec.level = trainer, level
+        every = self.objective.eval_every
+        offset = rec.before.epochs  # plan epochs of the rungs before, for the curves
+
+        def decides(before: int, after: int) -> bool:
+            return after >= epochs or (every is not None and after // every > before // every)
+
+        while trainer.epoch < epochs:
+            before = trainer.epoch
+            res = trainer.run_epoch(validate=decides)
+            self.epochs_trained += res.epoch - before
+            shown = dataclasses.replace(res, epoch=offset + res.epoch)
+            for observer in self.observers:
+                observer.epoch(rec.number, shown, offset + epochs)
+            self._heartbeat(rec)
+        assert res.val_accuracy is not None  # validated at the rung's last epoch
+        rec.score, rec.score_epoch = res.val_accuracy, level
+        rec.rungs.append(
+            {
+                "level": float(level),
+                "fraction": float(fraction or 1.0),
+                "epochs": float(epochs),
+                "full_equivalent_epochs": trainer.cost.full_equivalent_epochs,
+                "val_accuracy": res.val_accuracy,
+            }
+        )
+        return res.val_accuracy
+
     def pause(self, trial: optuna.Trial) -> None:
         """Save a waiting trial's state to disk and free its memory (synchronous schedulers)."""
         rec = self._trials[trial.number]
@@ -278,12 +367,13 @@ class TrialEngine:
     def _checkpoint(self, number: int) -> Path:
         return self.checkpoint_dir / f"trial_{number:04d}.pt"
 
-    def _save(self, rec: TrialRecord) -> None:
+    def _save(self, rec: TrialRecord, path: Path | None = None) -> None:
         trainer, rec.trainer = rec.trainer, None
         if trainer is not None:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            rec.remember(trainer)
             with critical():
-                trainer.save(self._checkpoint(rec.number))
+                trainer.save(path or self._checkpoint(rec.number))
 
     def _trainer(self, rec: TrialRecord) -> Trainer:
         if rec.trainer is None:
@@ -291,6 +381,7 @@ class TrialEngine:
             path = self._checkpoint(rec.number)
             if path.exists():
                 trainer.load(path)
+                rec.recall(trainer)
             rec.trainer = trainer
         return rec.trainer
 
@@ -305,26 +396,48 @@ class TrialEngine:
             rec.last_heartbeat = now
 
     def _records(self, rec: TrialRecord) -> tuple[dict[str, float], list[dict[str, float]]]:
-        """The trial's cost and per-round selection log (from memory or its checkpoint)."""
+        """The trial's cost and per-round selection log (from memory or its checkpoint), the
+        rungs before the current one included."""
         if rec.trainer is not None:
-            return rec.trainer.records()
-        if self._checkpoint(rec.number).exists():
-            return Trainer.records_of(self._checkpoint(rec.number))
-        return {}, []
+            cost, rounds = rec.trainer.records()
+        elif self._checkpoint(rec.number).exists():
+            cost, rounds = Trainer.records_of(self._checkpoint(rec.number))
+        else:
+            return {}, []
+        if rec.before == TrialCost():
+            return cost, rounds
+        return (rec.before + TrialCost.from_dict(cost)).as_dict(), rec.rounds_before + rounds
 
     def _finish(self, rec: TrialRecord, state: TrialState, value: float | None) -> None:
         cost, rounds = self._records(rec)
-        if self.keep_checkpoints and rec.trainer is not None:
+        if state == TrialState.COMPLETE and self._keeps_model(rec):
+            # A configuration trained on the full data for T epochs: its model may be the
+            # final one (the best of them, once the study is over), never trained twice.
+            model = self.checkpoint_dir / f"model_{rec.number:04d}.pt"
+            self._save(rec, model)
+            rec.trial.set_user_attr(MODEL_ATTR, str(model.resolve()))
+        elif self.keep_checkpoints and rec.trainer is not None:
             self.pause(rec.trial)  # the final state, kept on disk
         with critical():  # a trial's cost and state are told together
             rec.trial.set_user_attr(COST_ATTR, cost)
             if rounds:
                 rec.trial.set_user_attr("selection_rounds", rounds)
+            if rec.rungs:
+                rec.trial.set_user_attr(RUNGS_ATTR, rec.rungs)
             self.study.tell(rec.trial, value, state=state)
         metrics = None
         if rec.score is not None and rec.score_epoch is not None:
             metrics = {"val_accuracy": rec.score, "epochs": float(rec.score_epoch)}
         self._release(rec, "complete" if state == TrialState.COMPLETE else "pruned", metrics)
+
+    def _keeps_model(self, rec: TrialRecord) -> bool:
+        """Whether the trial's model is a full-data training of T epochs (the data as the
+        resource, at its last rung), kept for the final model."""
+        return (
+            self.scheduler.data_rungs
+            and rec.trainer is not None
+            and rec.level == self.scheduler.max_resource
+        )
 
     def _fail(self, rec: TrialRecord, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

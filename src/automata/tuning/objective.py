@@ -9,7 +9,7 @@ trains it; the final model is built the same way, on the full data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from automata.config import check_subset_size
 from automata.data.base import DataSplits
 from automata.selection.base import Selector
+from automata.selection.full import FullSelector
 from automata.training.trainer import Trainer
 from automata.tuning import search_space
 
@@ -38,6 +39,7 @@ class Objective:
     data: DataSplits
     selector: Selector
     device: torch.device
+    _sized: dict[float, Selector] = field(default_factory=dict, repr=False)
 
     @property
     def epochs(self) -> int:
@@ -58,8 +60,17 @@ class Objective:
         """The training settings of the configuration ``params``."""
         return search_space.apply(self.settings, self.space, params)
 
-    def trainer(self, params: dict[str, Any], selector: Selector | None = None) -> Trainer:
-        """A fresh trainer of ``params`` on the run's selector (or ``selector``)."""
+    def trainer(
+        self,
+        params: dict[str, Any],
+        selector: Selector | None = None,
+        fraction: float | None = None,
+    ) -> Trainer:
+        """A fresh trainer of ``params`` on the run's selector (or ``selector``); with
+        ``fraction`` (a data-size rung), on the run's selector choosing subsets of that size,
+        and on the full data at 1."""
+        if fraction is not None:
+            selector = self.at_fraction(fraction)
         return Trainer(
             self.config(params),
             self.data,
@@ -67,6 +78,15 @@ class Objective:
             self.device,
             total_epochs=self.epochs,
         )
+
+    def at_fraction(self, fraction: float) -> Selector:
+        """The run's selector at ``fraction`` of the data (the full data at 1), one per size."""
+        if fraction >= 1.0 or self.selector.is_full:
+            return FullSelector()
+        key = round(float(fraction), 12)
+        if key not in self._sized:
+            self._sized[key] = self.selector.at_fraction(fraction)
+        return self._sized[key]
 
     def check_subset(self) -> str | None:
         """Refuse a subset with fewer examples than the data has classes; a warning line when it
@@ -81,7 +101,15 @@ class Objective:
             float(self.selector.fraction), len(self.data.train), self.data.num_classes, batch
         )
 
-    def prepare(self, setup_at: Path) -> dict[str, float | str]:
+    def prepare(
+        self, setup_at: Path, fractions: list[float] | tuple[float, ...] = ()
+    ) -> dict[str, float | str]:
         """The selector's work shared by every trial, once per run (e.g. MILO's orderings),
-        cached under ``setup_at``."""
-        return self.selector.prepare(self.data, setup_at, int(self.settings.seed), self.device)
+        cached under ``setup_at``; also at each of ``fractions`` (data-size rungs)."""
+        seed = int(self.settings.seed)
+        done = self.selector.prepare(self.data, setup_at, seed, self.device)
+        for fraction in fractions:
+            selector = self.at_fraction(fraction)
+            if not selector.is_full:
+                selector.prepare(self.data, setup_at, seed, self.device)
+        return done

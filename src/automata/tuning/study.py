@@ -183,7 +183,7 @@ class Study:
             initial=sum(t.last_step or 0 for t in study.trials if t.state.name != "FAIL"),
         )
         replay = self.resume_plan(scheduler.synchronous, {str(k) for k in objective.space})
-        trial_log = TrialLog(self.optuna, scheduler.synchronous, n_trials, objective.epochs)
+        trial_log = TrialLog(self.optuna, scheduler, n_trials)
         engine = TrialEngine(
             study,
             scheduler,
@@ -201,18 +201,24 @@ class Study:
                 len(study.trials),
                 len(replay) if not scheduler.synchronous else running,
             )
+        subsets = f"fraction {objective.selector.fraction:.3g}"
+        if scheduler.data_rungs:
+            shares = ", ".join(f"{f:.3g}" for f in scheduler.fractions())
+            subsets = f"data rungs {shares}, 1 ({scheduler.growth})"
         log.info(
-            "tuning: %d trials, selector %s (fraction %.3g), search %s, scheduler %s, device %s",
+            "tuning: %d trials, selector %s (%s), search %s, scheduler %s, device %s",
             n_trials,
             objective.selector.name,
-            objective.selector.fraction,
+            subsets,
             sampler_name(sampler),
             scheduler.name,
             objective.device,
         )
         t0 = time.perf_counter()
         # Shared selection set-up (e.g. MILO's orderings), once per run: part of the tuning time.
-        setup = objective.prepare(setup_dir(self.storage_url, self.run_dir))
+        setup = objective.prepare(
+            setup_dir(self.storage_url, self.run_dir), fractions=scheduler.fractions()
+        )
         setup_seconds = time.perf_counter() - t0
         try:
             with progress.logging():
@@ -409,13 +415,12 @@ class TrialLog:
     A synchronous study is this process's alone: its counts and best are kept here, not read
     back from the storage after every trial."""
 
-    def __init__(
-        self, study: optuna.Study, synchronous: bool, n_trials: int, max_resource: int
-    ) -> None:
+    def __init__(self, study: optuna.Study, scheduler: Scheduler, n_trials: int) -> None:
         self.study = study
-        self.synchronous = synchronous
+        self.scheduler = scheduler
+        self.synchronous = scheduler.synchronous
         self.n_trials = n_trials
-        self.max_resource = max_resource
+        self.max_resource = scheduler.max_resource
         self.started = time.perf_counter()
         at_start = study.get_trials(deepcopy=False, states=DONE)
         self._done = {t.number for t in at_start}
@@ -463,7 +468,10 @@ class TrialLog:
         else:
             best_txt = "no completed trial yet"
         what = "completed" if state == "complete" else "pruned"
-        result = f"val {score:.4f} at epoch {epoch}" if score is not None else "no score"
+        at = f"epoch {epoch}"
+        if self.scheduler.data_rungs and epoch is not None:
+            at = f"{self.scheduler.budget(epoch)[0]:.3g} of the data"
+        result = f"val {score:.4f} at {at}" if score is not None else "no score"
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",
             n_done,
@@ -474,7 +482,7 @@ class TrialLog:
             best_txt,
             time.perf_counter() - self.started,
         )
-        if not self.synchronous and self._bar is not None:
+        if not self.synchronous and not self.scheduler.data_rungs and self._bar is not None:
             # Other workers train too, and pruned trials stop short of the plan: take both
             # from the study.
             self._bar.sync(*study_epochs(trials, self.max_resource, self.n_trials))

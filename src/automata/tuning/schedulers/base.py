@@ -36,16 +36,38 @@ class Engine(Protocol):
         """Stop ``trial`` early (recorded as pruned at its last reported epoch)."""
 
 
+#: What a scheduler's rungs give a configuration: more training epochs (the paper's setting), or
+#: a larger share of the training data, each rung a whole training of T epochs on its subset.
+RESOURCES = ("epochs", "data")
+#: How a configuration promoted to a larger subset starts there: from scratch (``restart``:
+#: the model of the top rung is then exactly a full-data training) or from the weights it
+#: reached on the smaller one (``continue``).
+GROWTHS = ("restart", "continue")
+
+
 class Scheduler(ABC):
-    """Base of every scheduler. Resource = training epochs.
+    """Base of every scheduler.
 
     ``synchronous`` schedulers pause and resume trials (one process per study); asynchronous
     ones only stop trials, so many workers can share a study.
 
+    The resource (``resource``) is training epochs by default: rung ``r`` trains a
+    configuration to ``r`` epochs, from ``min_resource`` to ``max_resource``. With
+    ``resource="data"`` it is the data's size (Li et al. 2016's first Hyperband; Klein et al.
+    2017): rungs are counted in units of the smallest subset, ``min_fraction`` of the training
+    set (``1 / min_fraction`` units make the full data), so rung ``u`` trains the configuration
+    for ``max_resource`` epochs (T) on ``u * min_fraction`` of the data, chosen by the run's
+    selector at that size; the last rung is the full data. The rung arithmetic (SHA, Hyperband,
+    ASHA) is the same in both units: :meth:`budget` turns a rung into epochs and a fraction.
+
     Args:
         eta: reduction factor (keep the best 1/eta at each rung), >= 2.
-        min_resource: epochs of the first rung, >= 1.
-        max_resource: most epochs a configuration trains (usually ``${train.epochs}``).
+        min_resource: epochs of the first rung, >= 1 (epochs as the resource).
+        max_resource: most epochs a configuration trains (usually ``${train.epochs}``); with
+            the data as the resource, the epochs every rung trains.
+        resource: ``epochs`` or ``data`` (:data:`RESOURCES`).
+        min_fraction: the smallest rung's share of the training data (``resource=data``).
+        growth: ``restart`` or ``continue`` (:data:`GROWTHS`, ``resource=data``).
     """
 
     #: what logs, the study and summary.json call the scheduler: a class attribute, set by
@@ -60,7 +82,15 @@ class Scheduler(ABC):
         if "name" not in cls.__dict__:
             cls.name = cls.__name__
 
-    def __init__(self, eta: int = 3, min_resource: int = 1, max_resource: int = 20) -> None:
+    def __init__(
+        self,
+        eta: int = 3,
+        min_resource: int = 1,
+        max_resource: int = 20,
+        resource: str = "epochs",
+        min_fraction: float | None = None,
+        growth: str = "restart",
+    ) -> None:
         if eta < 2:
             raise ConfigError(f"scheduler.eta must be >= 2, got {eta}")
         if min_resource < 1:
@@ -70,9 +100,62 @@ class Scheduler(ABC):
                 f"scheduler.max_resource ({max_resource}) must be >= "
                 f"scheduler.min_resource ({min_resource})"
             )
+        if resource not in RESOURCES:
+            raise ConfigError(
+                f"scheduler.resource must be one of {', '.join(RESOURCES)}, got '{resource}'"
+            )
+        if growth not in GROWTHS:
+            raise ConfigError(
+                f"scheduler.growth must be one of {', '.join(GROWTHS)}, got '{growth}'"
+            )
         self.eta = int(eta)
         self.min_resource = int(min_resource)
         self.max_resource = int(max_resource)
+        #: T: the epochs of a configuration's training plan (at every rung, with the data)
+        self.epochs = int(max_resource)
+        self.resource = resource
+        self.growth = growth
+        self.min_fraction: float | None = None
+        if resource == "data":
+            if min_fraction is None or not 0.0 < float(min_fraction) < 1.0:
+                raise ConfigError(
+                    "scheduler.min_fraction must be in (0, 1) with scheduler.resource=data, "
+                    f"got {min_fraction}"
+                )
+            units = round(1.0 / float(min_fraction))
+            if units < self.eta:
+                raise ConfigError(
+                    f"scheduler.min_fraction={min_fraction:g} leaves no rung below the full "
+                    f"data with eta={self.eta}: use min_fraction <= 1/eta"
+                )
+            # Rungs in units of the smallest subset: 1 .. units (the full data).
+            self.min_fraction = 1.0 / units
+            self.min_resource, self.max_resource = 1, units
+        elif min_fraction is not None:
+            raise ConfigError("scheduler.min_fraction is for scheduler.resource=data")
+
+    @property
+    def data_rungs(self) -> bool:
+        """Whether the rungs are data sizes (``resource=data``)."""
+        return self.resource == "data"
+
+    def budget(self, until: int) -> tuple[float | None, int]:
+        """What rung ``until`` gives a configuration: ``(fraction, epochs)``. With epochs as
+        the resource, ``until`` epochs on the run's selector's subsets (fraction ``None``);
+        with the data, ``until / max_resource`` of the training data for T epochs."""
+        if not self.data_rungs:
+            return None, until
+        return min(1.0, until / self.max_resource), self.epochs
+
+    def levels(self) -> list[int]:
+        """Every rung a configuration may reach (the scheduler's units), smallest first."""
+        return sorted({*self.decision_epochs(), self.max_resource})
+
+    def fractions(self) -> list[float]:
+        """The data shares of the rungs below the full data (``resource=data``; else none)."""
+        if not self.data_rungs:
+            return []
+        return [self.budget(u)[0] or 1.0 for u in self.levels() if u < self.max_resource]
 
     def pruner(self) -> optuna.pruners.BasePruner:
         """The Optuna pruner the study is created with (only ASHA uses one)."""
@@ -90,16 +173,24 @@ class Scheduler(ABC):
 
     def planned_epochs(self, n_trials: int) -> int:
         """Epochs ``n_trials`` configurations train under this scheduler (for progress and
-        time estimates). Here: all of them to ``max_resource``, an upper bound for schedulers
-        that stop trials early without a fixed plan (ASHA)."""
+        time estimates). Here: all of them to ``max_resource`` (with the data as the
+        resource, T epochs at each rung they may reach), an upper bound for schedulers that
+        stop trials early without a fixed plan (ASHA)."""
+        if self.data_rungs:
+            return n_trials * (len(self.decision_epochs()) + 1) * self.epochs
         return n_trials * self.max_resource
 
-    def settings(self) -> dict[str, int | str | bool]:
+    def settings(self) -> dict[str, float | str | bool]:
         """The scheduler's settings, as ``summary.json`` records them (a subclass adds its own
         options to ``super().settings()``)."""
-        return {
+        out: dict[str, float | str | bool] = {
             "scheduler": self.name,
             "eta": self.eta,
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
+            "resource": self.resource,
         }
+        if self.data_rungs:
+            out.update(epochs=self.epochs, min_fraction=float(self.min_fraction or 0.0))
+            out.update(growth=self.growth)
+        return out

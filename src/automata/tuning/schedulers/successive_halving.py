@@ -86,6 +86,12 @@ def bracket_epochs(n: int, r: float, max_resource: int, eta: int, keep: str = "f
     return total
 
 
+def bracket_trainings(n: int, r: float, max_resource: int, eta: int, keep: str = "floor") -> int:
+    """Trainings one SHA bracket of ``n`` configurations runs when each rung is a training of
+    its own (the data as the resource: every rung trains T epochs on its subset)."""
+    return sum(configs for configs, _ in sha_rungs(n, r, max_resource, eta, keep))
+
+
 def run_bracket(
     engine: Engine,
     trials: list[optuna.Trial],
@@ -118,6 +124,28 @@ def run_bracket(
             return
 
 
+class _Halving(Scheduler):
+    """What SHA and Hyperband share: the epochs one bracket trains, in either resource."""
+
+    def _brackets(self) -> list[tuple[int, float, str]]:
+        """``(n, r, keep)`` of the brackets, ``n`` as large as any study's."""
+        return [(10**6, float(self.min_resource), "floor")]
+
+    def levels(self) -> list[int]:
+        return sorted(
+            {
+                e
+                for n, r, keep in self._brackets()
+                for _, e in sha_rungs(n, r, self.max_resource, self.eta, keep)
+            }
+        )
+
+    def _work(self, n: int, r: float, keep: str) -> int:
+        if self.data_rungs:
+            return self.epochs * bracket_trainings(n, r, self.max_resource, self.eta, keep)
+        return bracket_epochs(n, r, self.max_resource, self.eta, keep)
+
+
 def _ask_many(engine: Engine, n: int) -> list[optuna.Trial]:
     trials = []
     for _ in range(n):
@@ -128,21 +156,29 @@ def _ask_many(engine: Engine, n: int) -> list[optuna.Trial]:
     return trials
 
 
-class SHA(Scheduler):
+class SHA(_Halving):
     """Synchronous successive halving.
 
     Args:
         n: configurations per bracket; ``null`` puts all ``tuning.n_trials`` in one bracket.
-        eta, min_resource, max_resource: see :class:`Scheduler`.
+        eta, min_resource, max_resource, resource, min_fraction, growth: see
+            :class:`~automata.tuning.schedulers.base.Scheduler`.
     """
 
     name = "sha"
     synchronous = True
 
     def __init__(
-        self, eta: int = 3, min_resource: int = 1, max_resource: int = 20, n: int | None = None
+        self,
+        eta: int = 3,
+        min_resource: int = 1,
+        max_resource: int = 20,
+        n: int | None = None,
+        resource: str = "epochs",
+        min_fraction: float | None = None,
+        growth: str = "restart",
     ) -> None:
-        super().__init__(eta, min_resource, max_resource)
+        super().__init__(eta, min_resource, max_resource, resource, min_fraction, growth)
         if n is not None and n < 1:
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
         self.n = n
@@ -158,7 +194,7 @@ class SHA(Scheduler):
         total, left = 0, n_trials
         while left > 0:
             n = min(self.n or left, left)
-            total += bracket_epochs(n, self.min_resource, self.max_resource, self.eta)
+            total += self._work(n, self.min_resource, "floor")
             left -= n
         return total
 
@@ -166,7 +202,7 @@ class SHA(Scheduler):
 BRACKET_ORDERS = ("aggressive_first", "conservative_first")
 
 
-class Hyperband(Scheduler):
+class Hyperband(_Halving):
     """Synchronous Hyperband: SHA brackets with the n and r of Li et al. (2018).
 
     Args:
@@ -175,7 +211,8 @@ class Hyperband(Scheduler):
             AUTOMATA reference code, through Ray Tune's ``HyperBandScheduler``: the bracket
             that never stops early first, Ray's brackets (``s_max = round(log_eta R)``, too
             small ones skipped) and ``ceil(n / eta)`` survivors at each halving).
-        eta, min_resource, max_resource: see :class:`Scheduler`.
+        eta, min_resource, max_resource, resource, min_fraction, growth: see
+            :class:`~automata.tuning.schedulers.base.Scheduler`.
 
     Brackets are filled in order until ``tuning.n_trials`` configurations were asked for (the
     last one may hold fewer than its n); with more trials than one round of brackets, the
@@ -191,8 +228,11 @@ class Hyperband(Scheduler):
         min_resource: int = 1,
         max_resource: int = 20,
         bracket_order: str = "aggressive_first",
+        resource: str = "epochs",
+        min_fraction: float | None = None,
+        growth: str = "restart",
     ) -> None:
-        super().__init__(eta, min_resource, max_resource)
+        super().__init__(eta, min_resource, max_resource, resource, min_fraction, growth)
         if bracket_order not in BRACKET_ORDERS:
             raise ConfigError(
                 f"scheduler.bracket_order must be one of {', '.join(BRACKET_ORDERS)}, "
@@ -203,6 +243,10 @@ class Hyperband(Scheduler):
     @property
     def _ray(self) -> bool:
         return self.bracket_order == "conservative_first"
+
+    def _brackets(self) -> list[tuple[int, float, str]]:
+        keep = "ceil" if self._ray else "floor"
+        return [(n, r, keep) for n, r in self.brackets()]
 
     def brackets(self) -> list[tuple[int, float]]:
         out = hyperband_brackets(self.min_resource, self.max_resource, self.eta, ray=self._ray)
@@ -229,10 +273,9 @@ class Hyperband(Scheduler):
                 if left <= 0:
                     break
                 k = min(n, left)  # the last bracket holds what is left of n_trials
-                keep = "ceil" if self._ray else "floor"
-                total += bracket_epochs(k, r, self.max_resource, self.eta, keep)
+                total += self._work(k, r, "ceil" if self._ray else "floor")
                 left -= k
         return total
 
-    def settings(self) -> dict[str, int | str | bool]:
+    def settings(self) -> dict[str, float | str | bool]:
         return {**super().settings(), "bracket_order": self.bracket_order}
