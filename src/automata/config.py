@@ -85,6 +85,7 @@ class TuningConfig:
     heartbeat_interval: int | None = None
     grace_period: int | None = None
     allow_changed_settings: bool = False
+    confirm_top_k: int = 0
 
 
 @dataclass
@@ -235,6 +236,7 @@ def validate(cfg: DictConfig) -> None:
     _check(tu.timeout is None or tu.timeout > 0, f"tuning.timeout must be > 0, got {tu.timeout}")
     _check(bool(tu.study_name), "tuning.study_name must not be empty")
     _check(tu.worker >= 0, f"tuning.worker must be >= 0, got {tu.worker}")
+    _check(tu.confirm_top_k >= 0, f"tuning.confirm_top_k must be >= 0, got {tu.confirm_top_k}")
     _check(
         tu.heartbeat_interval is None or tu.heartbeat_interval >= 1,
         f"tuning.heartbeat_interval must be >= 1 second, got {tu.heartbeat_interval}",

@@ -41,12 +41,13 @@ from automata.run_outputs.summary import (
     SelectorRecord,
     trial_rows,
 )
-from automata.run_outputs.tensorboard import TrialCurves
+from automata.run_outputs.tensorboard import TensorBoardLog, TrialCurves
 from automata.selection.base import Selector
 from automata.selection.full import FullSelector
 from automata.training.optimizers import check_names
 from automata.training.trainer import Trainer
 from automata.tuning import search_space
+from automata.tuning.confirm import Confirmed, confirm
 from automata.tuning.objective import Objective
 from automata.tuning.sampling import TrialSeededSampler, sampler_name
 from automata.tuning.schedulers.base import Scheduler
@@ -101,12 +102,22 @@ def run(cfg: DictConfig) -> RunSummary:
     tuned = study.tune(objective, parts.scheduler, parts.sampler, labels, observers=[curves])
     final_train = bool(cfg.tuning.final_train)
     best = study.best_trial(final_train)
+    confirmed = None
+    if best and final_train and cfg.tuning.confirm_top_k:
+        k, eta = int(cfg.tuning.confirm_top_k), parts.scheduler.eta
+        tb = TensorBoardLog(folder.path / "tensorboard" / "confirm", folder.tensorboard.enabled)
+        confirmed = confirm(
+            study, objective, k, eta, checked.fingerprint, labels, [TrialCurves(tb)]
+        )
+        best = confirmed.best
     final = FinalModel()
     if best and final_train:
         final = train_final_model(objective, best, folder)
         if not cfg.tuning.keep_checkpoints:
             folder.drop_trial_models()
-    summary = summarize(parts, objective, study, tuned, best, final, labels, checked, started)
+    summary = summarize(
+        parts, objective, study, tuned, best, final, labels, checked, started, confirmed
+    )
     folder.write(summary)
     return summary
 
@@ -238,14 +249,20 @@ def summarize(
     labels: dict[str, Any],
     checked: CheckedConfig,
     started: float,
+    confirmed: Confirmed | None = None,
 ) -> RunSummary:
     """summary.json's content: results, times, costs and what produced them."""
+    confirm_rows, confirm_seconds, best_number = [], 0.0, best.number if best else None
+    if confirmed is not None and best is not None:
+        confirm_rows = trial_rows(confirmed.study)
+        confirm_seconds = confirmed.tuned.tuning_seconds
+        best_number = confirmed.origin.get(best.number, best.number)
     summary = RunSummary(
         dataset=objective.data.name,
         model=str(labels["model"]),
         choices=checked.choices,
         best_params=best.params if best else None,
-        best_trial=best.number if best else None,
+        best_trial=best_number,
         best_val_accuracy=best.value if best else None,
         final_test_accuracy=final.test_accuracy,
         final_val_accuracy=final.val_accuracy,
@@ -270,6 +287,8 @@ def summarize(
         trials=trial_rows(study.optuna),
         cost_model=CostModel(),
         final_model=final.path.name if final.path else None,
+        confirm_trials=confirm_rows,
+        confirm_seconds=confirm_seconds,
     )
     summary.cost_model = CostModel.of(
         summary.cost, summary.tuning_seconds, parts.selector.fraction, final.full_epoch_seconds

@@ -5,6 +5,7 @@ resuming from it, recording failures, replaying an interrupted study, and what o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import optuna
@@ -30,6 +31,7 @@ class FakeTrainer:
         self.epoch = 0
         self.validated: list[int] = []
         self.extra: dict[str, Any] = {}  # what the engine keeps with the checkpoint
+        self.selector = SimpleNamespace(is_full=False)  # trains on subsets
 
     def run_epoch(self, validate) -> EpochResult:  # noqa: ANN001
         before, self.epoch = self.epoch, self.epoch + 1
@@ -237,6 +239,7 @@ class FakeRungTrainer(FakeTrainer):
     def __init__(self, params: dict[str, Any], fraction: float) -> None:
         super().__init__(params)
         self.fraction = fraction
+        self.selector = SimpleNamespace(is_full=fraction >= 1.0)
         self.cost = TrialCost()
         self.selection_log: list[dict[str, float]] = []
         torch.manual_seed(0)

@@ -304,6 +304,9 @@ class RunSummary:
     cost_model: CostModel
     #: the final model's file in the run folder (None without final training)
     final_model: str | None = None
+    #: with tuning.confirm_top_k: the finalists' trials on the full data, and their time
+    confirm_trials: list[TrialRow] = field(default_factory=list)
+    confirm_seconds: float = 0.0
 
     # -- totals over the trials ------------------------------------------------------------
     @property
@@ -340,7 +343,8 @@ class RunSummary:
 
     @property
     def tuning_plus_final_seconds(self) -> float:
-        return self.tuning_seconds + self.final_train_seconds
+        """Tuning, the confirmation of its finalists and the final model: what the pick cost."""
+        return self.tuning_seconds + self.confirm_seconds + self.final_train_seconds
 
     @property
     def selection_share(self) -> float | None:
@@ -388,6 +392,8 @@ class RunSummary:
             "trials": [row.to_json() for row in self.trials],
             "cost_model": self.cost_model.to_json(),
             "final_model": self.final_model,
+            "confirm_trials": [row.to_json() for row in self.confirm_trials],
+            "confirm_seconds": self.confirm_seconds,
         }
 
     @classmethod
@@ -402,6 +408,7 @@ class RunSummary:
                 "selector": SelectorRecord.from_json(d["selector"]),
                 "scheduler": SchedulerRecord.from_json(d["scheduler"]),
                 "trials": [TrialRow.from_json(t) for t in d["trials"]],
+                "confirm_trials": [TrialRow.from_json(t) for t in d["confirm_trials"]],
                 "cost_model": CostModel.from_json(d["cost_model"] or {}),
             }
         )

@@ -183,6 +183,8 @@ class TrialEngine:
         self._replay = list(replay)
         self._trials: dict[int, TrialRecord] = {}
         self._counted: int | None = None
+        #: (score, trial, file) of the best full-data model this process kept
+        self._kept: tuple[float, int, str] | None = None
 
     # -- scheduler-facing API -------------------------------------------------------------
     def ask(self) -> optuna.Trial | None:
@@ -410,12 +412,13 @@ class TrialEngine:
 
     def _finish(self, rec: TrialRecord, state: TrialState, value: float | None) -> None:
         cost, rounds = self._records(rec)
-        if state == TrialState.COMPLETE and self._keeps_model(rec):
+        if state == TrialState.COMPLETE and self._keeps_model(rec, value):
             # A configuration trained on the full data for T epochs: its model may be the
             # final one (the best of them, once the study is over), never trained twice.
             model = self.checkpoint_dir / f"model_{rec.number:04d}.pt"
             self._save(rec, model)
             rec.trial.set_user_attr(MODEL_ATTR, str(model.resolve()))
+            self._kept = (float(value or 0.0), rec.number, str(model))
         elif self.keep_checkpoints and rec.trainer is not None:
             self.pause(rec.trial)  # the final state, kept on disk
         with critical():  # a trial's cost and state are told together
@@ -430,14 +433,20 @@ class TrialEngine:
             metrics = {"val_accuracy": rec.score, "epochs": float(rec.score_epoch)}
         self._release(rec, "complete" if state == TrialState.COMPLETE else "pruned", metrics)
 
-    def _keeps_model(self, rec: TrialRecord) -> bool:
-        """Whether the trial's model is a full-data training of T epochs (the data as the
-        resource, at its last rung), kept for the final model."""
-        return (
-            self.scheduler.data_rungs
-            and rec.trainer is not None
-            and rec.level == self.scheduler.max_resource
-        )
+    def _keeps_model(self, rec: TrialRecord, value: float | None) -> bool:
+        """Whether the trial's model is a full-data training of T epochs (the last rung of
+        the data as the resource, a study on the full data) that scores best of those this
+        process trained: it is kept, as the final model may be it; the one it beats goes."""
+        trainer = rec.trainer
+        if trainer is None or value is None or not trainer.selector.is_full:
+            return False
+        if trainer.epoch < self.objective.epochs:
+            return False
+        if self._kept is not None and (self._kept[0], -self._kept[1]) >= (value, -rec.number):
+            return False
+        if self._kept is not None:
+            Path(self._kept[2]).unlink(missing_ok=True)
+        return True
 
     def _fail(self, rec: TrialRecord, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
