@@ -51,6 +51,9 @@ class FakeEngine:
         self.completed.append(trial.number)
         self.study.tell(trial, self.score(trial.number, self.epochs[trial.number]))
 
+    def noise(self, score: float) -> float:
+        return 0.01  # a validation set of a few thousand examples
+
     def prune(self, trial):
         self.pruned.append(trial.number)
         self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)

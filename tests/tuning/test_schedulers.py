@@ -10,7 +10,7 @@ import pytest
 
 from automata.build import build
 from automata.errors import ConfigError
-from automata.tuning.schedulers import ASHA, SHA, Hyperband, NoScheduler
+from automata.tuning.schedulers import ASHA, SHA, Hyperband, NoScheduler, OneEpoch
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
 
 from ..conftest import compose_config, options
@@ -277,3 +277,51 @@ def test_data_rung_schedulers_keep_the_contract(scheduler):
     assert sorted(ended) == list(range(12)) and len(set(ended)) == 12
     assert all(until in scheduler.levels() for _, until in engine.advances)
     assert any(engine.epochs[n] == scheduler.max_resource for n in engine.completed)
+
+
+# -- a stop once the rungs agree (PASHA's soft ranking) and one epoch then the best few ---------
+def test_agree_compares_the_tops_of_two_rungs_within_a_tolerance():
+    from automata.tuning.schedulers.successive_halving import agree
+
+    before = {0: 0.80, 1: 0.79, 2: 0.60}
+    assert agree({0: 0.90, 1: 0.88, 2: 0.70}, before, tolerance=0.0)  # same top
+    assert not agree({0: 0.88, 1: 0.90, 2: 0.70}, before, tolerance=0.0)  # swapped
+    assert agree({0: 0.88, 1: 0.90, 2: 0.70}, before, tolerance=0.02)  # a tie within 0.02
+    assert not agree({2: 0.95, 0: 0.90, 1: 0.88}, before, tolerance=0.05)  # overturned
+    assert not agree({0: 0.9}, {0: 0.8}, tolerance=1.0)  # one configuration: nothing to agree
+
+
+def test_sha_stops_growing_once_the_last_two_rungs_agree():
+    # Simulated curves keep their order: the second rung agrees with the first, so the data
+    # (or the epochs) stop growing there, the best of it completes and the rest stop.
+    sha = SHA(eta=3, min_resource=1, max_resource=9, stop_when_stable=True, tolerance=0.0)
+    engine = FakeEngine([0.5 + 0.01 * ((7 * i) % 11) for i in range(9)])
+    sha.run(engine)
+    assert max(engine.epochs.values()) == 3  # rungs 1 and 3, not 9
+    assert len(engine.completed) == 1 and len(engine.pruned) == 8
+    best = max(range(9), key=lambda i: engine.q[i])
+    assert engine.completed == [best]
+    # Without the stop: to the last rung.
+    plain = FakeEngine(engine.q)
+    SHA(eta=3, min_resource=1, max_resource=9).run(plain)
+    assert max(plain.epochs.values()) == 9
+
+
+def test_sha_goes_on_while_a_larger_rung_overturns_the_smaller():
+    class Crossing(FakeEngine):
+        def score(self, number: int, epoch: int) -> float:  # orders swap at every rung
+            return self.q[number] * (1 - 0.5**epoch) * (1 if epoch < 3 else -1) + 1
+
+    sha = SHA(eta=3, min_resource=1, max_resource=9, stop_when_stable=True)  # tolerance: noise
+    engine = Crossing([0.5 + 0.05 * i for i in range(9)])
+    sha.run(engine)
+    assert max(engine.epochs.values()) == 9
+
+
+def test_one_epoch_then_the_best_k():
+    sched = OneEpoch(k=2, min_resource=1, max_resource=6)
+    engine = check_scheduler_contract(sched, n_trials=7)
+    assert sorted(n for n, e in engine.epochs.items() if e == 6) == sorted(
+        sorted(range(7), key=lambda i: -engine.q[i])[:2]
+    )
+    assert sched.planned_epochs(7) == 7 + 2 * 5

@@ -355,6 +355,13 @@ class TrialEngine:
         if not rec.replayed_and_finished:
             self._finish(rec, TrialState.PRUNED, None)
 
+    def noise(self, score: float) -> float:
+        """The binomial standard error of a validation accuracy ``score`` on the validation
+        set, ``sqrt(p (1 - p) / n)``."""
+        n = max(1, len(self.objective.data.val))
+        p = min(max(float(score), 0.0), 1.0)
+        return math.sqrt(p * (1.0 - p) / n)
+
     def close(self) -> None:
         """Drop trainers and close logs. Checkpoints stay: an interrupted study resumes (an
         empty checkpoint folder is removed)."""

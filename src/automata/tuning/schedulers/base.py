@@ -35,6 +35,10 @@ class Engine(Protocol):
     def prune(self, trial: optuna.Trial) -> None:
         """Stop ``trial`` early (recorded as pruned at its last reported epoch)."""
 
+    def noise(self, score: float) -> float:
+        """The standard error of a validation score: how much two equally good
+        configurations' scores differ by chance."""
+
 
 #: What a scheduler's rungs give a configuration: more training epochs (the paper's setting), or
 #: a larger share of the training data, each rung a whole training of T epochs on its subset.

@@ -10,6 +10,7 @@ choice of ``n``. Configurations stopped at a rung are recorded as pruned.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import optuna
 
@@ -92,6 +93,21 @@ def bracket_trainings(n: int, r: float, max_resource: int, eta: int, keep: str =
     return sum(configs for configs, _ in sha_rungs(n, r, max_resource, eta, keep))
 
 
+def agree(now: dict[int, float], before: dict[int, float], tolerance: float) -> bool:
+    """Whether the top configurations of two rungs agree within ``tolerance`` (soft rankings,
+    as PASHA's: scores that close count as tied). ``now`` and ``before`` hold the scores, at
+    the larger rung and at the one below, of the configurations that reached the larger one:
+    the best of each rung must be within ``tolerance`` of the best at the other."""
+    if len(now) < 2:
+        return False
+    top_now = max(now, key=lambda n: (now[n], -n))
+    top_before = max(before, key=lambda n: (before[n], -n))
+    return (
+        before[top_now] >= before[top_before] - tolerance
+        and now[top_before] >= now[top_now] - tolerance
+    )
+
+
 def run_bracket(
     engine: Engine,
     trials: list[optuna.Trial],
@@ -99,10 +115,15 @@ def run_bracket(
     max_resource: int,
     eta: int,
     keep: str = "floor",
+    stable: Callable[[Engine, dict[int, float], dict[int, float]], bool] | None = None,
 ) -> None:
-    """Run one synchronous SHA bracket over ``trials`` (already asked)."""
+    """Run one synchronous SHA bracket over ``trials`` (already asked). With ``stable``,
+    stop before the next rung once ``stable(engine, now, before)`` says the last two rungs
+    agree (scores by trial number at the last rung and the one before): the best of the last
+    rung completes there, the others are stopped."""
     alive = list(trials)
     plan = sha_rungs(len(trials), r, max_resource, eta, keep)
+    before: dict[int, float] = {}
     for i, (_, epochs) in enumerate(plan):
         scores: list[tuple[float, int, optuna.Trial]] = []
         for trial in alive:
@@ -116,6 +137,13 @@ def run_bracket(
                 engine.complete(trial)
             return
         scores.sort(key=lambda s: (-s[0], s[1]))
+        now = {n: score for score, n, _ in scores}
+        if stable is not None and i > 0 and stable(engine, now, before):
+            engine.complete(scores[0][2])  # stable: the data need not grow further
+            for _, _, trial in scores[1:]:
+                engine.prune(trial)
+            return
+        before = now
         survivors = plan[i + 1][0]
         for _, _, trial in scores[survivors:]:
             engine.prune(trial)
@@ -161,6 +189,11 @@ class SHA(_Halving):
 
     Args:
         n: configurations per bracket; ``null`` puts all ``tuning.n_trials`` in one bracket.
+        stop_when_stable: stop growing the resource once the top configurations of the last
+            two rungs agree within ``tolerance`` (PASHA's soft ranking, Bohdal et al. 2023):
+            the best of the last rung wins there.
+        tolerance: scores this close count as tied; ``null``: twice the standard error of the
+            rung's best validation accuracy (its validation set's binomial noise).
         eta, min_resource, max_resource, resource, min_fraction, growth: see
             :class:`~automata.tuning.schedulers.base.Scheduler`.
     """
@@ -177,18 +210,41 @@ class SHA(_Halving):
         resource: str = "epochs",
         min_fraction: float | None = None,
         growth: str = "restart",
+        stop_when_stable: bool = False,
+        tolerance: float | None = None,
     ) -> None:
         super().__init__(eta, min_resource, max_resource, resource, min_fraction, growth)
         if n is not None and n < 1:
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
+        if tolerance is not None and not 0.0 <= tolerance < 1.0:
+            raise ConfigError(f"scheduler.tolerance must be in [0, 1), got {tolerance}")
         self.n = n
+        self.stop_when_stable = bool(stop_when_stable)
+        self.tolerance = None if tolerance is None else float(tolerance)
 
     def run(self, engine: Engine) -> None:
         while True:
             trials = _ask_many(engine, self.n or 10**9)
             if not trials:
                 return
-            run_bracket(engine, trials, self.min_resource, self.max_resource, self.eta)
+            run_bracket(
+                engine,
+                trials,
+                self.min_resource,
+                self.max_resource,
+                self.eta,
+                "floor",
+                stable=self._stable if self.stop_when_stable else None,
+            )
+
+    def _stable(self, engine: Engine, now: dict[int, float], before: dict[int, float]) -> bool:
+        """The top configurations of the last two rungs agree within the tolerance: the one
+        set, or twice the standard error of the best score of the last rung (its validation
+        set's binomial noise, :meth:`Engine.noise`)."""
+        tolerance = self.tolerance
+        if tolerance is None:
+            tolerance = 2.0 * engine.noise(max(now.values()))
+        return agree(now, before, tolerance)
 
     def planned_epochs(self, n_trials: int) -> int:
         total, left = 0, n_trials
