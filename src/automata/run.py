@@ -287,6 +287,7 @@ def summarize(
         trials=trial_rows(study.optuna),
         cost_model=CostModel(),
         final_model=final.path.name if final.path else None,
+        final_trained=final.trained and final.path is not None,
         confirm_trials=confirm_rows,
         confirm_seconds=confirm_seconds,
     )

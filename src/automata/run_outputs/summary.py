@@ -304,6 +304,9 @@ class RunSummary:
     cost_model: CostModel
     #: the final model's file in the run folder (None without final training)
     final_model: str | None = None
+    #: whether the final model was trained after the study (False: a full-data model the
+    #: study trained, kept: the last rung of the data, a study on the full data, a confirmation)
+    final_trained: bool = False
     #: with tuning.confirm_top_k: the finalists' trials on the full data, and their time
     confirm_trials: list[TrialRow] = field(default_factory=list)
     confirm_seconds: float = 0.0
@@ -392,6 +395,7 @@ class RunSummary:
             "trials": [row.to_json() for row in self.trials],
             "cost_model": self.cost_model.to_json(),
             "final_model": self.final_model,
+            "final_trained": self.final_trained,
             "confirm_trials": [row.to_json() for row in self.confirm_trials],
             "confirm_seconds": self.confirm_seconds,
         }

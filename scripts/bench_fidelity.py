@@ -1,0 +1,434 @@
+"""Benchmark (not a test): does growing the data across rungs, or confirming a small subset's
+finalists on the full data, remove a small subset's bad pick at no more cost than a fixed 10%
+subset?
+
+Arms (each a whole run: tuning and its final model), on a dataset's experiment config (TPE and
+Hyperband over epochs, as the paper runs them) unless the arm changes it:
+
+- ``full``: full-data tuning (the reference every arm is paired with);
+- ``fixed10_random``, ``fixed10_gradmatchpb``, ``fixed1_random``, ``fixed1_gradmatchpb``: one
+  fixed subset fraction for the whole search (AUTOMATA), its best retrained on the full data;
+- ``confirm1_random``: 1% random subsets, then the 3 best confirmed on the full data
+  (``tuning.confirm_top_k=3``: successive halving among them, the best by full-data
+  validation is the final model);
+- ``ladder_random``, ``ladder_gradmatchpb`` (and ``ladder_random_continue``): Hyperband whose
+  rungs are growing shares of the data (``scheduler.resource=data``), the last one the full
+  data, whose best model is the final one;
+- ``one_epoch``: every configuration one epoch on the full data, the best 3 trained to T
+  (Egele et al. 2023).
+
+Per cell (dataset x arm x seed) a small JSON record: the final test accuracy, the total wall
+time (tuning, confirmation and final model), the full-data-equivalent epochs, the selection
+share, and every evaluation with its time, so that the report compares the arms at equal wall
+time too (the incumbent an arm would return at 25%, 50% and 100% of the full arm's time,
+retrained on the full data and tested). The records of a finished run are copied under
+``docs/results/fidelity/`` (``--publish``), and the report is made from those files alone.
+
+Phases (resumable; a finished cell is not run again):
+
+- ``tune``: timed, one cell at a time, after an untimed warm-up: give it the machine to itself;
+- ``report``: tables into ``<out>`` (markdown, CSV, JSON) from the records; retraining the
+  incumbents of the equal-time table is cached in ``<out>/retrain.json``.
+
+Usage::
+
+    python scripts/bench_fidelity.py --datasets dna --seeds 0 1 2      # choose the ladder
+    python scripts/bench_fidelity.py --datasets satimage --seeds 0 1 2 3 4 5 6 7 8 9
+    python scripts/bench_fidelity.py --phase report --records docs/results/fidelity
+    python scripts/bench_fidelity.py --quick                             # smoke run (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    Record,
+    Table,
+    fmt_ci,
+    machine_summary,
+    write_csv,
+    write_json,
+    write_text,
+)
+from automata.results.stats import ci95, paired_ci95
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "docs" / "results" / "fidelity"
+
+
+@dataclass
+class Setup:
+    """One dataset's protocol: its experiment config and what this benchmark changes."""
+
+    experiment: str
+    extra: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+SETUPS: dict[str, Setup] = {
+    "dna": Setup("tabular_dna"),
+    "satimage": Setup("tabular_satimage"),
+    "trec6": Setup(
+        "text_trec6",
+        ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
+        "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
+        "TPE's random start-up is 6 (scaled with the trials: 12 configurations are TPE's own)",
+    ),
+    "sst2": Setup(
+        "text_sst2",
+        ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
+        "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
+        "TPE's random start-up is 6 (scaled with the trials)",
+    ),
+}
+QUICK: dict[str, Setup] = {
+    "dna": Setup("tabular_dna", ["train.epochs=3", "tuning.n_trials=9"], "QUICK: T = 3, 9 trials")
+}
+
+LADDER = [
+    "scheduler.resource=data",
+    "scheduler.min_fraction=0.0123",  # 81 units: rungs 1/81, 1/27, 1/9, (1/3), 1
+    "scheduler.bracket_order=aggressive_first",
+]
+#: arm -> overrides on the dataset's experiment config
+ARMS: dict[str, list[str]] = {
+    "full": ["selector=full"],
+    "fixed10_random": ["selector=random", "selector.fraction=0.1"],
+    "fixed10_gradmatchpb": ["selector=gradmatchpb", "selector.fraction=0.1"],
+    "fixed1_random": ["selector=random", "selector.fraction=0.01"],
+    "fixed1_gradmatchpb": ["selector=gradmatchpb", "selector.fraction=0.01"],
+    "confirm1_random": ["selector=random", "selector.fraction=0.01", "tuning.confirm_top_k=3"],
+    "ladder_random": ["selector=random", *LADDER],
+    "ladder_random_continue": ["selector=random", *LADDER, "scheduler.growth=continue"],
+    "ladder_gradmatchpb": ["selector=gradmatchpb", *LADDER],
+    "one_epoch": ["selector=full", "scheduler=one_epoch", "scheduler.k=3"],
+}
+SEEDS = [0, 1, 2, 3, 4]
+COMMON = ["device=cpu", "tuning.tensorboard=false"]
+#: A pick is bad when its final test accuracy is more than this far below the full arm's mean.
+BAD_PICK_POINTS = 2.0
+#: Fractions of the full arm's wall time at which the arms' incumbents are compared.
+AT = (0.25, 0.5, 1.0)
+
+
+def overrides(setup: Setup, arm: str, seed: int, threads: int | None) -> list[str]:
+    out = [f"experiment={setup.experiment}", *COMMON, *setup.extra, *ARMS[arm], f"seed={seed}"]
+    return out + ([f"threads={threads}"] if threads else [])
+
+
+def settings(setups: dict[str, Setup], threads: int | None, cell: Cell) -> dict[str, Any]:
+    """What makes two runs of a cell comparable."""
+    return {"overrides": overrides(setups[cell.dataset], cell.arm, cell.seed, threads)}
+
+
+# ------------------------------------------------------------------------------ tune
+def evaluations(storage: str, names: list[str], top: dict[str, int]) -> list[dict[str, Any]]:
+    """Every finished trial of the run's studies, in one clock (seconds since the first trial
+    of the first study started), with whether it reached the study's top fidelity (the full
+    data for T epochs, or T epochs on the arm's subsets)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    out, origin = [], None
+    for name in names:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            continue
+        trials = study.get_trials(deepcopy=False)
+        starts = [t.datetime_start for t in trials if t.datetime_start is not None]
+        if origin is None and starts:
+            origin = min(starts)
+        for t in trials:
+            if t.datetime_complete is None or origin is None:
+                continue
+            if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or t.last_step is None:
+                continue
+            value = t.value if t.value is not None else t.intermediate_values.get(t.last_step)
+            out.append(
+                {
+                    "t": (t.datetime_complete - origin).total_seconds(),
+                    "study": name,
+                    "top": t.state == TrialState.COMPLETE and t.last_step >= top[name],
+                    "step": int(t.last_step),
+                    "value": value,
+                    "params": dict(t.params),
+                }
+            )
+    return sorted(out, key=lambda e: e["t"])
+
+
+def run_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, folder: Path) -> dict:
+    from automata.config import compose
+    from automata.run import run
+
+    cfg = compose([*overrides(setups[cell.dataset], cell.arm, cell.seed, threads)])
+    cfg.paths.output_dir = str(folder / "run")
+    s = run(cfg)
+    sched = s.scheduler.settings
+    top = {s.study_name: int(sched.get("max_resource", 1))}
+    names = [s.study_name]
+    if s.confirm_trials:
+        names.append(f"{s.study_name}-confirm")
+        top[names[-1]] = int(sched.get("epochs", sched.get("max_resource", 1)))
+    epochs = int(sched.get("epochs", sched.get("max_resource", 1)))
+    confirm_fe = sum(t.cost.full_equivalent_epochs for t in s.confirm_trials)
+    final_fe = float(epochs) if s.final_trained else 0.0
+    result = {
+        "test": s.final_test_accuracy,
+        "val": s.best_val_accuracy,
+        "params": s.best_params,
+        "tuning_s": s.tuning_seconds,
+        "confirm_s": s.confirm_seconds,
+        "final_s": s.final_train_seconds,
+        "total_s": s.tuning_plus_final_seconds,
+        "fe_epochs": s.full_equivalent_epochs + confirm_fe + final_fe,
+        "selection_s": s.selection_seconds + s.selection_setup_seconds,
+        "trials": s.n_trials.total,
+        "evaluations": evaluations(s.storage, names, top),
+    }
+    shutil.rmtree(folder / "run", ignore_errors=True)  # the record is what the report reads
+    return result
+
+
+def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
+    grid = Grid(args.out, partial(settings, setups, args.threads))
+    cells = [
+        Cell(ds, arm, seed) for ds in args.datasets for seed in args.seeds for arm in args.arms
+    ]
+
+    def warm_up(cell: Cell) -> None:  # the first run of a process pays one-off costs
+        from automata.config import compose
+        from automata.run import run
+
+        cfg = compose([*overrides(setups[cell.dataset], "fixed1_random", 999, args.threads)])
+        cfg.paths.output_dir = str(args.out / "warm-up")
+        run(cfg)
+        shutil.rmtree(args.out / "warm-up", ignore_errors=True)
+
+    grid.run(
+        cells,
+        partial(run_cell, setups, args.threads),
+        warm_up=warm_up,
+        describe=lambda r: f"test {r.result['test']:.4f}, {r.result['total_s']:.1f} s",
+        label="tune",
+    )
+
+
+# ------------------------------------------------------------------------------ report
+def load(records: Path, datasets: list[str]) -> dict[Cell, dict[str, Any]]:
+    """Every finished record under ``records`` (``<dataset>/<arm>/seed<k>/record.json``)."""
+    out = {}
+    for ds in datasets:
+        for path in sorted((records / ds).glob("*/seed*/record.json")):
+            rec = Record.read(path)
+            if rec.finished is not None:
+                out[rec.cell] = rec.result
+    return out
+
+
+def incumbent(evals: list[dict[str, Any]], until: float) -> dict[str, Any] | None:
+    """The configuration an arm would return at ``until`` seconds: its best evaluation at its
+    top fidelity known by then (of the confirmation when it has one); before any, its best
+    at the highest fidelity reached."""
+    known = [e for e in evals if e["t"] <= until and e["value"] is not None]
+    if not known:
+        return None
+    confirmed = [e for e in known if e["top"] and e["study"].endswith("-confirm")]
+    top = confirmed or [e for e in known if e["top"]]
+    if top:
+        return max(top, key=lambda e: (e["value"], -e["t"]))
+    highest = max(e["step"] for e in known)
+    return max((e for e in known if e["step"] == highest), key=lambda e: (e["value"], -e["t"]))
+
+
+def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
+    from automata.bench.anytime import Retrainer
+    from automata.config import compose
+
+    found = load(args.records, args.datasets)
+    lines = [
+        "# Data size as the resource: fixed subsets, confirmation, the ladder",
+        "",
+        f"Machine: {machine_summary()}. Records: `{args.records}`; regenerate with "
+        f"`python scripts/bench_fidelity.py --phase report --records {args.records}`.",
+        "",
+        f"Test accuracy (%) of the final model, paired gap to full-data tuning (points, "
+        f"arm - full), bad picks (final test more than {BAD_PICK_POINTS:g} points below the full "
+        "arm's mean), total wall time (tuning, confirmation and the final model) and "
+        "full-data-equivalent epochs; mean and 95% Student-t interval over seeds.",
+        "",
+    ]
+    rows_out: list[list[Any]] = []
+    summary: dict[str, Any] = {}
+    for ds in args.datasets:
+        setup = setups[ds]
+        seeds = sorted({c.seed for c in found if c.dataset == ds})
+        if not seeds:
+            continue
+        full = {s: found[Cell(ds, "full", s)] for s in seeds if Cell(ds, "full", s) in found}
+        full_mean = ci95([r["test"] for r in full.values()])[0]
+        lines += [f"## {ds}", ""]
+        if setup.note:
+            lines += [f"Protocol: {setup.note}.", ""]
+        table = Table(
+            "arm | n | test % | gap to full (pts) | bad picks | total s | speedup (total) "
+            "| FE epochs | selection share %"
+        )
+        lines.append(table.header())
+        for arm in ARMS:
+            runs = {s: found[Cell(ds, arm, s)] for s in seeds if Cell(ds, arm, s) in found}
+            if not runs:
+                continue
+            test = ci95([100 * r["test"] for r in runs.values()])
+            gap = paired_ci95(
+                {s: 100 * r["test"] for s, r in runs.items()},
+                {s: 100 * r["test"] for s, r in full.items()},
+            )
+            bad = sum(
+                full_mean is not None and 100 * (full_mean - r["test"]) > BAD_PICK_POINTS
+                for r in runs.values()
+            )
+            total = ci95([r["total_s"] for r in runs.values()])
+            speed = ci95([full[s]["total_s"] / r["total_s"] for s, r in runs.items() if s in full])
+            fe = ci95([r["fe_epochs"] for r in runs.values()])
+            share = ci95([100 * r["selection_s"] / max(r["tuning_s"], 1e-9) for r in runs.values()])
+            lines.append(
+                table.add(
+                    [
+                        arm,
+                        len(runs),
+                        fmt_ci(*test),
+                        fmt_ci(gap[0], gap[1]),
+                        f"{bad}/{len(runs)}",
+                        fmt_ci(*total, digits=1),
+                        fmt_ci(*speed, digits=1),
+                        fmt_ci(*fe, digits=1),
+                        fmt_ci(*share, digits=1),
+                    ]
+                )
+            )
+            rows_out.append([ds, arm, len(runs), test[0], gap[0], gap[1], bad, total[0], fe[0]])
+            summary.setdefault(ds, {})[arm] = {
+                "n": len(runs),
+                "test": test,
+                "gap": gap[:2],
+                "bad": bad,
+                "total_s": total,
+                "fe_epochs": fe,
+            }
+        lines.append("")
+        # Equal wall time: each arm's incumbent at a share of the full arm's time.
+        retrain = Retrainer(
+            lambda seed, ds=ds: _full_config(compose, setups[ds], seed, args.threads),
+            args.out / f"retrain_{ds}.json",
+        )
+        at_table = Table(
+            ["arm"]
+            + [f"test % at {int(100 * a)}% of full's time" for a in AT]
+            + [f"- full at {int(100 * a)}% (pts)" for a in AT[:2]]
+        )
+        lines += [
+            "At equal wall time: the test accuracy of the configuration each arm would return "
+            "at 25%, 50% and 100% of the full arm's total time of the same seed (retrained on "
+            "the full data for T epochs), and its paired difference with the full arm's.",
+            "",
+            at_table.header(),
+        ]
+        per_arm: dict[str, dict[float, dict[int, float]]] = {}
+        for arm in ARMS:
+            runs = {s: found[Cell(ds, arm, s)] for s in seeds if Cell(ds, arm, s) in found}
+            if not runs or not full:
+                continue
+            per_arm[arm] = {}
+            for a in AT:
+                accs = {}
+                for s, r in runs.items():
+                    if s not in full:
+                        continue
+                    inc = incumbent(r["evaluations"], a * full[s]["total_s"])
+                    if inc is not None:
+                        same = inc["params"] == r["params"]
+                        acc = r["test"] if same else retrain.test_accuracy(inc["params"], s)
+                        accs[s] = 100 * acc
+                per_arm[arm][a] = accs
+        for arm, by_at in per_arm.items():
+            cells = [fmt_ci(*ci95(by_at[a].values())) for a in AT]
+            for a in AT[:2]:
+                d = paired_ci95(by_at[a], per_arm["full"][a]) if arm != "full" else (None, None, 0)
+                cells.append(fmt_ci(d[0], d[1]))
+            lines.append(at_table.add([arm, *cells]))
+        lines.append("")
+    write_csv(
+        args.out / "fidelity.csv",
+        ["dataset", "arm", "n", "test_mean", "gap_mean", "gap_half", "bad", "total_s", "fe"],
+        rows_out,
+    )
+    write_json(args.out / "fidelity.json", summary)
+    text = "\n".join(lines) + "\n"
+    write_text(args.out / "fidelity.md", text)
+    return text
+
+
+def _full_config(compose: Any, setup: Setup, seed: int, threads: int | None) -> Any:
+    return compose(overrides(setup, "full", seed, threads))
+
+
+def publish(args: argparse.Namespace) -> None:
+    """Copy the finished records (the per-seed files the report reads) under ``--records``."""
+    for path in sorted(args.out.glob("*/*/seed*/record.json")):
+        rec = Record.read(path)
+        if rec.finished is None or rec.dataset not in args.datasets:
+            continue
+        dest = args.records / rec.dataset / rec.arm / f"seed{rec.seed}" / "record.json"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--phase", choices=["all", "tune", "report"], default="all")
+    ap.add_argument("--datasets", nargs="+", default=None)
+    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads of every run")
+    ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "fidelity")
+    ap.add_argument("--records", type=Path, default=None, help="records the report reads")
+    ap.add_argument("--publish", action="store_true", help="copy finished records to --records")
+    ap.add_argument("--quick", action="store_true", help="smoke run: dna, T = 3, 2 seeds")
+    args = ap.parse_args(argv)
+    setups = QUICK if args.quick else SETUPS
+    if args.quick:
+        args.seeds, args.out = [0, 1], args.out.with_name(args.out.name + "-quick")
+    args.datasets = args.datasets or list(setups)
+    unknown = [d for d in args.datasets if d not in setups]
+    if unknown:
+        raise BenchError(f"unknown datasets {unknown}; known: {', '.join(setups)}")
+    args.records = args.records or (args.out if args.quick else PUBLISHED)
+    if args.phase in ("all", "tune"):
+        phase_tune(args, setups)
+        if args.publish:
+            publish(args)
+    if args.phase in ("all", "report"):
+        if args.phase == "all" and not args.publish and not args.quick:
+            args.records = args.out
+        print(report(args, setups))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
