@@ -18,6 +18,7 @@ def _report(summary, tmp_path) -> str:
 
 
 def test_report_md_states_the_run(summary, tmp_path):
+    summary.changed_settings = []
     text = _report(summary, tmp_path)
     assert text.startswith("# automata run: dna / MLP\n")
     assert "Selector **gradmatchpb** (fraction 0.1), search **TPESampler**, " in text
@@ -26,8 +27,22 @@ def test_report_md_states_the_run(summary, tmp_path):
     assert "| warm start per configuration: full-data epochs (for plan epochs) | 1 (7) |" in text
     assert "| trials: completed / pruned / failed | 1 / 1 / 1 |" in text
     assert "- `lr` = 0.01" in text
-    assert "(tuning.allow_changed_settings): train.epochs." in text
+    assert "mixed" not in text.lower() and "allow_changed_settings" not in text
     assert "Where the tuning time went" not in text  # no terms without trained epochs
+
+
+def test_the_headline_of_a_mixed_study_says_so(summary, tmp_path):
+    """Continued with other settings, a study's trials were not all run with the selector the
+    headline named: the title and the first line say the study is mixed."""
+    summary.changed_settings = ["selector._target_", "selector.fraction"]
+    text = _report(summary, tmp_path)
+    title, _, first = text.splitlines()[:3]
+    assert title == "# automata run: dna / MLP (mixed study)"
+    assert first.startswith("**Mixed study**: it was continued with settings other than")
+    assert "changed: `selector._target_`, `selector.fraction`" in first
+    assert "This run's settings: selector **gradmatchpb** (fraction 0.1)" in text
+    summary.changed_settings = [f"train.k{i}" for i in range(6)]
+    assert "`train.k3` and 2 more)" in _report(summary, tmp_path)
 
 
 def test_the_trials_table_ranks_best_first_and_failed_last(summary, tmp_path):

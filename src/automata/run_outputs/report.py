@@ -1,9 +1,9 @@
 """report.md: one run's results in a page a person reads (the numbers are summary.json's).
 
-The page says what was tuned, the results, where the tuning time went in plain words (the cost
-model, with its symbols in brackets; docs/performance.md, :data:`COST_MODEL_DOCS`), every trial
-in a table (best first, failed trials last with their reason), and the files of the run's
-folder.
+The page says what was tuned (and, for a study continued with other settings, that its trials
+mix them), the results, where the tuning time went in plain words (the cost model, with its
+symbols in brackets; docs/performance.md, :data:`COST_MODEL_DOCS`), every trial in a table
+(best first, failed trials last with their reason), and the files of the run's folder.
 """
 
 from __future__ import annotations
@@ -58,25 +58,33 @@ def write_report(path: Path, s: RunSummary) -> None:
     lines += ["", "Best configuration:", ""]
     for k, v in (s.best_params or {}).items():
         lines.append(f"- `{k}` = {_fmt(v)}")
-    if s.changed_settings:
-        lines += [
-            "",
-            "The study was continued with settings other than it started with "
-            "(tuning.allow_changed_settings): " + ", ".join(s.changed_settings) + ".",
-        ]
     lines += _leaderboard(s)
     lines += ["", _files(s, path.parent), ""]
     path.write_text("\n".join(lines))
 
 
 def _headline(s: RunSummary) -> list[str]:
-    """The title and what was tuned."""
-    return [
-        f"# automata run: {s.dataset} / {s.model}",
-        "",
-        f"Selector **{s.selector.name}** (fraction {s.selector.fraction}), "
+    """The title and what was tuned; a study continued with other settings says first that
+    its trials mix them (the settings named are this run's, not those of earlier trials)."""
+    tuned = (
+        f"**{s.selector.name}** (fraction {s.selector.fraction}), "
         f"search **{s.search}**, scheduler **{s.scheduler.name}**, "
-        f"seed {s.seed}, device {s.device}.",
+        f"seed {s.seed}, device {s.device}."
+    )
+    title = f"# automata run: {s.dataset} / {s.model}"
+    if not s.changed_settings:
+        return [title, "", f"Selector {tuned}"]
+    keys = ", ".join(f"`{k}`" for k in s.changed_settings[:4])
+    if len(s.changed_settings) > 4:
+        keys += f" and {len(s.changed_settings) - 4} more"
+    return [
+        f"{title} (mixed study)",
+        "",
+        "**Mixed study**: it was continued with settings other than it started with "
+        f"(`tuning.allow_changed_settings=true`; changed: {keys}). Its trials were not all "
+        "run with the settings below, so the best trial and the results mix both.",
+        "",
+        f"This run's settings: selector {tuned}",
     ]
 
 
