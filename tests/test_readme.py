@@ -75,3 +75,12 @@ def test_the_layout_names_every_package_and_module():
     assert not missing, f"README layout lacks {sorted(missing)}"
     gone = {e for e in listed if (e.endswith("/") or e.endswith(".py")) and e not in entries}
     assert not gone, f"README layout names what is not in src/automata: {sorted(gone)}"
+
+
+def test_the_readme_says_tensorboard_draws_validation_only_where_it_was_measured():
+    """Without train.eval_every, a trial's validation curve has a point per scheduler decision
+    only: the README says so where it describes the run's TensorBoard curves."""
+    paragraph = next(p for p in README.split("\n\n") if p.startswith("In TensorBoard"))
+    assert "only where the scheduler\ndecides" in paragraph
+    assert "`train.eval_every=1` gives whole curves" in paragraph
+    assert "python -m automata train.eval_every=1 " in README  # a recipe, checked above
