@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo bench-scale clean tune-workers
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo bench-scale clean tune-workers postgres postgres-stop
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -83,3 +83,13 @@ tune-workers: venv ## Run N worker processes on one study (STORAGE=postgresql://
 		pids="$$pids $$!"; done; status=0; for p in $$pids; do wait $$p || status=1; done; exit $$status
 	$(PY) -m automata scheduler=asha tuning.storage=$(STORAGE) tuning.study_name=$(STUDY) \
 		hydra.run.dir=outputs/workers/$(STUDY)/final $(ARGS)
+
+# A local PostgreSQL for many workers' studies (scripts/postgres_for_tests.sh serve/halt): on
+# 127.0.0.1 only, no password; not the tests' throwaway server (another port, data kept).
+PG_PORT ?= 55433
+PG_DIR ?= $(CURDIR)/.postgres
+postgres: ## Start a local PostgreSQL on 127.0.0.1 (data kept in PG_DIR=.postgres) and print its URL for tuning.storage
+	@AUTOMATA_PGPORT=$(PG_PORT) AUTOMATA_PGDATA=$(PG_DIR) AUTOMATA_PGDB=automata scripts/postgres_for_tests.sh serve
+
+postgres-stop: ## Stop the server of `make postgres` (its data stays in PG_DIR; delete that folder to start afresh)
+	@AUTOMATA_PGPORT=$(PG_PORT) AUTOMATA_PGDATA=$(PG_DIR) scripts/postgres_for_tests.sh halt

@@ -111,7 +111,12 @@ ARMS: dict[str, list[str]] = {
     "ladder_random": ["selector=random", *LADDER],
     "ladder_random_continue": ["selector=random", *LADDER, "scheduler.growth=continue"],
     "ladder_gradmatchpb": ["selector=gradmatchpb", *LADDER],
-    "one_epoch": ["selector=full", "scheduler=one_epoch", "scheduler.k=3"],
+    "one_epoch": [
+        "selector=full",
+        "scheduler=one_epoch",
+        "~scheduler.bracket_order",
+        "scheduler.k=3",
+    ],
 }
 SEEDS = [0, 1, 2, 3, 4]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]

@@ -305,7 +305,7 @@ def test_cost_model_in_summary_and_report(tiny_cfg, tmp_path):
     assert cm.speedup_limit == pytest.approx(limit)
     assert 0 < cm.speedup_limit < 1 / cm.f
     report = (tmp_path / "run" / "report.md").read_text()
-    assert "speedup limit S*" in report and f"{cm.speedup_limit:.3g}x" in report
+    assert f"Fastest speedup possible at fraction 0.1: **{cm.speedup_limit:.3g}x**" in report
 
 
 def test_a_sweep_invalid_for_every_job_is_refused_before_any_job(tmp_path):

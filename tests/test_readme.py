@@ -75,3 +75,36 @@ def test_the_layout_names_every_package_and_module():
     assert not missing, f"README layout lacks {sorted(missing)}"
     gone = {e for e in listed if (e.endswith("/") or e.endswith(".py")) and e not in entries}
     assert not gone, f"README layout names what is not in src/automata: {sorted(gone)}"
+
+
+def test_the_readme_says_tensorboard_draws_validation_only_where_it_was_measured():
+    """Without train.eval_every, a trial's validation curve has a point per scheduler decision
+    only: the README says so where it describes the run's TensorBoard curves."""
+    paragraph = next(p for p in README.split("\n\n") if p.startswith("In TensorBoard"))
+    assert "only where the scheduler\ndecides" in paragraph
+    assert "`train.eval_every=1` gives whole curves" in paragraph
+    assert "python -m automata train.eval_every=1 " in README  # a recipe, checked above
+
+
+def test_the_readme_says_why_the_venv_is_large_and_installs_the_cpu_build_at_the_pins():
+    """The CPU-only torch recipe installs the versions constraints.txt pins (the test follows
+    a new pin), and says it is untried here."""
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line.startswith(("torch==", "torchvision=="))
+    )
+    assert "`.venv` takes 6.1 GB (`du -sh .venv`, measured here)" in README
+    assert (
+        f".venv/bin/pip install torch=={pins['torch']} torchvision=={pins['torchvision']} "
+        "--index-url https://download.pytorch.org/whl/cpu\n" in README
+    )
+    assert "This recipe is untried" in README
+
+
+def test_the_multi_worker_recipe_starts_postgresql_with_one_documented_command():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("postgres", "postgres-stop"):
+        assert re.search(rf"^{target}: ## \S", makefile, flags=re.M), f"make help lists {target}"
+    assert "make tune-workers N=4 STUDY=dna-asha STORAGE=$(make -s postgres) " in README
+    assert "`make postgres-stop` stops it" in README

@@ -88,6 +88,7 @@ def run(cfg: DictConfig) -> RunSummary:
     study = Study.open(cfg.tuning, folder.path, parts.sampler, parts.scheduler, checked.fingerprint)
     data = load_data(cfg.dataset, cfg.model)
     objective = Objective(checked.trial_settings, cfg.space, data, parts.selector, parts.device)
+    folder.note_curves(objective.eval_every)
     if warning := objective.check_subset():
         log.warning("%s", warning)
     labels = {

@@ -22,10 +22,10 @@ from .conftest import COST, TOTALS
 
 def test_trial_rows_and_counts(study):
     rows = trial_rows(study)
-    assert [(r.number, r.state, r.value, r.epochs) for r in rows] == [
-        (0, "complete", 0.75, 4),
-        (1, "pruned", None, 2),
-        (2, "fail", None, None),
+    assert [(r.number, r.state, r.value, r.epochs, r.score) for r in rows] == [
+        (0, "complete", 0.75, 4, 0.75),
+        (1, "pruned", None, 2, 0.25),  # the score it was stopped with
+        (2, "fail", None, None, None),
     ]
     assert rows[0].params == {"lr": 0.01} and rows[0].cost.as_dict() == COST
     assert rows[2].cost == TrialCost() and rows[2].fail_reason.startswith("TrialDiverged")

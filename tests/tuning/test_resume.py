@@ -150,7 +150,12 @@ def test_sigkill_mid_trial_then_rerun_continues(tmp_path):
     assert sum(t.state.name == "COMPLETE" for t in trials) == 5
     summary = RunSummary.read(run_dir / "summary.json")
     assert summary.n_trials.total == 17 + len(failed) == len(summary.trials)
-    assert not list((run_dir / "checkpoints").glob("*.pt"))  # finished trials' checkpoints gone
+    # Finished trials' checkpoints are gone; the study on the full data keeps its best model
+    # (one, whichever session trained it) for the final training, which here runs later.
+    assert not list((run_dir / "checkpoints").glob("trial_*.pt"))
+    (kept,) = (run_dir / "checkpoints").glob("model_*.pt")
+    best = max((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    assert kept.name == f"model_{best.number:04d}.pt"
 
 
 def test_trial_killed_before_sampling_is_failed_and_replaced(tiny_cfg, tmp_path):

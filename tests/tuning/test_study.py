@@ -20,7 +20,7 @@ from automata.run import run
 from automata.run_outputs.summary import RunSummary
 from automata.tuning.engine import OWNER_ATTR, this_process
 from automata.tuning.schedulers import ASHA
-from automata.tuning.study import Study
+from automata.tuning.study import Study, TrialLog
 
 #: Two trials, without early stopping or final training.
 TINY = ["tuning.n_trials=2", "scheduler=none", "tuning.final_train=false"]
@@ -180,3 +180,24 @@ def test_settings_are_recorded_then_checked(tmp_path):
     allowed = _open(tmp_path, {"seed": 0, "train.epochs": 30}, allow_changed_settings=True)
     assert allowed.changed_settings == ["train.epochs"]
     assert allowed.optuna.user_attrs["changed_settings"] == ["train.epochs"]
+
+
+def test_workers_sharing_a_study_never_print_the_same_count(caplog):
+    """A worker's line counts the trials done by its trial's end: read back once another
+    worker's trial had ended too, both workers printed "[2/2]"."""
+    study = optuna.create_study(direction="maximize")
+    workers = [TrialLog(study, ASHA(max_resource=4), n_trials=2) for _ in range(2)]
+    trials = [study.ask() for _ in workers]
+    scores = (0.5, 0.75)
+    for trial, score in zip(trials, scores, strict=True):
+        study.tell(trial, score)  # both end before either worker reads the study back
+    with caplog.at_level(logging.INFO, logger="automata"):
+        for worker, trial, score in zip(workers, trials, scores, strict=True):
+            worker.ended(trial.number, "complete", {}, {"val_accuracy": score, "epochs": 4.0})
+    lines = [r.getMessage().split(" | ") for r in caplog.records if r.name == "automata"]
+    assert [line[0] for line in lines] == [
+        "[1/2] trial 0 completed, val 0.5000 at epoch 4",
+        "[2/2] trial 1 completed, val 0.7500 at epoch 4",
+    ]
+    # The best when the trial ended: trial 1's better score came later.
+    assert [line[1] for line in lines] == ["best 0.5000 (trial 0)", "best 0.7500 (trial 1)"]

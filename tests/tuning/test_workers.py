@@ -229,9 +229,11 @@ def test_a_sweep_of_workers_that_each_retrain_the_final_model_is_refused(tmp_pat
 
 
 @pytest.mark.slow
-def test_submitit_local_workers_then_one_final_training(tmp_path):
+def test_submitit_local_workers_then_one_final_process(tmp_path):
     """Hydra's submitit launcher (its local executor runs the jobs as processes, as on Slurm):
-    two workers on one journal-file study, then one final training."""
+    two workers on one journal-file study, then one final process. The workers train on the
+    full data, so the best trial's model, kept by the worker that trained it, is the final one:
+    the final process trains nothing."""
     storage = f"journal://{tmp_path / 'study.log'}"
     name = "submitit-workers"
     common = [
@@ -281,5 +283,7 @@ def test_submitit_local_workers_then_one_final_training(tmp_path):
     assert summary.n_trials.total == len(study.trials)
     # The final process trained no trial of its own, only the final model.
     assert not re.search(r"\[\d+/\d+\] trial", final.stdout + final.stderr)
-    finals = list(tmp_path.rglob("final/events.out.tfevents.*"))
-    assert len(finals) == 1, "one final training, in the final run's folder"
+    assert not list(tmp_path.rglob("final/events.out.tfevents.*")), "nothing trained again"
+    assert not summary.final_trained and (tmp_path / "final" / "final_model.pt").is_file()
+    kept = study.best_trial.user_attrs["model_file"]
+    assert str(tmp_path / "sweep") in kept, "kept by the worker that trained it"

@@ -47,6 +47,16 @@ class RunFolder:
         (folder.path / "config.yaml").write_text(record)
         return folder
 
+    def note_curves(self, eval_every: int | None) -> None:
+        """Say, once at the run's start, how to get whole validation curves: without
+        ``train.eval_every`` a trial is validated only where the scheduler decides (a few
+        points of a 20-epoch trial), and TensorBoard draws what was measured."""
+        if self.tensorboard.enabled and eval_every is None:
+            log.info(
+                "tensorboard: validation accuracy only at the scheduler's decision epochs; "
+                "train.eval_every=1 validates every epoch for whole curves (slower, same results)"
+            )
+
     @property
     def final_model(self) -> Path:
         return self.path / FINAL_MODEL

@@ -73,7 +73,7 @@ class TrialCost:
 
 @dataclass
 class TrialRow:
-    """One trial of the study: its state, score, epochs, configuration and cost."""
+    """One trial of the study: its state, value, epochs, score, configuration and cost."""
 
     number: int
     state: str  # complete | pruned | fail | running | waiting
@@ -82,20 +82,25 @@ class TrialRow:
     params: dict[str, Any]
     cost: TrialCost
     fail_reason: str | None = None
+    #: the validation accuracy at ``epochs`` (a pruned trial's too; ``value`` is a completed
+    #: trial's only)
+    score: float | None = None
     #: with the data as the resource: each rung it trained (fraction of the data, epochs,
     #: full-data-equivalent epochs, validation accuracy)
     rungs: list[dict[str, float]] = field(default_factory=list)
 
     @classmethod
     def of(cls, t: FrozenTrial) -> TrialRow:
+        last = t.last_step
         return cls(
             number=t.number,
             state=t.state.name.lower(),
             value=t.value,
-            epochs=t.last_step,
+            epochs=last,
             params=dict(t.params),
             cost=TrialCost.from_dict(t.user_attrs.get(COST_ATTR)),
             fail_reason=t.user_attrs.get(FAIL_REASON_ATTR),
+            score=t.value if t.value is not None or last is None else t.intermediate_values[last],
             rungs=list(t.user_attrs.get(RUNGS_ATTR, [])),
         )
 

@@ -183,8 +183,8 @@ class TrialEngine:
         self._replay = list(replay)
         self._trials: dict[int, TrialRecord] = {}
         self._counted: int | None = None
-        #: (score, trial, file) of the best full-data model this process kept
-        self._kept: tuple[float, int, str] | None = None
+        #: (score, trial, file) of the best full-data model kept in this run's folder
+        self._kept: tuple[float, int, str] | None = self._kept_before()
 
     # -- scheduler-facing API -------------------------------------------------------------
     def ask(self) -> optuna.Trial | None:
@@ -439,6 +439,21 @@ class TrialEngine:
         if rec.score is not None and rec.score_epoch is not None:
             metrics = {"val_accuracy": rec.score, "epochs": float(rec.score_epoch)}
         self._release(rec, "complete" if state == TrialState.COMPLETE else "pruned", metrics)
+
+    def _kept_before(self) -> tuple[float, int, str] | None:
+        """The best full-data model an earlier session of the study kept in this folder; the
+        others it kept (an interrupted session keeps its own best) are removed."""
+        kept = [
+            (float(t.value), t.number, str(t.user_attrs[MODEL_ATTR]))
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None
+            and Path(str(t.user_attrs.get(MODEL_ATTR, ""))).parent == self.checkpoint_dir.resolve()
+            and Path(str(t.user_attrs[MODEL_ATTR])).is_file()
+        ]
+        kept.sort(key=lambda k: (-k[0], k[1]))
+        for _, _, path in kept[1:]:
+            Path(path).unlink(missing_ok=True)
+        return kept[0] if kept else None
 
     def _keeps_model(self, rec: TrialRecord, value: float | None) -> bool:
         """Whether the trial's model is a full-data training of T epochs (the last rung of

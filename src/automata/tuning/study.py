@@ -457,7 +457,10 @@ class TrialLog:
             n_done, best = len(self._done), self._best
         else:
             trials = self.study.get_trials(deepcopy=False)
-            done = [t for t in trials if t.state in DONE]
+            # Only the trials done by this one's end: read back after another worker's trial
+            # had ended too, both workers printed the same count.
+            end = {t.number: (t.datetime_complete, t.number) for t in trials if t.state in DONE}
+            done = [t for t in trials if t.state in DONE and end[t.number] <= end[trial]]
             n_done = len(done)
             best = max(
                 ((t.value, -t.number) for t in done if t.state == TrialState.COMPLETE),
