@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from automata.bench import Table, fmt_ci, fmt_mean_std, verdict, write_csv, write_json
+from automata.bench import (
+    Table,
+    against,
+    fmt_ci,
+    fmt_interval,
+    fmt_mean_std,
+    verdict,
+    with_n,
+    write_csv,
+    write_json,
+)
 
 
 def test_intervals_print_as_mean_plus_minus_half_width():
@@ -23,11 +33,34 @@ def test_mean_and_standard_deviation():
 
 @pytest.mark.parametrize(
     ("mean", "half", "said"),
-    [(0.3, 0.2, "better"), (-0.3, 0.2, "worse"), (0.1, 0.2, "within seed noise"),
-     (0.2, 0.2, "within seed noise"), (0.1, None, "n/a"), (None, None, "n/a")],
+    [(0.3, 0.2, "better"), (-0.3, 0.2, "worse"), (0.1, 0.2, "undecided"),
+     (0.2, 0.2, "undecided"), (0.1, None, "n/a"), (None, None, "n/a")],
 )  # fmt: skip
 def test_verdict_needs_an_interval_that_excludes_zero(mean, half, said):
     assert verdict(mean, half) == said
+
+
+@pytest.mark.parametrize(
+    ("mean", "half", "said"),
+    [(-0.2, 0.25, "met"), (-0.2, 0.4, "undecided"), (-1.0, 0.4, "missed"),
+     (-0.7, 0.1, "missed"), (0.0, None, "n/a")],
+)  # fmt: skip
+def test_a_target_is_met_only_when_the_whole_interval_is_above_it(mean, half, said):
+    assert against(mean, half, -0.5) == said
+    assert against(0.8, 0.05, 0.74, "reached", "not reached") == "reached"
+
+
+def test_claims_print_their_interval_with_signs():
+    assert fmt_interval(-0.0034, 0.0041, scale=100) == "-0.34 [-0.75, +0.07]"
+    assert fmt_interval(0.5, 0.25, 1) == "+0.5 [+0.2, +0.8]"  # round half to even
+    assert fmt_interval(0.5, None) == "+0.50 (no interval)"
+    assert fmt_interval(None, None) == "-"
+
+
+def test_cells_say_their_count_when_seeds_are_missing():
+    assert with_n("0.41 ± 0.05", 3, 5) == "0.41 ± 0.05 (n=3)"
+    assert with_n("0.41 ± 0.05", 5, 5) == "0.41 ± 0.05"
+    assert with_n("-", 0, 5) == "-"
 
 
 def test_markdown_table():

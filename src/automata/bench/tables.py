@@ -41,15 +41,54 @@ def fmt_mean_std(values: Sequence[float], digits: int = 3, scale: float = 1.0) -
     return f"{statistics.mean(vals):.{digits}f} ± {statistics.stdev(vals):.{digits}f}"
 
 
+def fmt_interval(
+    mean: float | None, half: float | None, digits: int = 2, scale: float = 1.0
+) -> str:
+    """``mean [low, high]`` with signs, the form a claim is phrased in (``-0.34 [-0.75, +0.07]``);
+    ``mean (no interval)`` without a half-width, ``-`` without a mean; scaled by ``scale``."""
+    if mean is None:
+        return "-"
+    m = mean * scale
+    if half is None:
+        return f"{m:+.{digits}f} (no interval)"
+    h = half * scale
+    return f"{m:+.{digits}f} [{m - h:+.{digits}f}, {m + h:+.{digits}f}]"
+
+
+def with_n(text: str, n: int, planned: int) -> str:
+    """A table cell with its count of seeds when it has fewer than ``planned``."""
+    return text if n >= planned or text == "-" else f"{text} (n={n})"
+
+
 def verdict(mean: float | None, half: float | None) -> str:
-    """What an interval of a difference says: ``better`` or ``worse`` when it excludes 0."""
+    """What an interval of a difference says: ``better`` or ``worse`` when it excludes 0,
+    ``undecided`` when it contains 0 (neither is shown; its width says how large a difference
+    it still allows), ``n/a`` without one."""
+    return against(mean, half, 0.0, "better", "worse")
+
+
+def against(
+    mean: float | None,
+    half: float | None,
+    threshold: float,
+    above: str = "met",
+    below: str = "missed",
+) -> str:
+    """What an interval says of a target ``value >= threshold``: ``above`` when the whole
+    interval is above it, ``below`` when the whole interval is under it, ``undecided`` when it
+    straddles it, ``n/a`` without an interval.
+
+    Example:
+        >>> against(-0.2, 0.25, -0.5), against(-0.2, 0.4, -0.5), against(-1.0, 0.4, -0.5)
+        ('met', 'undecided', 'missed')
+    """
     if mean is None or half is None:
         return "n/a"
-    if mean - half > 0:
-        return "better"
-    if mean + half < 0:
-        return "worse"
-    return "within seed noise"
+    if mean - half > threshold:
+        return above
+    if mean + half < threshold:
+        return below
+    return "undecided"
 
 
 class Table:
