@@ -7,6 +7,8 @@
   measurements in a fresh process;
 - :mod:`~automata.bench.tables`: markdown and CSV tables, number formats, verdicts, figures;
 - :mod:`~automata.bench.arms`: selector specs and the figures kept of a tuning run;
+- :mod:`~automata.bench.speedup`: a study's speedup against full-data tuning and the bound
+  it must stay under, in one unit (the full study's seconds per epoch of its plan);
 - intervals over seeds: :func:`~automata.results.stats.ci95` and
   :func:`~automata.results.stats.paired_ci95` (paired by seed), one implementation shared
   with ``python -m automata.results``.
@@ -39,6 +41,7 @@ from automata.bench.machine import (
     run_child,
     time_calls,
 )
+from automata.bench.speedup import Speedup, against_full
 from automata.bench.tables import (
     Table,
     against,
@@ -64,8 +67,10 @@ __all__ = [
     "Quiet",
     "Record",
     "SelectorSpec",
+    "Speedup",
     "Table",
     "against",
+    "against_full",
     "child_result",
     "figure",
     "fmt_ci",

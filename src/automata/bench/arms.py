@@ -63,14 +63,23 @@ class SelectorSpec:
 def study_figures(summary: RunSummary) -> dict[str, Any]:
     """What a benchmark keeps of a tuning run (its cell's result): small, and enough for the
     tables without the run's folder (seconds, accuracies as fractions, the cost model's
-    speedup limit S*)."""
+    speedup limit S*, and the parts of the tuning time per epoch of the training plan that
+    :mod:`automata.bench.speedup` compares: plan epochs, full-data-equivalent epochs,
+    training and validation seconds; selection seconds exclude the once-per-run set-up,
+    which is part of the tuning time)."""
     return {
         "tuning_s": summary.tuning_seconds,
         "total_s": summary.tuning_plus_final_seconds,
+        "final_s": summary.final_train_seconds,
         "test": summary.final_test_accuracy,
         "best_val": summary.best_val_accuracy,
+        "best_params": summary.best_params,
         "selection_s": summary.selection_seconds,
         "selection_setup_s": summary.selection_setup_seconds,
+        "train_s": summary.train_seconds,
+        "eval_s": summary.eval_seconds,
+        "plan_epochs": summary.epochs_trained,
+        "fe_epochs": summary.full_equivalent_epochs,
         "s_star": summary.cost_model.speedup_limit,
         "trials": summary.n_trials.total,
     }
