@@ -11,8 +11,8 @@ Definitions (also written into ``results.md``):
   and trial count, divided by this row's mean tuning time (ratio of means); *speedup incl.
   final* uses ``tuning_plus_final_seconds`` (the final full-data retraining added to both);
 - *test accuracy*: ``final_test_accuracy``, the best configuration retrained on the full data;
-- *gap to full*: full row's mean test accuracy minus this row's, in points (positive: worse
-  than full; the paper's "test-error gap");
+- *gap to full*: this row's mean test accuracy minus the full row's, in points (negative:
+  worse than full; the sign every benchmark of the project uses, row minus full);
 - *selection share*: ``selection_seconds / tuning_seconds`` per run, then averaged;
 - *ranking agreement*: Kendall tau / Spearman rho from a ``ranking.json`` of the same dataset,
   selector, fraction and kappa (:mod:`automata.ranking`), when there is one.
@@ -182,7 +182,7 @@ def aggregate(found: Collection) -> list[dict[str, Any]]:
             ref["tuning_final_s_mean"] if ref else None, row["tuning_final_s_mean"]
         )
         if ref and ref["test_acc_mean"] is not None and row["test_acc_mean"] is not None:
-            row["acc_gap_pts"] = ref["test_acc_mean"] - row["test_acc_mean"]
+            row["acc_gap_pts"] = row["test_acc_mean"] - ref["test_acc_mean"]
         else:
             row["acc_gap_pts"] = None
     rows.sort(

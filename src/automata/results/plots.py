@@ -74,7 +74,7 @@ def speedup_vs_gap(rows: list[dict[str, Any]], dataset: str, out: Path) -> Path 
     ax.xaxis.set_minor_formatter(times)
     ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("speedup vs full-data tuning (log scale; same search and scheduler)")
-    ax.set_ylabel("test accuracy gap to full (points; above 0 = worse)")
+    ax.set_ylabel("test accuracy gap to full (points; below 0 = worse)")
     ax.set_title(f"{dataset}: speedup vs accuracy gap (one point per search + scheduler)")
     handles = [Line2D([], [], color=c, marker="o", ls="", label=n) for n, c in colors.items()]
     handles += [

@@ -17,13 +17,12 @@ Columns: *tuning time* is the wall-clock time of the whole study (search, schedu
 selection, training and evaluation of every trial), mean ± std over seeds; *speedup* is the
 full-data row's mean tuning time (same dataset, search, scheduler, T and trials) divided by this
 row's (ratio of means), *incl. final* adds the final full-data retraining of the chosen
-configuration to both; *test acc* is the test accuracy of that retrained model; *gap* is the
-full row's mean test accuracy minus this row's, in points (positive: worse than full, the
-paper's test-error gap); *Kendall τ / Spearman ρ* are the ranking agreement with full-data
-training (`python -m automata.ranking`, when a ranking.json was found); *sel. share* is
-selection time / tuning time. *warm start* shows kappa and the full-data epochs it gives per
-configuration, ceil(floor(kappa · T) · fraction), which stand in for floor(kappa · T) subset
-epochs."""
+configuration to both; *test acc* is the test accuracy of that retrained model; *gap* is this
+row's mean test accuracy minus the full row's, in points (negative: worse than full); *Kendall
+τ / Spearman ρ* are the ranking agreement with full-data training (`python -m
+automata.ranking`, when a ranking.json was found); *sel. share* is selection time / tuning
+time. *warm start* shows kappa and the full-data epochs it gives per configuration,
+ceil(floor(kappa · T) · fraction), which stand in for floor(kappa · T) subset epochs."""
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
