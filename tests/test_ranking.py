@@ -15,6 +15,7 @@ from automata.ranking import (
     FixedConfigurationsSampler,
     SelectorSpec,
     compose_run_config,
+    curves_by_configuration,
     draw_configurations,
     main,
     run_ranking,
@@ -76,6 +77,35 @@ def test_values_are_matched_on_parameters_not_trial_numbers():
         TrialRow(3, "complete", 0.6, 2, {"lr": 0.1, "b": 16}, TrialCost()),
     ]
     assert values_by_configuration(trials, configs) == [0.6, 0.7, None]
+
+
+def test_curves_are_every_epochs_validation_matched_on_parameters():
+    """A ranking study with ``train.eval_every=1``: each configuration's curve, epoch by epoch;
+    a failed trial and a replacement (parameters of no configuration) are left out; an epoch
+    that was not validated is None."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    dist = {"lr": FloatDistribution(0.001, 1.0), "b": CategoricalDistribution([16, 32, 64])}
+    configs = [{"lr": 0.1, "b": 16}, {"lr": 0.01, "b": 32}, {"lr": 0.2, "b": 64}]
+
+    def trial(state, params, curve):
+        value = curve[max(curve)] if state == TrialState.COMPLETE else None
+        return create_trial(
+            state=state, value=value, params=params, distributions=dist, intermediate_values=curve
+        )
+
+    trials = [
+        trial(TrialState.COMPLETE, {"lr": 0.01, "b": 32}, {1: 0.5, 2: 0.6, 3: 0.7}),
+        trial(TrialState.FAIL, {"lr": 0.1, "b": 16}, {1: 0.4}),
+        trial(TrialState.COMPLETE, {"lr": 0.3, "b": 16}, {1: 0.1, 2: 0.2, 3: 0.3}),
+        trial(TrialState.COMPLETE, {"lr": 0.1, "b": 16}, {1: 0.2, 3: 0.6}),
+    ]
+    assert curves_by_configuration(trials, configs, epochs=3) == [
+        [0.2, None, 0.6],
+        [0.5, 0.6, 0.7],
+        None,
+    ]
 
 
 def test_fixed_sampler_proposes_the_configurations_in_order():

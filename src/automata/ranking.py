@@ -113,6 +113,20 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _configuration_of(
+    params: dict[str, Any], configs: list[dict[str, Any]], taken: set[int]
+) -> int | None:
+    """The index of the first configuration not yet ``taken`` whose values ``params`` are."""
+    for i, cfg in enumerate(configs):
+        if (
+            i not in taken
+            and set(params) == set(cfg)
+            and all(_same(params[key], cfg[key]) for key in cfg)
+        ):
+            return i
+    return None
+
+
 def values_by_configuration(
     trials: list[TrialRow], configs: list[dict[str, Any]]
 ) -> list[float | None]:
@@ -125,16 +139,51 @@ def values_by_configuration(
     for row in trials:
         if row.state != "complete" or row.value is None:
             continue
-        params = row.params
-        for i, cfg in enumerate(configs):
-            if (
-                out[i] is None
-                and set(params) == set(cfg)
-                and all(_same(params[key], cfg[key]) for key in cfg)
-            ):
-                out[i] = float(row.value)
-                break
+        i = _configuration_of(row.params, configs, {j for j, v in enumerate(out) if v is not None})
+        if i is not None:
+            out[i] = float(row.value)
     return out
+
+
+def curves_by_configuration(
+    trials: Sequence[optuna.trial.FrozenTrial], configs: list[dict[str, Any]], epochs: int
+) -> list[list[float | None] | None]:
+    """Each configuration's validation accuracy after every epoch 1..``epochs``, from the
+    completed trials of a ranking study (their intermediate values: every epoch with
+    ``train.eval_every=1``; None at an epoch that was not validated, and for a configuration
+    no completed trial trained). Matched on parameters, as :func:`values_by_configuration`.
+
+    Example:
+        >>> from optuna.distributions import FloatDistribution
+        >>> from optuna.trial import create_trial
+        >>> t = create_trial(value=0.8, params={"lr": 0.1}, intermediate_values={1: 0.6, 2: 0.8},
+        ...                  distributions={"lr": FloatDistribution(0.01, 1.0)})
+        >>> curves_by_configuration([t], [{"lr": 0.5}, {"lr": 0.1}], epochs=3)
+        [None, [0.6, 0.8, None]]
+    """
+    out: list[list[float | None] | None] = [None] * len(configs)
+    for trial in trials:
+        if trial.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        i = _configuration_of(
+            dict(trial.params), configs, {j for j, v in enumerate(out) if v is not None}
+        )
+        if i is not None:
+            values = trial.intermediate_values
+            out[i] = [
+                float(values[e]) if e in values and values[e] is not None else None
+                for e in range(1, epochs + 1)
+            ]
+    return out
+
+
+def study_curves(
+    storage: str, study_name: str, configs: list[dict[str, Any]], epochs: int
+) -> list[list[float | None] | None]:
+    """:func:`curves_by_configuration` of a ranking study read from its storage (a run's
+    ``summary.json`` names both)."""
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    return curves_by_configuration(study.get_trials(deepcopy=False), configs, epochs)
 
 
 class FixedConfigurationsSampler(optuna.samplers.BaseSampler):
