@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-peers test-peers bench-milo bench-scale clean tune-workers postgres postgres-stop
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-fidelity bench-threads bench-peers test-peers bench-milo bench-scale clean tune-workers postgres postgres-stop
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 venv: $(VENV)/.installed ## Create .venv and install automata with pinned dependencies
 
-run: venv ## Run the default experiment (dna, MLP, TPE + Hyperband, gradmatchpb 10%); ARGS="..." adds overrides
+run: venv ## Run the default experiment (dna, MLP, TPE + Hyperband over the data's size, random subsets: the ladder); ARGS="..." adds overrides
 	$(PY) -m automata $(ARGS)
 
 test: venv ## Run the whole test suite
@@ -58,6 +58,12 @@ bench-peers: venv $(VENV)/.peers ## Benchmark: TPE+Hyperband full/random vs AUTO
 
 test-peers: venv $(VENV)/.peers ## Run the bench-peers tests with the peers extra (DEHB) installed; make test skips them
 	$(PY) -m pytest -q tests/test_bench_peers.py $(PYTEST_ARGS)
+
+bench-fidelity: venv ## Benchmark: data size as the resource (the ladder), confirming finalists, fixed subsets, full-data tuning; per-seed records (resumable; QUICK=1: smoke run)
+	$(PY) scripts/bench_fidelity.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
+
+bench-threads: venv ## Benchmark: whole runs at 1 thread and at torch's default, idle and with one core busy
+	$(PY) scripts/bench_threads.py $(ARGS)
 
 bench-milo: venv ## Benchmark: time and peak memory of MILO's shared orderings at N = 1e4, 1e5, 1e6 (ARGS="--sizes ...")
 	$(PY) scripts/bench_milo.py $(ARGS)

@@ -99,7 +99,7 @@ class AutomataConfig:
     seed: int = 0
     device: str = "auto"
     deterministic: bool = True
-    threads: int | None = None
+    threads: int | None = 1
     train: TrainConfig = field(default_factory=TrainConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
