@@ -11,7 +11,8 @@ Hyperband over epochs, as the paper runs them) unless the arm changes it:
 - ``confirm1_random``: 1% random subsets, then the 3 best confirmed on the full data
   (``tuning.confirm_top_k=3``: successive halving among them, the best by full-data
   validation is the final model);
-- ``ladder_random``, ``ladder_gradmatchpb`` (and ``ladder_random_continue``): Hyperband whose
+- ``ladder_random``, ``ladder_gradmatchpb`` (and ``ladder_random_continue``, from the smaller
+  rung's weights; ``ladder27_random``, from 1/27 of the data instead of 1/81): Hyperband whose
   rungs are growing shares of the data (``scheduler.resource=data``), the last one the full
   data, whose best model is the final one;
 - ``one_epoch``: every configuration one epoch on the full data, the best 3 trained to T
@@ -28,7 +29,8 @@ Phases (resumable; a finished cell is not run again):
 
 - ``tune``: timed, one cell at a time, after an untimed warm-up: give it the machine to itself;
 - ``report``: tables into ``<out>`` (markdown, CSV, JSON) from the records; retraining the
-  incumbents of the equal-time table is cached in ``<out>/retrain.json``.
+  incumbents of the equal-time table is cached beside the records
+  (``<records>/<dataset>/retrain.json``, committed with them).
 
 Usage::
 
@@ -55,7 +57,9 @@ from automata.bench import (
     Record,
     Table,
     fmt_ci,
+    fmt_interval,
     machine_summary,
+    verdict,
     write_csv,
     write_json,
     write_text,
@@ -73,6 +77,8 @@ class Setup:
     experiment: str
     extra: list[str] = field(default_factory=list)
     note: str = ""
+    #: the lowest end of a gap's 95% interval (points) that the targets accept
+    floor: float = -1.0
 
 
 SETUPS: dict[str, Setup] = {
@@ -83,12 +89,14 @@ SETUPS: dict[str, Setup] = {
         ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
         "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
         "TPE's random start-up is 6 (scaled with the trials: 12 configurations are TPE's own)",
+        floor=-1.5,
     ),
     "sst2": Setup(
         "text_sst2",
         ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
         "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
         "TPE's random start-up is 6 (scaled with the trials)",
+        floor=-1.5,
     ),
 }
 QUICK: dict[str, Setup] = {
@@ -109,6 +117,11 @@ ARMS: dict[str, list[str]] = {
     "fixed1_gradmatchpb": ["selector=gradmatchpb", "selector.fraction=0.01"],
     "confirm1_random": ["selector=random", "selector.fraction=0.01", "tuning.confirm_top_k=3"],
     "ladder_random": ["selector=random", *LADDER],
+    "ladder27_random": [
+        "selector=random",
+        *[o for o in LADDER if "min_fraction" not in o],
+        "scheduler.min_fraction=0.037",  # 27 units: rungs 1/27, 1/9, 1/3, 1
+    ],
     "ladder_random_continue": ["selector=random", *LADDER, "scheduler.growth=continue"],
     "ladder_gradmatchpb": ["selector=gradmatchpb", *LADDER],
     "one_epoch": [
@@ -257,6 +270,121 @@ def incumbent(evals: list[dict[str, Any]], until: float) -> dict[str, Any] | Non
     return max((e for e in known if e["step"] == highest), key=lambda e: (e["value"], -e["t"]))
 
 
+def targets(arms: dict[str, dict[str, Any]], floor: float) -> list[str]:
+    """Which arms meet the targets of an arm that removes the subset's gamble and keeps its
+    speed: no bad pick; a gap to full-data tuning whose mean is at least -0.3 points and whose
+    interval's lower end is at least ``floor``; a total time no more than the fixed 10%
+    gradient-matching arm's (means)."""
+    ref = arms.get("fixed10_gradmatchpb")
+    out = []
+    for arm, v in arms.items():
+        if arm == "full":
+            continue
+        gap, half = v["gap"]
+        misses = []
+        if v["bad"]:
+            misses.append(f"{v['bad']} bad pick{'s' if v['bad'] > 1 else ''}")
+        if gap is None or gap < -0.3:
+            misses.append("gap mean below -0.3")
+        if gap is None or half is None or gap - half < floor:
+            misses.append(f"gap's lower end below {floor:g}")
+        if ref is not None and v["total_s"][0] > ref["total_s"][0]:
+            misses.append("slower than fixed10_gradmatchpb")
+        out.append(f"{arm} ({'; '.join(misses)})" if misses else f"**{arm}**")
+    if not out:
+        return []
+    return [
+        "Targets (no bad pick; gap mean >= -0.3 points and lower end >= "
+        f"{floor:g}; total time <= fixed10_gradmatchpb's): met by the arms in bold; the "
+        "others, with what they miss: " + ", ".join(out) + ".",
+        "",
+    ]
+
+
+def rung_costs(result: dict[str, Any]) -> list[tuple[float, int, float]]:
+    """A data-ladder run's cost per rung, from its record: ``(share of the data, configurations
+    trained at it, full-data-equivalent epochs spent there)``, smallest rung first.
+
+    Each evaluation of the study is a trial's last rung (``step``, in units of the smallest
+    subset; the largest unit is the full data), and every trial is taken to have started at
+    the smallest rung (Hyperband's first bracket holding every trial, as with 27 or 18 trials
+    from 1/81): so a trial trained at every rung up to its own. A rung costs its share x its
+    configurations x T, with T recovered from the record's measured total (the subsets' sizes
+    are rounded per class, so a share is close to, not exactly, its nominal value)."""
+    steps = [int(e["step"]) for e in result["evaluations"] if not e["study"].endswith("-confirm")]
+    if not steps:
+        return []
+    units = max(steps)
+    levels = sorted(set(steps))
+    counts = [sum(s >= level for s in steps) for level in levels]
+    shares = [level / units for level in levels]
+    per_config = result["fe_epochs"] / sum(n * f for n, f in zip(counts, shares, strict=True))
+    return [(f, n, n * f * per_config) for f, n in zip(shares, counts, strict=True)]
+
+
+def rung_table(found: dict[Cell, dict[str, Any]], ds: str, arm: str) -> list[list[Any]]:
+    """Mean over seeds of :func:`rung_costs` for one arm of one data set: rows of (share,
+    configurations, full-data-equivalent epochs, the rung's share of the arm's epochs)."""
+    per_seed = [rung_costs(r) for c, r in found.items() if c.dataset == ds and c.arm == arm]
+    per_seed = [p for p in per_seed if p]
+    if not per_seed or len({tuple(f for f, _, _ in p) for p in per_seed}) != 1:
+        return []  # no run, or seeds whose rungs differ: nothing to average
+    rows = []
+    total = sum(sum(fe for _, _, fe in p) for p in per_seed) / len(per_seed)
+    for i, (share, _, _) in enumerate(per_seed[0]):
+        n = sum(p[i][1] for p in per_seed) / len(per_seed)
+        fe = sum(p[i][2] for p in per_seed) / len(per_seed)
+        rows.append([share, n, fe, fe / total])
+    return rows
+
+
+def plot_rungs(
+    tables: dict[str, list[list[Any]]], totals: dict[str, dict[str, float]], out: Path
+) -> Path | None:
+    """The figure of docs/fidelity.md: per data set, the ladder's full-data-equivalent epochs
+    per rung (stacked, labelled with the configurations trained there) beside the totals of
+    some other arms' (full-data tuning's, far higher, in the title)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not tables:
+        return None
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.6), squeeze=False)
+    for ax, (ds, rows) in zip(axes[0], tables.items(), strict=True):
+        arms = [
+            a
+            for a in ("fixed10_gradmatchpb", "fixed1_random", "confirm1_random")
+            if a in totals[ds]
+        ]
+        names = ["ladder", *arms]
+        bottom = 0.0
+        colors = plt.get_cmap("viridis")
+        for i, (share, n, fe, _) in enumerate(rows):
+            label = "all" if share >= 1 else f"1/{round(1 / share)}"
+            ax.bar(0, fe, bottom=bottom, color=colors(i / max(1, len(rows) - 1)), edgecolor="w")
+            ax.text(0, bottom + fe / 2, f"{label}: {n:g}", ha="center", va="center", fontsize=7)
+            bottom += fe
+        for j, arm in enumerate(arms, start=1):
+            ax.bar(j, totals[ds][arm], color="0.7", edgecolor="w")
+            ax.text(
+                j, totals[ds][arm], f"{totals[ds][arm]:.0f}", ha="center", va="bottom", fontsize=7
+            )
+        ax.set_xticks(range(len(names)), names, rotation=20, fontsize=7)
+        full = totals[ds].get("full")
+        ax.set_title(ds + (f" (full-data tuning: {full:.0f})" if full else ""), fontsize=9)
+        ax.set_ylabel("full-data-equivalent epochs", fontsize=8)
+    fig.suptitle(
+        "The ladder's cost per rung (share of the data: configurations trained there)", fontsize=9
+    )
+    fig.tight_layout()
+    path = out / "fidelity_cost_per_rung.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
     from automata.bench.anytime import Retrainer
     from automata.config import compose
@@ -271,11 +399,15 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         f"Test accuracy (%) of the final model, paired gap to full-data tuning (points, "
         f"arm - full), bad picks (final test more than {BAD_PICK_POINTS:g} points below the full "
         "arm's mean), total wall time (tuning, confirmation and the final model) and "
-        "full-data-equivalent epochs; mean and 95% Student-t interval over seeds.",
+        "full-data-equivalent epochs; mean and 95% Student-t interval over seeds (a gap as "
+        "'mean [low, high]': 'worse' or 'better' only when its interval excludes 0, else "
+        "'undecided').",
         "",
     ]
     rows_out: list[list[Any]] = []
     summary: dict[str, Any] = {}
+    rung_tables: dict[str, list[list[Any]]] = {}
+    totals: dict[str, dict[str, float]] = {}
     for ds in args.datasets:
         setup = setups[ds]
         seeds = sorted({c.seed for c in found if c.dataset == ds})
@@ -287,8 +419,8 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         if setup.note:
             lines += [f"Protocol: {setup.note}.", ""]
         table = Table(
-            "arm | n | test % | gap to full (pts) | bad picks | total s | speedup (total) "
-            "| FE epochs | selection share %"
+            "arm | n | test % | gap to full (pts) | gap says | bad picks | total s "
+            "| speedup (total) | FE epochs | selection share %"
         )
         lines.append(table.header())
         for arm in ARMS:
@@ -314,7 +446,8 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                         arm,
                         len(runs),
                         fmt_ci(*test),
-                        fmt_ci(gap[0], gap[1]),
+                        fmt_interval(gap[0], gap[1]) if arm != "full" else "-",
+                        verdict(gap[0], gap[1]) if arm != "full" else "-",
                         f"{bad}/{len(runs)}",
                         fmt_ci(*total, digits=1),
                         fmt_ci(*speed, digits=1),
@@ -333,10 +466,29 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                 "fe_epochs": fe,
             }
         lines.append("")
+        lines += targets(summary.get(ds, {}), setup.floor)
+        rungs = rung_table(found, ds, "ladder_random")
+        if rungs:
+            rung_tables[ds] = rungs
+            totals[ds] = {a: v["fe_epochs"][0] for a, v in summary[ds].items()}
+            rt = Table("rung (share of the data) | configurations | FE epochs | share of the arm's")
+            lines += [
+                "The ladder (ladder_random) per rung, mean over seeds: the configurations "
+                "trained at each share of the data and the full-data-equivalent epochs spent "
+                "there (the last rung, all of the data, is the final model).",
+                "",
+                rt.header(),
+            ]
+            for share, n, fe, part in rungs:
+                name = "all" if share >= 1 else f"1/{round(1 / share)}"
+                lines.append(rt.add([name, f"{n:g}", f"{fe:.1f}", f"{100 * part:.0f}%"]))
+            lines.append("")
+        if not args.anytime:
+            continue
         # Equal wall time: each arm's incumbent at a share of the full arm's time.
         retrain = Retrainer(
             lambda seed, ds=ds: _full_config(compose, setups[ds], seed, args.threads),
-            args.out / f"retrain_{ds}.json",
+            args.records / ds / "retrain.json",  # beside the records: no training to redo
         )
         at_table = Table(
             ["arm"]
@@ -371,7 +523,7 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             cells = [fmt_ci(*ci95(by_at[a].values())) for a in AT]
             for a in AT[:2]:
                 d = paired_ci95(by_at[a], per_arm["full"][a]) if arm != "full" else (None, None, 0)
-                cells.append(fmt_ci(d[0], d[1]))
+                cells.append(fmt_interval(d[0], d[1]) if arm != "full" else "-")
             lines.append(at_table.add([arm, *cells]))
         lines.append("")
     write_csv(
@@ -380,6 +532,9 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         rows_out,
     )
     write_json(args.out / "fidelity.json", summary)
+    figure = plot_rungs(rung_tables, totals, args.out)
+    if figure is not None:
+        lines += [f"![cost per rung]({figure.name})", ""]
     text = "\n".join(lines) + "\n"
     write_text(args.out / "fidelity.md", text)
     return text
@@ -411,6 +566,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=Path, default=None, help="records the report reads")
     ap.add_argument("--publish", action="store_true", help="copy finished records to --records")
     ap.add_argument("--quick", action="store_true", help="smoke run: dna, T = 3, 2 seeds")
+    ap.add_argument(
+        "--no-anytime",
+        dest="anytime",
+        action="store_false",
+        help="leave out the equal-wall-time table (it retrains incumbents)",
+    )
     args = ap.parse_args(argv)
     setups = QUICK if args.quick else SETUPS
     if args.quick:

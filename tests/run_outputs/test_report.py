@@ -58,8 +58,8 @@ def test_the_trials_table_ranks_best_first_and_failed_last(summary, tmp_path):
     text = _report(summary, tmp_path)
     table = text.split("## Trials\n", 1)[1]
     assert (
-        "| rank | trial | state | epochs | full-data-equivalent epochs | validation accuracy "
-        "| parameters |" in table
+        "| rank | trial | state | epochs | data | full-data-equivalent epochs | validation "
+        "accuracy | parameters |" in table
     )
     lines = [line for line in table.splitlines() if re.match(r"\| (\d+|-) \| \d+ \|", line)]
     rows = [tuple(re.split(r" (?<!\\)\| ", line[2:])[:3]) for line in lines]
@@ -72,9 +72,9 @@ def test_the_trials_table_ranks_best_first_and_failed_last(summary, tmp_path):
         ("-", "2", "failed: TrialDiverged: training loss is nan at epoch 1"),
         ("-", "6", "failed: ValueError: a \\| b c"),  # "|" escaped, on one line
     ]
-    assert "| 1 | 0 | complete (best) | 4 | 0.4 | 0.75 | lr=0.01 |" in table
-    assert "| 4 | 1 | pruned | 2 | 0.4 | 0.25 | lr=0.05 |" in table  # the score it stopped at
-    assert "| failed: ValueError: a \\| b c | 0 | 0 | - | lr=0.5 |" in table
+    assert "| 1 | 0 | complete (best) | 4 | subsets | 0.4 | 0.75 | lr=0.01 |" in table
+    assert "| 4 | 1 | pruned | 2 | subsets | 0.4 | 0.25 | lr=0.05 |" in table  # the score it stopped at
+    assert "| failed: ValueError: a \\| b c | 0 | subsets | 0 | - | lr=0.5 |" in table
 
 
 def test_the_cost_model_in_plain_words_with_its_symbols(summary, tmp_path):
@@ -140,3 +140,16 @@ def test_the_files_line_names_what_the_folder_holds(summary, tmp_path):
     files = _report(summary, tmp_path).split("Files: ", 1)[1]
     assert "`study.db` (the Optuna study)" in files and "The Optuna study is in" not in files
     assert "at the scheduler's decision epochs, and every `train.eval_every` epochs" in files
+
+
+def test_a_data_rung_trial_says_its_last_share_and_its_rungs(summary, tmp_path):
+    """With the data as the resource, a trial's row names the share of the data it reached
+    and how many rungs it trained."""
+    rungs = [
+        {"fraction": f, "epochs": 4, "full_equivalent": 4 * f, "value": v}
+        for f, v in ((1 / 9, 0.5), (1 / 3, 0.6))
+    ]
+    cost = TrialCost(epochs=8, full_equivalent_epochs=4 / 9 + 4 / 3)
+    summary.trials = [TrialRow(7, "pruned", None, 2, {"lr": 0.1}, cost, score=0.6, rungs=rungs)]
+    table = _report(summary, tmp_path).split("## Trials\n", 1)[1]
+    assert "| 1 | 7 | pruned | 8 | 0.333 (2 rungs) | 1.78 | 0.6 | lr=0.1 |" in table

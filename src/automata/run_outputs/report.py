@@ -54,11 +54,17 @@ def write_report(path: Path, s: RunSummary) -> None:
         f"{sel.warm_full_epochs} ({sel.warm_covers_epochs}) |",
         f"| trials: completed / pruned / failed | {n.completed} / {n.pruned} / {n.failed} |",
     ]
+    if s.final_model and not s.final_trained:
+        lines.append(
+            "| final model | trained in the study on the full data (its last rung, or the "
+            "confirmation of its finalists): kept, not trained again |"
+        )
     lines += _cost_model(s.cost_model)
     lines += ["", "Best configuration:", ""]
     for k, v in (s.best_params or {}).items():
         lines.append(f"- `{k}` = {_fmt(v)}")
     lines += _leaderboard(s)
+    lines += _confirmation(s)
     lines += ["", _files(s, path.parent), ""]
     path.write_text("\n".join(lines))
 
@@ -66,11 +72,23 @@ def write_report(path: Path, s: RunSummary) -> None:
 def _headline(s: RunSummary) -> list[str]:
     """The title and what was tuned; a study continued with other settings says first that
     its trials mix them (the settings named are this run's, not those of earlier trials)."""
+    sched = s.scheduler.settings
+    subsets = f"fraction {s.selector.fraction}"
+    if sched.get("resource") == "data":
+        subsets = (
+            f"rungs from {_fmt(float(sched['min_fraction']), 3)} of the data to all of it, "
+            f"{sched['epochs']} epochs each, {sched['growth']}"
+        )
     tuned = (
-        f"**{s.selector.name}** (fraction {s.selector.fraction}), "
+        f"**{s.selector.name}** ({subsets}), "
         f"search **{s.search}**, scheduler **{s.scheduler.name}**, "
         f"seed {s.seed}, device {s.device}."
     )
+    if s.confirm_trials:
+        tuned += (
+            f" The {len(s.confirm_trials)} best configurations were confirmed on the full "
+            "data (tuning.confirm_top_k)."
+        )
     title = f"# automata run: {s.dataset} / {s.model}"
     if not s.changed_settings:
         return [title, "", f"Selector {tuned}"]
@@ -183,9 +201,9 @@ def _leaderboard(s: RunSummary) -> list[str]:
         "are those of the training plan; full-data-equivalent epochs, the data they trained "
         "on counted in full-data epochs (the trial's cost).",
         "",
-        "| rank | trial | state | epochs | full-data-equivalent epochs | validation accuracy "
-        "| parameters |",
-        "|---|---|---|---|---|---|---|",
+        "| rank | trial | state | epochs | data | full-data-equivalent epochs | validation "
+        "accuracy | parameters |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     rank = 0
     for t in _order(s):
@@ -197,8 +215,35 @@ def _leaderboard(s: RunSummary) -> list[str]:
             shown = str(rank)
             state = f"{t.state} (best)" if t.number == s.best_trial else t.state
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
+        data = f"{_fmt(t.fraction, 3)} ({len(t.rungs)} rungs)" if t.rungs else "subsets"
+        if not t.rungs and s.selector.name == "full":
+            data = "all"
         lines.append(
-            f"| {shown} | {t.number} | {_cell(state)} | {t.cost.epochs} | "
+            f"| {shown} | {t.number} | {_cell(state)} | {t.cost.epochs} | {data} | "
+            f"{_fmt(t.cost.full_equivalent_epochs, 3)} | {_fmt(t.score)} | {_cell(params)} |"
+        )
+    return lines
+
+
+def _confirmation(s: RunSummary) -> list[str]:
+    """The finalists trained on the full data (tuning.confirm_top_k)."""
+    if not s.confirm_trials:
+        return []
+    lines = [
+        "",
+        "## Confirmation on the full data",
+        "",
+        "The best configurations of the study, trained on the full data by successive halving "
+        "among them; the best by full-data validation accuracy is the final model.",
+        "",
+        "| finalist | state | epochs | full-data-equivalent epochs | validation accuracy "
+        "| parameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in sorted(s.confirm_trials, key=lambda t: (t.state != "complete", -(t.score or 0))):
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
+        lines.append(
+            f"| {t.number} | {t.state} | {t.cost.epochs} | "
             f"{_fmt(t.cost.full_equivalent_epochs, 3)} | {_fmt(t.score)} | {_cell(params)} |"
         )
     return lines

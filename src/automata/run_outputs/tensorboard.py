@@ -102,6 +102,7 @@ class EpochCurves(Protocol):
     """What a trained epoch reports (:class:`automata.training.trainer.EpochResult`)."""
 
     epoch: int
+    full_equivalent: float
 
     def scalars(self) -> dict[str, float | None]: ...
 
@@ -115,9 +116,14 @@ class TrialCurves:
     def __init__(self, log: TensorBoardLog) -> None:
         self.log = log
         self._hparams: list[tuple[int, dict[str, Any], dict[str, float], str]] = []
+        self._cost: dict[int, float] = {}
 
     def epoch(self, trial: int, result: EpochCurves, until: int) -> None:
-        self.log.epoch(trial, result.epoch, result.scalars())
+        """The epoch's curves, and the trial's cost so far in full-data-equivalent epochs (the
+        cost clock: the data it trained on, counted in full-data epochs)."""
+        self._cost[trial] = self._cost.get(trial, 0.0) + result.full_equivalent
+        scalars = {**result.scalars(), "cost/full_equivalent_epochs": self._cost[trial]}
+        self.log.epoch(trial, result.epoch, scalars)
 
     def paused(self, trial: int) -> None:
         self.log.flush(trial)

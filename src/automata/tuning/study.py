@@ -473,7 +473,8 @@ class TrialLog:
         what = "completed" if state == "complete" else "pruned"
         at = f"epoch {epoch}"
         if self.scheduler.data_rungs and epoch is not None:
-            at = f"{self.scheduler.budget(epoch)[0]:.3g} of the data"
+            share = self.scheduler.budget(epoch)[0] or 1.0
+            at = "all of the data" if share >= 1.0 else f"{share:.3g} of the data"
         result = f"val {score:.4f} at {at}" if score is not None else "no score"
         log.info(
             "[%d/%d] trial %d %s, %s | %s | %.1f s",

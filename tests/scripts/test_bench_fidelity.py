@@ -1,0 +1,108 @@
+"""The fidelity benchmark's analysis: the ladder's cost per rung, the incumbent an arm returns at
+a time, and the report's paired gaps, bad picks and targets, on hand-made records."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+from scipy import stats
+
+from automata.bench import Record
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def fidelity():
+    """``scripts/bench_fidelity.py`` (on sys.path, as when the benchmark runs)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        yield importlib.import_module("bench_fidelity")
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+def _evals(steps, study="automata"):
+    return [
+        {"t": float(i), "study": study, "top": s == 81, "step": s, "value": 0.5, "params": {}}
+        for i, s in enumerate(steps)
+    ]
+
+
+def test_rung_costs_of_one_bracket_from_1_81(fidelity):
+    """27 configurations from 1/81 of the data, eta 3, T = 20 (docs/fidelity.md's table, by
+    hand): 27 at 1/81, 9 at 1/27, 3 at 1/9, 1 at all of it; 20/3 epochs at each small rung and
+    20 at the last, 40 in all."""
+    record = {"evaluations": _evals([1] * 18 + [3] * 6 + [9] * 2 + [81]), "fe_epochs": 40.0}
+    rungs = fidelity.rung_costs(record)
+    assert [(f, n) for f, n, _ in rungs] == [(1 / 81, 27), (3 / 81, 9), (9 / 81, 3), (1.0, 1)]
+    assert [fe for _, _, fe in rungs] == pytest.approx([20 / 3, 20 / 3, 20 / 3, 20])
+    # a confirmation's evaluations are not rungs of the ladder
+    record["evaluations"] += _evals([81, 81], study="automata-confirm")
+    assert len(fidelity.rung_costs(record)) == 4
+
+
+def test_incumbent_prefers_the_confirmation_then_the_top_then_the_highest_rung(fidelity):
+    def ev(t, step, value, top=False, study="automata"):
+        return {"t": t, "step": step, "value": value, "top": top, "study": study, "params": t}
+
+    evals = [
+        ev(1, 1, 0.9),
+        ev(2, 3, 0.7),
+        ev(3, 81, 0.6, top=True),
+        ev(4, 81, 0.8, top=True),
+        ev(5, 81, 0.5, top=True, study="automata-confirm"),
+    ]
+    assert fidelity.incumbent(evals, 0.5) is None
+    assert fidelity.incumbent(evals, 1.5)["t"] == 1
+    assert fidelity.incumbent(evals, 2.5)["t"] == 2  # the highest rung reached, not the best value
+    assert fidelity.incumbent(evals, 4.5)["t"] == 4  # the best at the top
+    assert fidelity.incumbent(evals, 9)["t"] == 5  # a confirmed one wins over the study's own
+
+
+def _record(tmp_path, arm, seed, test, total):
+    result = {
+        "test": test,
+        "total_s": total,
+        "tuning_s": total,
+        "fe_epochs": 10.0,
+        "selection_s": 0.0,
+        "evaluations": [],
+    }
+    rec = Record("dna", arm, seed, {}, "start", finished="end", result=result)
+    rec.write(tmp_path / "dna" / arm / f"seed{seed}" / "record.json")
+
+
+def test_report_gaps_bad_picks_and_targets(fidelity, tmp_path):
+    """Three seeds: the gap's interval is Student-t over the paired differences (scipy's t as
+    the reference), a seed more than 2 points below the full arm's mean is a bad pick, and the
+    targets name what each arm misses."""
+    full = [0.90, 0.91, 0.92]
+    ladder = [0.899, 0.912, 0.913]  # within 0.7 points of full on every seed
+    fixed = [0.87, 0.905, 0.92]  # seed 0: 4 points below the full mean of 91
+    for seed in range(3):
+        _record(tmp_path, "full", seed, full[seed], 10.0)
+        _record(tmp_path, "ladder_random", seed, ladder[seed], 2.0)
+        _record(tmp_path, "fixed10_gradmatchpb", seed, fixed[seed], 2.5)
+    out = tmp_path / "out"
+    fidelity.main(
+        ["--phase", "report", "--datasets", "dna", "--records", str(tmp_path), "--out", str(out)]
+        + ["--no-anytime"]
+    )
+    text = (out / "fidelity.md").read_text()
+    diffs = [100 * (a - b) for a, b in zip(ladder, full, strict=True)]
+    mean = sum(diffs) / 3
+    half = stats.t.ppf(0.975, 2) * stats.tstd(diffs) / 3**0.5
+    shown = f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}]"
+    row = next(line for line in text.splitlines() if line.startswith("| ladder_random |"))
+    assert shown in row and "| undecided | 0/3 |" in row
+    row = next(line for line in text.splitlines() if line.startswith("| fixed10_gradmatchpb |"))
+    assert "| 1/3 |" in row
+    targets = next(line for line in text.splitlines() if line.startswith("Targets"))
+    # the ladder's interval reaches below -1 point (wide with 3 seeds): it misses that target
+    assert "ladder_random (gap's lower end below -1)" in targets
+    assert "fixed10_gradmatchpb (1 bad pick; gap mean below -0.3; gap's lower end below -1)" in (
+        targets
+    )
