@@ -61,6 +61,7 @@ def one_run(cell: Cell, out: Path, extra: list[str]) -> dict[str, Any]:
     overrides = [
         f"dataset={cell.dataset}",
         f"selector={selector}",
+        "scheduler=hyperband",  # the paper's protocol (the default is now the data ladder)
         f"seed={cell.seed}",
         "device=cpu",
         f"paths.output_dir={out}",

@@ -35,21 +35,24 @@ COMMON = ["train.epochs=6", "tuning.n_trials=9", "tuning.tensorboard=false", "th
 
 #: name -> overrides. Together they touch every selector family (per-batch gradient matching,
 #: CRAIG, GLISTER, MILO), every scheduler but none (SHA, Hyperband, ASHA), a text model, warm
-#: start, SGD and the step schedule.
+#: start, SGD and the step schedule. Each names its selector and scheduler: the defaults may change.
 STUDIES: dict[str, list[str]] = {
-    "dna-gradmatchpb-hyperband": ["dataset=dna"],
+    "dna-gradmatchpb-hyperband": ["dataset=dna", "selector=gradmatchpb", "scheduler=hyperband"],
     "satimage-craigpb-asha": ["dataset=satimage", "selector=craigpb", "scheduler=asha"],
-    "dna-milo": ["dataset=dna", "selector=milo"],
+    "dna-milo": ["dataset=dna", "selector=milo", "scheduler=hyperband"],
     "dna-glister-sha": ["dataset=dna", "selector=glister", "scheduler=sha"],
     "trec6-lstm": [
         "dataset=trec6",
         "model=lstm_glove",
+        "selector=gradmatchpb",
+        "scheduler=hyperband",
         "train.epochs=3",
         "tuning.n_trials=4",
     ],
     "dna-gradmatchpb-warm-sgd-step": [
         "dataset=dna",
         "selector=gradmatchpb",
+        "scheduler=hyperband",
         "selector.kappa=0.35",
         "optimizer.name=sgd",
         "train.lr_schedule=step",

@@ -32,7 +32,7 @@ def test_every_scheduler_instantiates(option):
     cfg = compose_config([f"scheduler={option}"])
     sched = build("scheduler", cfg.scheduler)
     assert isinstance(sched, Scheduler)
-    assert sched.max_resource == cfg.train.epochs
+    assert sched.epochs == cfg.train.epochs  # T (max_resource counts subset units with the data)
 
 
 @pytest.mark.parametrize("option", options("search"))
@@ -58,8 +58,12 @@ def test_every_dataset_composes(option):
 def test_default_components_build():
     cfg = compose_config()
     selector, scheduler, sampler, _ = build_components(cfg)
-    assert selector.name == "gradmatchpb" and selector.fraction == 0.1
-    assert scheduler.name == "hyperband"
+    # The ladder (docs/fidelity.md): Hyperband over the data's size, random subsets of
+    # 1/81, 1/27, 1/9, 1/3 of the data and all of it, a promoted configuration restarted.
+    assert selector.name == "random"
+    assert scheduler.name == "ladder" and scheduler.data_rungs
+    assert scheduler.growth == "restart" and scheduler.bracket_order == "aggressive_first"
+    assert scheduler.fractions() == pytest.approx([1 / 81, 1 / 27, 1 / 9, 1 / 3])
     # TPE, drawn afresh for each trial from the run's seed and the trial's number
     assert isinstance(sampler, TrialSeededSampler)
     assert isinstance(sampler.sampler, optuna.samplers.TPESampler)
@@ -80,7 +84,7 @@ def test_default_components_build():
     ],
 )
 def test_invalid_values_name_the_key(override, key):
-    cfg = compose_config([override])
+    cfg = compose_config(["selector=gradmatchpb", override])  # the selector with every key
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         build_components(cfg)
 
@@ -293,3 +297,18 @@ def test_cli_model_without_a_space_of_its_name_says_what_to_add(tmp_path):
         "add it to the config folder that holds model/mine.yaml, or run with space=generic to "
         "tune the learning rate, batch size and weight decay"
     ]
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        ["scheduler=ladder"],
+        ["scheduler=sha", "scheduler.resource=data", "scheduler.min_fraction=0.037"],
+    ],
+)
+def test_the_data_ladder_refuses_the_full_selector(scheduler):
+    """Growing the data across rungs needs a subset selector: with selector=full every rung
+    would be a whole full-data training. One line names the way out."""
+    cfg = compose_config(["selector=full", *scheduler])
+    with pytest.raises(ConfigError, match="selector=full cannot: use scheduler=hyperband"):
+        build_components(cfg)

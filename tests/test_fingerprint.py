@@ -11,8 +11,9 @@ def test_fingerprint_holds_what_changes_a_trial_and_only_that():
     base = fingerprint(compose_config())
     for key in ("seed", "train.epochs", "optimizer.momentum", "selector.fraction", "space.lr.high"):
         assert key in base
-    assert base["selector._target_"] == "automata.selection.gradmatch.GradMatchPB"
+    assert base["selector._target_"] == "automata.selection.random.RandomSelector"
     assert base["scheduler.max_resource"] == 20  # resolved from ${train.epochs}
+    assert base["scheduler.min_fraction"] == 0.0123
     same = [
         "train.eval_batch_size=64",  # speed, not meaning
         "train.eval_every=1",  # curves, not meaning
@@ -24,7 +25,9 @@ def test_fingerprint_holds_what_changes_a_trial_and_only_that():
     for override in same:
         assert differences(base, fingerprint(compose_config([override]))) == [], override
     changed = {
-        "selector=random": "selector._target_",
+        "selector=gradmatchpb": "selector._target_",
+        "scheduler.min_fraction=0.037": "scheduler.min_fraction",
+        "scheduler.growth=continue": "scheduler.growth",
         "seed=1": "seed",
         "train.epochs=9": "train.epochs",
         "optimizer.momentum=0.5": "optimizer.momentum",

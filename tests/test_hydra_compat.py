@@ -79,7 +79,7 @@ def _composition_error(overrides: list[str]) -> HydraException:
         (
             "scheduler=hyperbandd",
             "scheduler=hyperbandd: no such option (did you mean scheduler=hyperband? options: "
-            "asha, hyperband, none, one_epoch, sha)",
+            "asha, hyperband, ladder, none, one_epoch, sha)",
         ),
         (
             "tuning.n_trials=many",

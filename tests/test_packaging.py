@@ -25,7 +25,8 @@ def test_automata_command_runs_from_any_folder(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     cfg = OmegaConf.create(res.stdout)
     assert cfg.dataset.name == "dna"
-    assert cfg.selector._target_ == "automata.selection.gradmatch.GradMatchPB"
+    assert cfg.selector._target_ == "automata.selection.random.RandomSelector"
+    assert cfg.scheduler._target_ == "automata.tuning.schedulers.Ladder"
 
 
 @pytest.mark.slow

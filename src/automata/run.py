@@ -139,6 +139,11 @@ def build_components(cfg: DictConfig, checked: CheckedConfig | None = None) -> C
             f"scheduler.max_resource ({scheduler.epochs}) must be <= train.epochs "
             f"({cfg.train.epochs})"
         )
+    if scheduler.data_rungs and selector.is_full:
+        raise ConfigError(
+            f"scheduler={scheduler.name} grows the data across its rungs, which selector=full "
+            "cannot: use scheduler=hyperband (or another over epochs) for full-data tuning"
+        )
     search = cfg.search
     sampler = build("search", search)
     if not isinstance(sampler, optuna.samplers.BaseSampler):

@@ -73,7 +73,8 @@ def test_the_trials_table_ranks_best_first_and_failed_last(summary, tmp_path):
         ("-", "6", "failed: ValueError: a \\| b c"),  # "|" escaped, on one line
     ]
     assert "| 1 | 0 | complete (best) | 4 | subsets | 0.4 | 0.75 | lr=0.01 |" in table
-    assert "| 4 | 1 | pruned | 2 | subsets | 0.4 | 0.25 | lr=0.05 |" in table  # the score it stopped at
+    # the score it stopped at
+    assert "| 4 | 1 | pruned | 2 | subsets | 0.4 | 0.25 | lr=0.05 |" in table
     assert "| failed: ValueError: a \\| b c | 0 | subsets | 0 | - | lr=0.5 |" in table
 
 

@@ -5,6 +5,6 @@ from automata.tuning.schedulers.asha import ASHA
 from automata.tuning.schedulers.base import Engine, Scheduler
 from automata.tuning.schedulers.none import NoScheduler
 from automata.tuning.schedulers.one_epoch import OneEpoch
-from automata.tuning.schedulers.successive_halving import SHA, Hyperband
+from automata.tuning.schedulers.successive_halving import SHA, Hyperband, Ladder
 
-__all__ = ["ASHA", "SHA", "Engine", "Hyperband", "NoScheduler", "OneEpoch", "Scheduler"]
+__all__ = ["ASHA", "SHA", "Engine", "Hyperband", "Ladder", "NoScheduler", "OneEpoch", "Scheduler"]

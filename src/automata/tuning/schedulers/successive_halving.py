@@ -335,3 +335,36 @@ class Hyperband(_Halving):
 
     def settings(self) -> dict[str, float | str | bool]:
         return {**super().settings(), "bracket_order": self.bracket_order}
+
+
+class Ladder(Hyperband):
+    """Hyperband over the data's size, the default (``conf/scheduler/ladder.yaml``): each rung
+    trains a configuration for T epochs on a growing share of the training data, from
+    ``min_fraction`` (1/81) by ``eta`` to all of it, whose best model is the final one
+    (docs/fidelity.md). The same as ``scheduler=hyperband scheduler.resource=data
+    scheduler.min_fraction=...``, named apart so that a run, its study and its summary say
+    which it was.
+
+    Args: those of :class:`Hyperband`, with ``resource`` always ``data``.
+    """
+
+    name = "ladder"
+
+    def __init__(
+        self,
+        eta: int = 3,
+        min_resource: int = 1,
+        max_resource: int = 20,
+        bracket_order: str = "aggressive_first",
+        resource: str = "data",
+        min_fraction: float | None = 1 / 81,
+        growth: str = "restart",
+    ) -> None:
+        if resource != "data":
+            raise ConfigError(
+                f"scheduler=ladder has the data as its resource, got resource={resource}: "
+                "use scheduler=hyperband for epochs"
+            )
+        super().__init__(
+            eta, min_resource, max_resource, bracket_order, resource, min_fraction, growth
+        )
