@@ -56,8 +56,8 @@ $(VENV)/.peers: $(VENV)/.installed
 bench-peers: venv $(VENV)/.peers ## Benchmark: TPE+Hyperband full/random vs AUTOMATA vs DEHB, anytime curves, same wall-clock (resumable; QUICK=1: smoke run)
 	$(PY) scripts/bench_peers.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
 
-test-peers: venv $(VENV)/.peers ## Run the bench-peers tests with the peers extra (DEHB) installed; make test skips them
-	$(PY) -m pytest -q tests/test_bench_peers.py $(PYTEST_ARGS)
+test-peers: venv $(VENV)/.peers ## Run the tests of the DEHB arms (bench-peers, bench-fidelity) with the peers extra installed; make test skips them
+	$(PY) -m pytest -q tests/test_bench_peers.py tests/scripts/test_bench_fidelity.py $(PYTEST_ARGS)
 
 bench-fidelity: venv ## Benchmark: data size as the resource (the ladder), confirming finalists, fixed subsets, full-data tuning; per-seed records (resumable; QUICK=1: smoke run)
 	$(PY) scripts/bench_fidelity.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)

@@ -16,7 +16,14 @@ Hyperband over epochs, as the paper runs them) unless the arm changes it:
   rungs are growing shares of the data (``scheduler.resource=data``), the last one the full
   data, whose best model is the final one;
 - ``one_epoch``: every configuration one epoch on the full data, the best 3 trained to T
-  (Egele et al. 2023).
+  (Egele et al. 2023);
+- ``dehb_epochs``, ``dehb_data``: DEHB (Awad et al., IJCAI 2021; pip ``dehb``, the ``peers``
+  extra) through its ask/tell interface, on the same search space and training code, with the
+  epochs (from ``min_resource`` to T, a promoted configuration resuming from its state) or the
+  data's share (1/81 to all of it, T epochs on a random subset of that share, restarted) as
+  its fidelity, until the full arm's total time of the same seed; then its incumbent (the best
+  at the top fidelity) trained on the full data for T epochs, timed and tested as the final
+  model. They need the full arm's record of their seed (its time is their budget).
 
 Per cell (dataset x arm x seed) a small JSON record: the final test accuracy, the total wall
 time (tuning, confirmation and final model), the full-data-equivalent epochs, the selection
@@ -130,7 +137,13 @@ ARMS: dict[str, list[str]] = {
         "~scheduler.bracket_order",
         "scheduler.k=3",
     ],
+    "dehb_epochs": ["selector=full"],
+    "dehb_data": ["selector=random"],
 }
+#: DEHB's arms -> its fidelity
+DEHB_ARMS = {"dehb_epochs": "epochs", "dehb_data": "data"}
+#: the data fidelity in units of the smallest share, as the ladder counts its rungs (1/81)
+DATA_UNITS = 81
 SEEDS = [0, 1, 2, 3, 4]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]
 #: A pick is bad when its final test accuracy is more than this far below the full arm's mean.
@@ -190,6 +203,8 @@ def run_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, folder: 
     from automata.config import compose
     from automata.run import run
 
+    if cell.arm in DEHB_ARMS:
+        return run_dehb_cell(setups, threads, cell, folder)
     cfg = compose([*overrides(setups[cell.dataset], cell.arm, cell.seed, threads)])
     cfg.paths.output_dir = str(folder / "run")
     s = run(cfg)
@@ -217,6 +232,142 @@ def run_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, folder: 
     }
     shutil.rmtree(folder / "run", ignore_errors=True)  # the record is what the report reads
     return result
+
+
+def dehb_budget(folder: Path, cell: Cell) -> float:
+    """The full arm's total time of the cell's seed (``<out>/<dataset>/full/seed<k>``)."""
+    path = folder.parents[1] / "full" / f"seed{cell.seed}" / "record.json"
+    record = Record.read(path) if path.exists() else None
+    if record is None or record.finished is None:
+        raise BenchError(
+            f"{cell.arm} seed {cell.seed}: the full arm of that seed has no finished record "
+            "(its total time is DEHB's budget): run it first"
+        )
+    return float(record.result["total_s"])
+
+
+def run_dehb_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, folder: Path) -> dict:
+    """DEHB until the full arm's time (see the module's docstring), then its final model."""
+    import time
+
+    import torch
+    from dehb import DEHB
+
+    from automata.bench.anytime import Retrainer
+    from automata.build import build
+    from automata.config import compose
+    from automata.device import resolve_device, set_determinism
+    from automata.errors import TrialDiverged
+    from automata.selection.full import FullSelector
+    from automata.training.trainer import Trainer
+    from automata.tuning import search_space
+    from bench_peers import _quiet_dehb, config_space, fidelity_epochs, to_params
+
+    budget = dehb_budget(folder, cell)
+    mode = DEHB_ARMS[cell.arm]
+    cfg = compose(overrides(setups[cell.dataset], cell.arm, cell.seed, threads))
+    _quiet_dehb()
+    device = resolve_device(str(cfg.device))
+    set_determinism(bool(cfg.deterministic))
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    data = build("dataset", cfg.dataset)
+    top = int(cfg.train.epochs)
+    low, high = (int(cfg.scheduler.min_resource), top) if mode == "epochs" else (1, DATA_UNITS)
+    subsets = build("selector", cfg.selector) if mode == "data" else None
+    if subsets is not None:
+        subsets.prepare(data, folder / "setup", cell.seed, device)
+    cs = config_space(cfg.space, cell.seed)
+    optimizer = DEHB(
+        cs=cs,
+        dimensions=len(list(cs.values())),
+        min_fidelity=low,
+        max_fidelity=high,
+        eta=int(cfg.scheduler.eta),
+        n_workers=1,
+        seed=cell.seed,
+        output_path=str(folder / "dehb"),
+        save_freq="end",
+    )
+    states = folder / "checkpoints"
+    states.mkdir(parents=True, exist_ok=True)
+    evaluations: list[dict[str, Any]] = []
+    saved: dict[int, int] = {}  # config_id -> epochs of its saved state (epochs fidelity)
+    fe_epochs = selection_s = 0.0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < budget:
+        job = optimizer.ask()
+        params = to_params(job["config"], cfg.space)
+        step = fidelity_epochs(float(job["fidelity"]), low)
+        config_id = int(job["config_id"])
+        start = time.perf_counter()
+        if mode == "epochs":
+            selector, epochs, share = FullSelector(), step, 1.0
+        else:
+            share = step / DATA_UNITS
+            selector = FullSelector() if step >= DATA_UNITS else subsets.at_fraction(share)
+            epochs = top
+        trainer = Trainer(search_space.apply(cfg, cfg.space, params), data, selector, device, top)
+        path = states / f"config_{config_id:05d}.pt"
+        if mode == "epochs" and saved.get(config_id, top) < epochs:
+            trainer.load_state_dict(torch.load(path, weights_only=False))
+        done_before = trainer.epoch
+        value: float | None = None
+        try:
+            while trainer.epoch < epochs:
+                res = trainer.run_epoch(validate=lambda _, after, e=epochs: after >= e)
+                selection_s += res.selection_seconds
+            value = res.val_accuracy
+        except TrialDiverged:
+            value = None  # told as the worst fitness
+        fe_epochs += (trainer.epoch - done_before) * share
+        if mode == "epochs" and value is not None and epochs < top:
+            if int(job["bracket_id"]) < optimizer.max_SH_iter:  # it may be promoted
+                torch.save(trainer.state_dict(), path)
+                saved[config_id] = epochs
+        # A model at the top fidelity is a whole full-data training: kept, as the runner
+        # keeps its full-data studies' best model, so the final one is not trained twice.
+        test = float(trainer.test_accuracy()) if value is not None and step >= high else None
+        fitness = 1.0 - value if value is not None else 1.0
+        optimizer.tell(job, {"fitness": fitness, "cost": time.perf_counter() - start})
+        evaluations.append(
+            {
+                "t": time.perf_counter() - t0,
+                "study": "dehb",
+                "top": step >= high,
+                "step": step,
+                "value": value,
+                "params": params,
+                "test": test,
+            }
+        )
+    tuning_s = time.perf_counter() - t0
+    shutil.rmtree(states, ignore_errors=True)
+    _quiet_dehb()  # drop the file sink this instance added
+    best = incumbent(evaluations, tuning_s)
+    if best is None:
+        raise BenchError(f"{cell}: DEHB finished no evaluation within {budget:.1f} s")
+    t1 = time.perf_counter()
+    if best["top"] and best.get("test") is not None:
+        final_test, final_fe = float(best["test"]), 0.0
+    else:  # no configuration reached the top: the best of the highest fidelity, trained
+        full_cfg = compose(overrides(setups[cell.dataset], "full", cell.seed, threads))
+        retrainer = Retrainer(lambda _seed: full_cfg, folder / "final.json")
+        final_test, final_fe = retrainer.test_accuracy(best["params"], cell.seed), float(top)
+    final_s = time.perf_counter() - t1
+    return {
+        "test": final_test,
+        "val": best["value"],
+        "params": best["params"],
+        "tuning_s": tuning_s,
+        "confirm_s": 0.0,
+        "final_s": final_s,
+        "total_s": tuning_s + final_s,
+        "fe_epochs": fe_epochs + final_fe,
+        "selection_s": selection_s,
+        "trials": len(evaluations),
+        "evaluations": evaluations,
+    }
 
 
 def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:

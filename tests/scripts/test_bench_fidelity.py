@@ -106,3 +106,36 @@ def test_report_gaps_bad_picks_and_targets(fidelity, tmp_path):
     assert "fixed10_gradmatchpb (1 bad pick; gap mean below -0.3; gap's lower end below -1)" in (
         targets
     )
+
+
+def test_a_dehb_arm_needs_the_full_arm_of_its_seed(fidelity, tmp_path):
+    cell = fidelity.Cell("dna", "dehb_data", 3)
+    with pytest.raises(fidelity.BenchError, match="full arm of that seed"):
+        fidelity.dehb_budget(tmp_path / "dna" / "dehb_data" / "seed3", cell)
+    _record(tmp_path, "full", 3, 0.9, 7.5)
+    assert fidelity.dehb_budget(tmp_path / "dna" / "dehb_data" / "seed3", cell) == 7.5
+
+
+@pytest.mark.parametrize("arm", ["dehb_epochs", "dehb_data"])
+def test_dehb_arms_spend_the_full_arms_time_and_count_their_epochs(fidelity, tmp_path, arm):
+    """DEHB (the peers extra) for about a second on dna, T = 2: its fidelities stay in range,
+    its full-data-equivalent epochs are those its evaluations trained (a data share counts its
+    share of T; an epoch fidelity whole epochs, less those resumed), and a final model taken at
+    the top fidelity is that evaluation's own."""
+    pytest.importorskip("dehb")
+    setups = {"dna": fidelity.Setup("tabular_dna", ["train.epochs=2", "tuning.n_trials=3"])}
+    _record(tmp_path, "full", 0, 0.9, 1.0)
+    folder = tmp_path / "dna" / arm / "seed0"
+    folder.mkdir(parents=True)
+    result = fidelity.run_cell(setups, 1, fidelity.Cell("dna", arm, 0), folder)
+    evals = result["evaluations"]
+    assert evals and result["tuning_s"] >= 1.0 and 0.0 < result["test"] <= 1.0
+    high = 2 if arm == "dehb_epochs" else fidelity.DATA_UNITS
+    assert all(1 <= e["step"] <= high and e["top"] == (e["step"] == high) for e in evals)
+    if arm == "dehb_data":  # every evaluation a restart of T = 2 epochs on its share
+        spent = sum(2 * e["step"] / high for e in evals if e["value"] is not None)
+        final = 0.0 if any(e["top"] for e in evals) else 2.0  # else the incumbent, trained
+        assert result["fe_epochs"] == pytest.approx(spent + final, rel=1e-6)
+    best = max((e for e in evals if e["top"]), key=lambda e: e["value"], default=None)
+    if best is not None:
+        assert result["test"] == best["test"] and result["params"] == best["params"]
