@@ -17,6 +17,9 @@ Hyperband over epochs, as the paper runs them) unless the arm changes it:
   data, whose best model is the final one;
 - ``one_epoch``: every configuration one epoch on the full data, the best 3 trained to T
   (Egele et al. 2023);
+- ``pasha_random``: the ladder as one successive halving (SHA) that stops growing the data
+  once the top configurations of its last two rungs agree (``scheduler.stop_when_stable``,
+  PASHA's soft ranking); the winner of the last rung it reached is trained on the full data;
 - ``dehb_epochs``, ``dehb_data``: DEHB (Awad et al., IJCAI 2021; pip ``dehb``, the ``peers``
   extra) through its ask/tell interface, on the same search space and training code, with the
   epochs (from ``min_resource`` to T, a promoted configuration resuming from its state) or the
@@ -136,6 +139,14 @@ ARMS: dict[str, list[str]] = {
         "scheduler=one_epoch",
         "~scheduler.bracket_order",
         "scheduler.k=3",
+    ],
+    "pasha_random": [
+        "selector=random",
+        "scheduler=sha",
+        "~scheduler.bracket_order",
+        "scheduler.resource=data",
+        "scheduler.min_fraction=0.0123",
+        "scheduler.stop_when_stable=true",
     ],
     "dehb_epochs": ["selector=full"],
     "dehb_data": ["selector=random"],
