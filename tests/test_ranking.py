@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import optuna
@@ -156,16 +157,28 @@ def test_end_to_end_tiny_ranking(tmp_path):
         f"paths.data_dir={tmp_path / 'data'}",
     ]
     specs = [SelectorSpec.parse("random"), SelectorSpec.parse("gradmatchpb")]
-    result = run_ranking(overrides, out, specs, fractions=[0.1], seeds=[0], k=3)
+    result = run_ranking(overrides, out, specs, fractions=[0.1], seeds=[0, 1], k=3)
     on_disk = json.loads((out / "ranking.json").read_text())
     assert on_disk["entries"] == json.loads(json.dumps(result["entries"]))
     assert [e["selector"] for e in on_disk["entries"]] == ["random", "gradmatchpb"]
     assert on_disk["failed"] == [] and on_disk["k"] == 3 and on_disk["dataset"] == "dna"
     full_values = on_disk["full"]["0"]["values"]
     assert len(full_values) == 3 and all(v is not None for v in full_values)
+    # The noise ceiling: the full data of seed 0 against seed 1 (one pair), scipy's tau-b
+    full_other = on_disk["full"]["1"]["values"]
+    tau = stats.kendalltau(full_values, full_other).statistic
+    assert on_disk["ceiling"]["tau"]["mean"] == pytest.approx(tau)
     for e in on_disk["entries"]:
-        assert e["fraction"] == 0.1 and e["n_seeds"] == 1 and e["kappa"] == 0.0
+        assert e["fraction"] == 0.1 and e["n_seeds"] == 2 and e["kappa"] == 0.0
         assert e["per_seed"][0]["n"] == 3
+        # the full-data regret of the subset's best, by hand
+        mine = e["per_seed"][0]["values"]
+        pick = max(range(3), key=lambda i: (mine[i], -i))
+        assert e["per_seed"][0]["regret"] == pytest.approx(max(full_values) - full_values[pick])
+        cross = stats.kendalltau(e["per_seed"][0]["values"], full_other).statistic
+        other = stats.kendalltau(e["per_seed"][1]["values"], full_values).statistic
+        if not (math.isnan(cross) or math.isnan(other)):
+            assert e["cross_seed"]["tau"]["mean"] == pytest.approx((cross + other) / 2)
         # every study trained exactly the K configurations, to the end
         summary = RunSummary.read(Path(e["per_seed"][0]["run_dir"]) / "summary.json")
         assert [t.params for t in summary.trials] == on_disk["configs"]
@@ -173,7 +186,7 @@ def test_end_to_end_tiny_ranking(tmp_path):
         assert summary.final_test_accuracy is None
     with (out / "ranking.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["selector"] for r in rows] == ["random", "gradmatchpb"]
+    assert [r["selector"] for r in rows] == ["random", "random", "gradmatchpb", "gradmatchpb"]
     # the report reads it, and does not mistake the ranking's studies for tuning runs
     report = build_results([out], out=tmp_path / "report")
     assert report.collection.runs == [] and len(report.collection.rankings) == 1

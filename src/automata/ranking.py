@@ -52,7 +52,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from automata.config import compose
 from automata.errors import AutomataError
 from automata.results.aggregate import mean_std
-from automata.results.agreement import rank_agreement
+from automata.results.agreement import (
+    across_seeds,
+    pair_statistics,
+    rank_agreement,
+    ratio_ci95,
+    seed_pairs_ci95,
+)
 from automata.run_outputs.summary import RunSummary, TrialRow
 from automata.tuning import search_space
 
@@ -86,8 +92,12 @@ CSV_COLUMNS = [
     "kendall_p",
     "spearman_rho",
     "spearman_p",
+    "regret",
+    "top_3",
     "run_dir",
 ]
+#: the figures of a pair of rankings (automata.results.agreement.pair_statistics)
+FIGURES = ("tau", "rho", "regret", "top_k")
 
 
 # -- the K configurations -------------------------------------------------------------------
@@ -383,6 +393,10 @@ def run_ranking(
             log.error("full-data study, seed %d failed: %s", seed, exc)
             result["failed"].append({"selector": "full", "seed": seed, "error": str(exc)})
 
+    # The noise ceiling: the full data against itself under another seed.
+    by_seed: dict[Hashable, Sequence[float | None]] = {s: v for s, v in full.items()}
+    ceiling = across_seeds(by_seed) if len(full) >= 2 else None
+    result["ceiling"] = _pairs_summary(ceiling) if ceiling else None
     rows = []
     for spec in selectors:
         for fraction in fractions:
@@ -409,6 +423,8 @@ def run_ranking(
                 kappa = summary.selector.kappa
                 warm_full_epochs = summary.selector.warm_full_epochs
                 agree = rank_agreement(full[seed], values)
+                tuning = pair_statistics(full[seed], values)
+                agree = {**agree, "regret": tuning["regret"], "top_3": tuning["top_k"]}
                 per_seed.append({"seed": seed, **agree, "values": values, "run_dir": str(where)})
                 rows.append(
                     {
@@ -426,6 +442,12 @@ def run_ranking(
                 continue
             tau, tau_std = mean_std([p["kendall_tau"] for p in per_seed])
             rho, rho_std = mean_std([p["spearman_rho"] for p in per_seed])
+            regrets = [p["regret"] for p in per_seed if p["regret"] is not None]
+            tops = [p["top_3"] for p in per_seed if p["top_3"] is not None]
+            subset: dict[Hashable, Sequence[float | None]] = {
+                p["seed"]: p["values"] for p in per_seed
+            }
+            cross = across_seeds(by_seed, subset) if len(full) >= 2 else None
             result["entries"].append(
                 {
                     "selector": spec.name,
@@ -439,6 +461,14 @@ def run_ranking(
                     "kendall_tau_std": tau_std,
                     "spearman_rho": rho,
                     "spearman_rho_std": rho_std,
+                    "regret": sum(regrets) / len(regrets) if regrets else None,
+                    "top_3": sum(tops) / len(tops) if tops else None,
+                    "cross_seed": _pairs_summary(cross) if cross else None,
+                    "tau_over_ceiling": (
+                        _interval(ratio_ci95(cross["tau"], ceiling["tau"]))
+                        if cross and ceiling
+                        else None
+                    ),
                     "n_seeds": len(per_seed),
                     "per_seed": per_seed,
                 }
@@ -462,6 +492,22 @@ def run_ranking(
 
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
+
+
+def _interval(ci: tuple[float | None, float | None, int]) -> dict[str, float | int | None]:
+    return {"mean": ci[0], "half": ci[1], "n_seeds": ci[2]}
+
+
+def _pairs_summary(pairs: dict[str, dict[tuple[Any, Any], float | None]]) -> dict[str, Any]:
+    """Each figure over pairs of distinct seeds: mean and leave-one-seed-out interval."""
+    return {fig: _interval(seed_pairs_ci95(pairs[fig])) for fig in FIGURES}
+
+
+def _fmt_interval(d: dict[str, Any] | None) -> str:
+    if not d or d["mean"] is None:
+        return "-"
+    half = "" if d["half"] is None else f" ± {d['half']:.3f}"
+    return f"{d['mean']:.3f}{half}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -513,11 +559,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"ranking agreement ({result['dataset']}, K={args.k}, seeds {args.seeds}):")
-    for e in result["entries"]:
+    ceiling = result["ceiling"]
+    if ceiling:
         print(
-            f"  {e['label']:<24} fraction {e['fraction']:<6} Kendall tau "
-            f"{_fmt(e['kendall_tau'])}  Spearman rho {_fmt(e['spearman_rho'])}"
+            f"  {'noise ceiling (full vs full)':<40} Kendall tau {_fmt_interval(ceiling['tau'])}"
+            f"  Spearman rho {_fmt_interval(ceiling['rho'])}  full-data regret "
+            f"{_fmt_interval(ceiling['regret'])}  top-3 {_fmt_interval(ceiling['top_k'])}"
         )
+    for e in result["entries"]:
+        line = (
+            f"  {e['label']:<24} fraction {e['fraction']:<6} Kendall tau "
+            f"{_fmt(e['kendall_tau'])}  Spearman rho {_fmt(e['spearman_rho'])}  full-data "
+            f"regret {_fmt(e['regret'])}  top-3 {_fmt(e['top_3'])}"
+        )
+        if e["cross_seed"]:
+            line += (
+                f"  across seeds: tau {_fmt_interval(e['cross_seed']['tau'])}, "
+                f"tau / ceiling {_fmt_interval(e['tau_over_ceiling'])}"
+            )
+        print(line)
     print(f"wrote {args.out / RESULT_FILE} and {args.out / CSV_FILE}")
     if result["failed"]:
         print(
