@@ -133,6 +133,49 @@ def test_a_signal_stops_in_one_line_and_the_rerun_is_the_uninterrupted_run(
     assert resumed.final_test_accuracy == straight.final_test_accuracy
 
 
+#: The default run's scheduler, the data ladder, small: rungs of 1/27, 1/9, 1/3 of the data and
+#: all of it, validated every epoch so that a signal can land inside a rung's training.
+LADDER_RUN = [
+    "scheduler=ladder",
+    "scheduler.min_fraction=0.037",
+    "selector=random",
+    "train.epochs=4",
+    "train.eval_every=1",
+    "tuning.n_trials=9",
+    "tuning.tensorboard=false",
+    "device=cpu",
+    "threads=1",
+]
+
+
+@pytest.mark.slow
+def test_the_default_ladder_stopped_by_a_signal_continues_into_the_uninterrupted_run(tmp_path):
+    """The ladder's rungs pause and resume trials on growing subsets: SIGINT, then the same
+    command, gives every trial, the best and the final model (kept from the last rung) bit for
+    bit as a run that was never stopped."""
+    straight, stopped_dir = tmp_path / "straight", tmp_path / "stopped"
+    base = [sys.executable, "-m", "automata", *LADDER_RUN]
+    res = subprocess.run(
+        [*base, f"hydra.run.dir={straight}"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    cmd = [*base, f"hydra.run.dir={stopped_dir}"]
+    stopped = _stop(cmd, stopped_dir / "study.db", signal.SIGINT, ROOT)
+    assert stopped.returncode == 130, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _study(stopped_dir) == _study(straight)
+    resumed, uninterrupted = (RunSummary.read(d / "summary.json") for d in (stopped_dir, straight))
+    assert resumed.best_trial == uninterrupted.best_trial
+    assert resumed.final_test_accuracy == uninterrupted.final_test_accuracy
+    assert not resumed.final_trained  # the last rung's model, not a second training
+
+
 @pytest.mark.slow
 def test_a_run_in_a_folder_named_after_its_start_is_told_where_to_continue(tmp_path):
     (tmp_path / "outputs").mkdir()

@@ -77,7 +77,12 @@ def test_ci_script_starts_postgresql_and_says_it_is_ci():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "scheduler", "search"),
-    [("postgresql", "asha", "tpe"), ("journal", "none", "random"), ("journal", "asha", "tpe")],
+    [
+        ("postgresql", "asha", "tpe"),
+        ("journal", "none", "random"),
+        ("journal", "asha", "tpe"),
+        ("journal", "asha-data", "tpe"),  # ASHA over the data's size, random subsets
+    ],
 )
 def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path, request):
     storage = _storage(kind, tmp_path, request)
@@ -92,11 +97,15 @@ def test_two_worker_processes_share_one_study(kind, scheduler, search, tmp_path,
             "-m",
             "automata",
             *tiny_run(
-                f"scheduler={scheduler}",
+                *(
+                    ["scheduler=asha", "scheduler.resource=data", "scheduler.min_fraction=0.25"]
+                    if scheduler == "asha-data"
+                    else [f"scheduler={scheduler}"]
+                ),
                 f"search={search}",
                 f"tuning.n_trials={n_trials}",
                 "train.epochs=8",
-                "selector=full",
+                "selector=random" if scheduler == "asha-data" else "selector=full",
                 "~space.batch_size",
                 "train.batch_size=16",
                 f"tuning.storage={storage}",
