@@ -262,7 +262,6 @@ def run_dehb_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, fol
     import time
 
     import torch
-    from dehb import DEHB
 
     from automata.bench.anytime import Retrainer
     from automata.build import build
@@ -272,7 +271,7 @@ def run_dehb_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, fol
     from automata.selection.full import FullSelector
     from automata.training.trainer import Trainer
     from automata.tuning import search_space
-    from bench_peers import _quiet_dehb, config_space, fidelity_epochs, to_params
+    from bench_peers import _quiet_dehb, config_space, fidelity_epochs, make_dehb, to_params
 
     budget = dehb_budget(folder, cell)
     mode = DEHB_ARMS[cell.arm]
@@ -289,17 +288,7 @@ def run_dehb_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, fol
     if subsets is not None:
         subsets.prepare(data, folder / "setup", cell.seed, device)
     cs = config_space(cfg.space, cell.seed)
-    optimizer = DEHB(
-        cs=cs,
-        dimensions=len(list(cs.values())),
-        min_fidelity=low,
-        max_fidelity=high,
-        eta=int(cfg.scheduler.eta),
-        n_workers=1,
-        seed=cell.seed,
-        output_path=str(folder / "dehb"),
-        save_freq="end",
-    )
+    optimizer = make_dehb(cs, low, high, int(cfg.scheduler.eta), cell.seed, folder / "dehb")
     states = folder / "checkpoints"
     states.mkdir(parents=True, exist_ok=True)
     evaluations: list[dict[str, Any]] = []
@@ -645,7 +634,7 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                 name = "all" if share >= 1 else f"1/{round(1 / share)}"
                 lines.append(rt.add([name, f"{n:g}", f"{fe:.1f}", f"{100 * part:.0f}%"]))
             lines.append("")
-        if not args.anytime:
+        if not args.anytime or (args.anytime_on is not None and ds not in args.anytime_on):
             continue
         # Equal wall time: each arm's incumbent at a share of the full arm's time.
         retrain = Retrainer(
@@ -733,6 +722,12 @@ def main(argv: list[str] | None = None) -> int:
         dest="anytime",
         action="store_false",
         help="leave out the equal-wall-time table (it retrains incumbents)",
+    )
+    ap.add_argument(
+        "--anytime-on",
+        nargs="+",
+        default=None,
+        help="the data sets that get the equal-wall-time table (default: every one)",
     )
     args = ap.parse_args(argv)
     setups = QUICK if args.quick else SETUPS

@@ -248,6 +248,24 @@ def _quiet_dehb() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"dehb\.")
 
 
+def make_dehb(cs: Any, low: float, high: float, eta: int, seed: int, where: Path) -> Any:
+    """One DEHB optimiser, one worker, over the fidelities ``low`` to ``high``, its own files
+    (written at its end only) under ``where``."""
+    from dehb import DEHB
+
+    return DEHB(
+        cs=cs,
+        dimensions=len(list(cs.values())),
+        min_fidelity=low,
+        max_fidelity=high,
+        eta=eta,
+        n_workers=1,
+        seed=seed,
+        output_path=str(where),
+        save_freq="end",
+    )
+
+
 def run_dehb_arm(
     setup: Setup,
     seed: int,
@@ -261,7 +279,6 @@ def run_dehb_arm(
     configuration DEHB promotes to a higher fidelity (same ``config_id``) resumes from its
     saved state, as a paused Hyperband trial does in the runner."""
     import torch
-    from dehb import DEHB
 
     from automata.build import build
     from automata.device import resolve_device, set_determinism
@@ -283,17 +300,7 @@ def run_dehb_arm(
     cs = config_space(cfg.space, seed)
     states = where / "checkpoints"
     states.mkdir(parents=True, exist_ok=True)
-    optimizer = DEHB(
-        cs=cs,
-        dimensions=len(list(cs.values())),
-        min_fidelity=min_resource,
-        max_fidelity=top,
-        eta=int(cfg.scheduler.eta),
-        n_workers=1,
-        seed=seed,
-        output_path=str(where / "dehb"),
-        save_freq="end",
-    )
+    optimizer = make_dehb(cs, min_resource, top, int(cfg.scheduler.eta), seed, where / "dehb")
     evaluations: list[dict[str, Any]] = []
     saved: dict[int, int] = {}  # config_id -> epochs of its saved state
     t0 = time.perf_counter()

@@ -90,18 +90,17 @@ def _study(run_dir: Path) -> list[tuple]:
     ]
 
 
+def _finish(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to its end; it must succeed."""
+    res = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("signals") / "straight"
-    res = subprocess.run(
-        _command(f"hydra.run.dir={run_dir}"),
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    _finish(_command(f"hydra.run.dir={run_dir}"))
     return run_dir
 
 
@@ -119,8 +118,7 @@ def test_a_signal_stops_in_one_line_and_the_rerun_is_the_uninterrupted_run(
     ]
     assert "Traceback" not in stopped.stdout
 
-    again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
+    again = _finish(cmd)
     assert re.search(r"resuming trial \d+", again.stdout + again.stderr)
     # Every trial, its configuration, state, learning curve and score; the best; the final
     # model's accuracy: bit for bit what the uninterrupted run found.
@@ -155,20 +153,11 @@ def test_the_default_ladder_stopped_by_a_signal_continues_into_the_uninterrupted
     bit as a run that was never stopped."""
     straight, stopped_dir = tmp_path / "straight", tmp_path / "stopped"
     base = [sys.executable, "-m", "automata", *LADDER_RUN]
-    res = subprocess.run(
-        [*base, f"hydra.run.dir={straight}"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    _finish([*base, f"hydra.run.dir={straight}"])
     cmd = [*base, f"hydra.run.dir={stopped_dir}"]
     stopped = _stop(cmd, stopped_dir / "study.db", signal.SIGINT, ROOT)
     assert stopped.returncode == 130, stopped.stdout[-2000:] + stopped.stderr[-2000:]
-    again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
+    _finish(cmd)
     assert _study(stopped_dir) == _study(straight)
     resumed, uninterrupted = (RunSummary.read(d / "summary.json") for d in (stopped_dir, straight))
     assert resumed.best_trial == uninterrupted.best_trial

@@ -297,7 +297,8 @@ def summarize(
         confirm_trials=confirm_rows,
         confirm_seconds=confirm_seconds,
     )
+    fraction = None if parts.scheduler.data_rungs else parts.selector.fraction
     summary.cost_model = CostModel.of(
-        summary.cost, summary.tuning_seconds, parts.selector.fraction, final.full_epoch_seconds
+        summary.cost, summary.tuning_seconds, fraction, final.full_epoch_seconds
     )
     return summary

@@ -23,7 +23,7 @@ def test_report_md_states_the_run(summary, tmp_path):
     assert text.startswith("# automata run: dna / MLP\n")
     assert "Selector **gradmatchpb** (fraction 0.1), search **TPESampler**, " in text
     assert "scheduler **hyperband**, seed 3, device cpu." in text
-    assert "| final test accuracy (best config retrained on full data) | 0.8125 |" in text
+    assert "| final test accuracy (best configuration, trained on the full data) | 0.8125 |" in text
     assert "| warm start per configuration: full-data epochs (for plan epochs) | 1 (7) |" in text
     assert "| trials: completed / pruned / failed | 1 / 1 / 1 |" in text
     assert "- `lr` = 0.01" in text
@@ -107,6 +107,19 @@ def test_the_cost_model_in_plain_words_with_its_symbols(summary, tmp_path):
     assert f"\n## {heading}\n" in (ROOT / page).read_text()
 
 
+def test_the_cost_model_of_data_rungs_says_the_share_trained(summary, tmp_path):
+    """With the data as the resource no fraction was configured: the line says the share of
+    the data trained per plan epoch over the rungs, and the limit is at that share."""
+    summary.cost_model = CostModel.of(TOTALS, 100.0, None, 2.0)
+    text = _report(summary, tmp_path)
+    assert (
+        "| training on the rungs' subsets: 0.2 of the data per epoch over the rungs, as "
+        "trained [f, c_train] | 40% | 1 |" in text
+    )
+    assert "Fastest speedup possible at a share 0.2: **0.588x**" in text
+    assert "as configured" not in text
+
+
 def test_a_speedup_limit_above_1_is_not_called_below_1(summary, tmp_path):
     quick = TrialCost(
         epochs=20, full_equivalent_epochs=2.0, train_seconds=4.0, selection_seconds=3.0,
@@ -124,7 +137,7 @@ def test_report_md_of_a_run_without_final_training_or_failures(summary, tmp_path
     summary.changed_settings = []
     summary.trials = [t for t in summary.trials if t.state != "fail"]
     text = _report(summary, tmp_path)
-    assert "| final test accuracy (best config retrained on full data) | - |" in text
+    assert "| final test accuracy (best configuration, trained on the full data) | - |" in text
     assert "failed:" not in text and "allow_changed_settings" not in text
 
 

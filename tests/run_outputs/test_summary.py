@@ -73,6 +73,12 @@ def test_cost_model_worked_by_hand():
     est = CostModel.of(TOTALS, 100.0, 0.1, None)
     assert est.full_epoch_source == "tuning estimate" and est.full_epoch_seconds == 10.0
     assert est.c_fix == pytest.approx(42 / 20 / 10)
+    # The data as the resource: f is the share trained per plan epoch over the rungs,
+    # 4 full-data-equivalent epochs over 20 plan epochs: S* = 1/(0.2 + 0.25 + 0.2 + 1.05).
+    rungs = CostModel.of(TOTALS, 100.0, None, 2.0)
+    assert rungs.data_rungs and rungs.f == rungs.f_effective == pytest.approx(0.2)
+    assert rungs.speedup_limit == pytest.approx(1 / 1.7)
+    assert CostModel.from_json(rungs.to_json()) == rungs
     # Nothing trained: only the epoch's source, no terms.
     empty = CostModel.of(TrialCost(), 1.0, 0.1, None)
     assert empty.to_json() == {"full_epoch_seconds": None, "full_epoch_source": "tuning estimate"}

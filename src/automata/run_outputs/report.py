@@ -43,7 +43,7 @@ def write_report(path: Path, s: RunSummary) -> None:
         "| result | value |",
         "|---|---|",
         f"| best validation accuracy (during tuning) | {_fmt(s.best_val_accuracy)} |",
-        f"| final test accuracy (best config retrained on full data) | "
+        f"| final test accuracy (best configuration, trained on the full data) | "
         f"{_fmt(s.final_test_accuracy)} |",
         f"| tuning time (search + scheduling, s) | {_fmt(s.tuning_seconds)} |",
         f"| final training time (s) | {_fmt(s.final_train_seconds)} |",
@@ -140,9 +140,14 @@ def _cost_model(cm: CostModel) -> list[str]:
         "",
         "| part of the tuning time | share | full-data epochs per plan epoch |",
         "|---|---|---|",
-        f"| training on the subsets: {_fmt(f)} of the data per epoch as configured, "
-        f"{_fmt(cm.f_effective)} as trained (warm-start epochs on the full data included) "
-        f"[f, c_train] | {_pct(train, total)} | {_fmt(train)} |",
+        (
+            f"| training on the rungs' subsets: {_fmt(f)} of the data per epoch over the rungs, "
+            f"as trained [f, c_train] | {_pct(train, total)} | {_fmt(train)} |"
+            if cm.data_rungs
+            else f"| training on the subsets: {_fmt(f)} of the data per epoch as configured, "
+            f"{_fmt(cm.f_effective)} as trained (warm-start epochs on the full data included) "
+            f"[f, c_train] | {_pct(train, total)} | {_fmt(train)} |"
+        ),
         f"| selecting the subsets: each selection cost {_fmt(cm.c_sel)} full-data epochs, "
         f"{_fmt(cm.rounds_per_epoch)} selections per epoch [c_sel, 1/R] | "
         f"{_pct(selection, total)} | {_fmt(selection)} |",
@@ -152,7 +157,8 @@ def _cost_model(cm: CostModel) -> list[str]:
         f"checkpoints, logging [c_fix] | {_pct(others['everything else'], total)} | "
         f"{_fmt(others['everything else'])} |",
         "",
-        f"Fastest speedup possible at fraction {_fmt(f)}: **{_fmt(cm.speedup_limit, 3)}x** "
+        f"Fastest speedup possible at {'a share' if cm.data_rungs else 'fraction'} {_fmt(f)}: "
+        f"**{_fmt(cm.speedup_limit, 3)}x** "
         "[S* = 1 / (f + c_sel/R + c_eval + c_fix)], against tuning that trains every plan "
         "epoch on the full data and spends nothing else. If training on the subsets were "
         f"all it cost, tuning would be 1/f = {_fmt(1 / f if f else None, 3)}x as fast; "

@@ -214,6 +214,9 @@ class CostModel:
     full_epoch_source: str = "final"
     f: float | None = None
     f_effective: float | None = None
+    #: the data was the scheduler's resource: f is the share of the data trained per plan
+    #: epoch over the rungs (none was configured)
+    data_rungs: bool = False
     c_train: float | None = None
     c_sel: float | None = None
     rounds_per_epoch: float | None = None
@@ -227,9 +230,11 @@ class CostModel:
         cls,
         tot: TrialCost,
         tuning_seconds: float,
-        fraction: float,
+        fraction: float | None,
         full_epoch_seconds: float | None,
     ) -> CostModel:
+        """The cost model of a run; ``fraction`` None: the data was the scheduler's resource,
+        and f is the share it trained per plan epoch over its rungs."""
         source = "final"
         if not full_epoch_seconds:
             source = "tuning estimate"
@@ -238,14 +243,18 @@ class CostModel:
                 if tot.full_equivalent_epochs
                 else None
             )
-        out = cls(full_epoch_seconds=full_epoch_seconds, full_epoch_source=source)
+        out = cls(
+            full_epoch_seconds=full_epoch_seconds,
+            full_epoch_source=source,
+            data_rungs=fraction is None,
+        )
         epochs = float(tot.epochs)
         if not epochs or not full_epoch_seconds:
             return out
         e = full_epoch_seconds
         rounds = float(tot.selection_rounds)
         other = tuning_seconds - tot.train_seconds - tot.selection_seconds - tot.eval_seconds
-        f = float(fraction)
+        f = float(fraction) if fraction is not None else tot.full_equivalent_epochs / epochs
         c_sel = tot.selection_seconds / rounds / e if rounds else 0.0
         per_epoch = rounds / epochs
         c_eval = tot.eval_seconds / epochs / e
@@ -265,7 +274,10 @@ class CostModel:
 
     def to_json(self) -> dict[str, Any]:
         """Only the figures that were computed (a run without trained epochs has none)."""
-        return {k: v for k, v in asdict(self).items() if v is not None or k.startswith("full")}
+        out = {k: v for k, v in asdict(self).items() if v is not None or k.startswith("full")}
+        if not self.data_rungs:
+            del out["data_rungs"]  # said only where the data was the resource
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CostModel:
