@@ -266,22 +266,24 @@ def run_dehb_cell(setups: dict[str, Setup], threads: int | None, cell: Cell, fol
     from automata.bench.anytime import Retrainer
     from automata.build import build
     from automata.config import compose
-    from automata.device import resolve_device, set_determinism
     from automata.errors import TrialDiverged
     from automata.selection.full import FullSelector
     from automata.training.trainer import Trainer
     from automata.tuning import search_space
-    from bench_peers import _quiet_dehb, config_space, fidelity_epochs, make_dehb, to_params
+    from bench_peers import (
+        _quiet_dehb,
+        config_space,
+        fidelity_epochs,
+        make_dehb,
+        process_and_data,
+        to_params,
+    )
 
     budget = dehb_budget(folder, cell)
     mode = DEHB_ARMS[cell.arm]
     cfg = compose(overrides(setups[cell.dataset], cell.arm, cell.seed, threads))
     _quiet_dehb()
-    device = resolve_device(str(cfg.device))
-    set_determinism(bool(cfg.deterministic))
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    data = build("dataset", cfg.dataset)
+    device, data = process_and_data(cfg)
     top = int(cfg.train.epochs)
     low, high = (int(cfg.scheduler.min_resource), top) if mode == "epochs" else (1, DATA_UNITS)
     subsets = build("selector", cfg.selector) if mode == "data" else None

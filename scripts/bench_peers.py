@@ -248,6 +248,21 @@ def _quiet_dehb() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"dehb\.")
 
 
+def process_and_data(cfg: Any) -> tuple[Any, Any]:
+    """What a DEHB arm sets up before its first evaluation, as a run does: the device,
+    determinism and torch's threads from ``cfg``; the data set's splits."""
+    import torch
+
+    from automata.build import build
+    from automata.device import resolve_device, set_determinism
+
+    device = resolve_device(str(cfg.device))
+    set_determinism(bool(cfg.deterministic))
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    return device, build("dataset", cfg.dataset)
+
+
 def make_dehb(cs: Any, low: float, high: float, eta: int, seed: int, where: Path) -> Any:
     """One DEHB optimiser, one worker, over the fidelities ``low`` to ``high``, its own files
     (written at its end only) under ``where``."""
@@ -280,8 +295,6 @@ def run_dehb_arm(
     saved state, as a paused Hyperband trial does in the runner."""
     import torch
 
-    from automata.build import build
-    from automata.device import resolve_device, set_determinism
     from automata.errors import TrialDiverged
     from automata.selection.full import FullSelector
     from automata.training.trainer import Trainer
@@ -290,11 +303,7 @@ def run_dehb_arm(
     _quiet_dehb()
     cfg = compose([*base_overrides(setup, seed, args), *TO_FULL])
     search_space.check_space(cfg.space, cfg)  # the run config holds the trial keys
-    device = resolve_device(str(cfg.device))
-    set_determinism(bool(cfg.deterministic))
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    data = build("dataset", cfg.dataset)
+    device, data = process_and_data(cfg)
     top = int(cfg.train.epochs)
     min_resource = int(cfg.scheduler.min_resource)
     cs = config_space(cfg.space, seed)
