@@ -213,6 +213,10 @@ def test_a_run_in_a_folder_named_after_its_start_is_told_where_to_continue(tmp_p
 def test_a_signal_inside_a_critical_section_waits_for_its_end():
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # Start from Python's own dispositions: a test suite started in the background
+        # inherits SIGINT ignored, which install() rightly keeps.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signals.install()
         done = []
         with pytest.raises(signals.Interrupted) as info:
@@ -226,6 +230,21 @@ def test_a_signal_inside_a_critical_section_waits_for_its_end():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
         assert info.value.exit_status == 130
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def test_a_sigint_the_process_was_started_ignoring_stays_ignored():
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signals.install()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        os.kill(os.getpid(), signal.SIGINT)  # ignored, as Python does for a background job
+        time.sleep(0.05)
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
