@@ -12,7 +12,8 @@ Hyperband over epochs, as the paper runs them) unless the arm changes it:
   (``tuning.confirm_top_k=3``: successive halving among them, the best by full-data
   validation is the final model);
 - ``ladder_random``, ``ladder_gradmatchpb`` (and ``ladder_random_continue``, from the smaller
-  rung's weights; ``ladder27_random``, from 1/27 of the data instead of 1/81): Hyperband whose
+  rung's weights; ``ladder27_random`` and ``ladder9_random``, from 1/27 or 1/9 of the data
+  instead of 1/81): Hyperband whose
   rungs are growing shares of the data (``scheduler.resource=data``), the last one the full
   data, whose best model is the final one;
 - ``one_epoch``: every configuration one epoch on the full data, the best 3 trained to T
@@ -131,6 +132,11 @@ ARMS: dict[str, list[str]] = {
         "selector=random",
         *[o for o in LADDER if "min_fraction" not in o],
         "scheduler.min_fraction=0.037",  # 27 units: rungs 1/27, 1/9, 1/3, 1
+    ],
+    "ladder9_random": [
+        "selector=random",
+        *[o for o in LADDER if "min_fraction" not in o],
+        "scheduler.min_fraction=0.111",  # 9 units: rungs 1/9, 1/3, 1 (for text)
     ],
     "ladder_random_continue": ["selector=random", *LADDER, "scheduler.growth=continue"],
     "ladder_gradmatchpb": ["selector=gradmatchpb", *LADDER],

@@ -1,0 +1,135 @@
+"""The evidence benchmark's report on hand-made records: the noise ceiling beside each ranking,
+the speedup bound check, bad picks and the gap's interval."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import itertools
+import json
+import statistics
+import sys
+
+import pytest
+from scipy import stats
+
+from automata.bench import Cell, SelectorSpec
+
+from ..conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def evidence():
+    """``scripts/bench_evidence.py`` (on sys.path, as when the benchmark runs)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        yield importlib.import_module("bench_evidence")
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+SEEDS = [0, 1, 2]
+# Validation accuracy of K = 6 configurations at T, per seed: the full data and a subset.
+FULL = {0: [0.90, 0.85, 0.80, 0.70, 0.60, 0.50], 1: [0.88, 0.86, 0.70, 0.75, 0.55, 0.52],
+        2: [0.85, 0.90, 0.82, 0.65, 0.58, 0.40]}  # fmt: skip
+SUBSET = {0: [0.70, 0.80, 0.60, 0.65, 0.40, 0.45], 1: [0.80, 0.60, 0.70, 0.75, 0.50, 0.55],
+          2: [0.60, 0.70, 0.80, 0.50, 0.55, 0.40]}  # fmt: skip
+
+
+def _tune(test, tuning_s, train_s, fe_epochs):
+    return {
+        "tuning_s": tuning_s,
+        "total_s": tuning_s + 1.0,
+        "test": test,
+        "selection_s": 0.0,
+        "selection_setup_s": 0.0,
+        "train_s": train_s,
+        "eval_s": 0.1 * tuning_s,
+        "plan_epochs": 100,
+        "fe_epochs": fe_epochs,
+    }
+
+
+def _curves(values, epochs=3):
+    """The value at T, and a shuffled-looking ranking before it."""
+    return [[v * 0.5 + 0.01 * i, v * 0.8, v][:epochs] for i, v in enumerate(values)]
+
+
+@pytest.fixture()
+def report(evidence, tmp_path):
+    setups = {"dna": evidence.Setup("tabular_dna", (0.1,), 6, ["train.epochs=3"])}
+    args = argparse.Namespace(
+        datasets=["dna"], seeds=SEEDS, out=tmp_path, threads=1, selectors=["random"]
+    )
+    specs = [SelectorSpec("random")]
+    tune, rank = evidence.grids(args, setups)
+    tests = {0: (0.93, 0.925), 1: (0.92, 0.89), 2: (0.94, 0.935)}  # (full, subset): seed 1 bad
+
+    def tuned(cell, _folder):
+        full, sub = tests[cell.seed]
+        if cell.arm == "full":
+            return _tune(full, 10.0, 8.0, 100)
+        # 10% of the data, training 5x cheaper per plan epoch than f x full's: above the bound
+        return _tune(sub, 0.6, 0.016, 10)
+
+    def ranked(cell, _folder):
+        values = (FULL if cell.arm == "full" else SUBSET)[cell.seed]
+        return {"values": values, "curves": _curves(values)}
+
+    cells = [Cell("dna", arm, s) for s in SEEDS for arm in ("full", "random_f0.1")]
+    tune.run(cells, tuned, timed=False, quiet=True)
+    rank.run(cells, ranked, timed=False, quiet=True)
+    text = evidence.phase_report(args, setups, specs)
+    return text, json.loads((tmp_path / "results.json").read_text())
+
+
+def _line(text, start):
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def test_the_ceiling_row_is_the_full_data_against_itself_under_other_seeds(report):
+    text, data = report
+    pairs = list(itertools.combinations(SEEDS, 2))
+    expected = statistics.fmean(stats.kendalltau(FULL[a], FULL[b]).statistic for a, b in pairs)
+    ceiling = data["ranking"]["dna"]["ceiling"]["tau"]
+    assert ceiling[0] == pytest.approx(expected)
+    assert ceiling[2] == 3  # seeds, not pairs
+    assert (
+        _line(text, "| **full, another seed (noise ceiling)**")
+        .split(" | ")[4]
+        .startswith(f"{expected:.2f} ± ")
+    )
+    # the subset's cross-seed tau: seed s of the subset against every other seed of the full data
+    cross = statistics.fmean(
+        stats.kendalltau(SUBSET[s], FULL[r]).statistic for s in SEEDS for r in SEEDS if s != r
+    )
+    arm = data["ranking"]["dna"]["arms"]["random_f0.1"]
+    assert arm["across_seeds"]["tau"][0] == pytest.approx(cross)
+    assert arm["tau_over_ceiling"][0] == pytest.approx(cross / expected)
+    same = statistics.fmean(stats.kendalltau(SUBSET[s], FULL[s]).statistic for s in SEEDS)
+    assert arm["same_seed"]["tau"][0] == pytest.approx(same)
+
+
+def test_agreement_at_the_scheduler_s_epochs_uses_the_curves(report, evidence):
+    text, data = report
+    arm = data["ranking"]["dna"]["arms"]["random_f0.1"]
+    at_t = arm["tau_at_epoch"]["3"][0]
+    assert at_t == pytest.approx(arm["same_seed"]["tau"][0])  # at T the curve is the value
+    early = statistics.fmean(
+        stats.kendalltau([c[0] for c in _curves(SUBSET[s])], FULL[s]).statistic for s in SEEDS
+    )
+    assert arm["tau_at_epoch"]["1"][0] == pytest.approx(early)
+
+
+def test_a_row_faster_than_its_bound_is_flagged_and_bad_picks_counted(report):
+    text, data = report
+    row = _line(text, "| random | 10%")
+    cells = row.split(" | ")
+    assert cells[7] == "exceeds"
+    assert "above B beyond its interval: random 10%." in text
+    # full-data tuning's mean test accuracy is 93.0: seed 1's 89.0 is more than 2 points below
+    assert cells[11] == "1 of 3"
+    gaps = [0.925 - 0.93, 0.89 - 0.92, 0.935 - 0.94]
+    mean = 100 * statistics.fmean(gaps)
+    assert cells[10].startswith(f"{mean:+.2f} [")
+
