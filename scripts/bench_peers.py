@@ -45,6 +45,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ from automata.bench import (
     Table,
     figure,
     fmt_ci,
+    fmt_interval,
     machine_summary,
     write_csv,
     write_json,
@@ -64,13 +66,12 @@ from automata.bench import (
 )
 from automata.bench.anytime import (
     Retrainer,
-    anytime_matrix,
     best_so_far,
     incumbent,
     study_evaluations,
 )
 from automata.config import compose
-from automata.results.stats import ci95
+from automata.results.stats import ci95, paired_ci95
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench_peers")
@@ -83,6 +84,7 @@ ARM_LABELS = {
     "dehb": "DEHB, full data",
 }
 POINTS = (0.25, 0.5, 1.0)  # fractions of the full arm's wall-clock budget W
+SUBSET_ARMS = ("random", "gradmatchpb")  # arms whose epochs train on --fraction of the data
 SEEDS = [0, 1, 2, 3, 4]
 SUBSET_TRIALS = 100_000  # "until the budget": the subset arms stop on tuning.timeout
 # The experiment files set selector.* for gradmatchpb; FullSelector takes none of them.
@@ -328,6 +330,7 @@ def run_dehb_arm(
         if saved.get(config_id, top) < epochs:
             trainer.load_state_dict(torch.load(path, weights_only=False))
         value: float | None = None
+        resumed_at = trainer.epoch
         try:
             while trainer.epoch < epochs:
                 res = trainer.run_epoch(validate=lambda _, after, e=epochs: after >= e)
@@ -345,6 +348,7 @@ def run_dehb_arm(
             {
                 "t": time.perf_counter() - t0,
                 "epochs": epochs,
+                "trained": trainer.epoch - resumed_at,  # epochs this evaluation trained
                 "fidelity": float(job["fidelity"]),
                 "value": value,
                 "params": params,
@@ -447,12 +451,15 @@ def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any
     found = grid(args, setups).records(
         Cell(ds, arm, seed) for ds in args.datasets for arm in args.arms for seed in args.seeds
     )
+    retrainers: dict[str, Retrainer] = {}
     for ds in args.datasets:
-        retrainer = Retrainer(
+        retrainer = retrainers[ds] = Retrainer(
             lambda seed, setup=setups[ds]: compose([*base_overrides(setup, seed, args), *TO_FULL]),
             args.out / ds / "retrain.json",
         )
         records[ds] = {}
+        # the share of the data an epoch of each arm trains on
+        share = {arm: args.fraction if arm in SUBSET_ARMS else 1.0 for arm in args.arms}
         for arm in args.arms:
             records[ds][arm] = {}
             for seed in args.seeds:
@@ -477,11 +484,20 @@ def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any
                         "params": None if inc is None else inc["params"],
                         "test": None,
                         "evaluations": sum(e["t"] <= point * budget for e in rec["evaluations"]),
+                        "fe_epochs": fe_epochs(rec["evaluations"], share[arm], point * budget),
                     }
                     if inc is not None:
                         row["test"] = retrainer.test_accuracy(inc["params"], seed)
                     rows.append(row)
-    return {"rows": rows, "records": records, "missing": missing}
+    return {"rows": rows, "records": records, "missing": missing, "retrainers": retrainers}
+
+
+def fe_epochs(evaluations: list[dict[str, Any]], share: float, until: float) -> float:
+    """Full-data-equivalent epochs of the evaluations an arm had finished by ``until`` s: the
+    epochs each trained (DEHB: ``trained``, a resumed configuration counts its new epochs only;
+    an Optuna trial: its last epoch, once) times the share of the data an epoch trains on.
+    One unit for every arm, where counts of trials and of DEHB steps are not comparable."""
+    return share * sum(e.get("trained", e["epochs"]) for e in evaluations if e["t"] <= until)
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -501,6 +517,16 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "test": ci95([r["test"] for r in sel if r["test"] is not None]),
                 "val": ci95([r["val"] for r in sel if r["val"] is not None]),
                 "evaluations": statistics.fmean(r["evaluations"] for r in sel) if sel else None,
+                "fe_epochs": ci95([r["fe_epochs"] for r in sel]),
+                # paired with the full arm of the same seed and point (points of accuracy)
+                "vs_full": paired_ci95(
+                    {r["seed"]: r["test"] for r in sel},
+                    {
+                        r["seed"]: r["test"]
+                        for r in rows
+                        if (r["dataset"], r["arm"], r["point"]) == (ds, "full", point)
+                    },
+                ),
                 "fallbacks": sum(bool(r["fallback"]) for r in sel),
                 "none": sum(r["test"] is None for r in sel),
             }
@@ -556,18 +582,24 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             "",
         ]
         table = Table(
-            "arm | test acc % at 25% W | at 50% W | at 100% W | best val acc % at 100% W | "
-            "evaluations by 100% W | runs without a result (25/50/100%) | incumbents not yet "
-            "at T (25/50/100%)"
+            "arm | test acc % at 25% W | at 50% W | at 100% W | - full at 25% W (pts) | "
+            "at 50% W | at 100% W | best val acc % at 100% W | full-data-equivalent epochs by "
+            "100% W | runs without a result (25/50/100%) | incumbents not yet at T (25/50/100%)"
         )
         for arm in args.arms:
             by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}
             cells = [
                 fmt_ci(*by_point[p]["test"], scale=100) if p in by_point else "-" for p in POINTS
             ]
+            cells += [
+                fmt_interval(*by_point[p]["vs_full"][:2], scale=100)
+                if p in by_point and arm != "full"
+                else "-"
+                for p in POINTS
+            ]
             last = by_point.get(1.0)
             cells += [fmt_ci(*last["val"], scale=100) if last else "-"]
-            cells += [f"{last['evaluations']:.0f}" if last else "-"]
+            cells += [fmt_ci(*last["fe_epochs"], digits=0) if last else "-"]
             cells += ["/".join(str(by_point[p]["none"]) if p in by_point else "-" for p in POINTS)]
             cells += [
                 "/".join(str(by_point[p]["fallbacks"]) if p in by_point else "-" for p in POINTS)
@@ -597,12 +629,24 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         results = {
             arm: {s: r.result for s, r in rs.items()} for arm, rs in data["records"][ds].items()
         }
-        plot(ds, results, args.out / f"anytime_{ds}.png")
+        plot(ds, results, args.out / f"anytime_{ds}.png", data["retrainers"][ds].test_accuracy)
     return text
 
 
-def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> None:
-    """Anytime curves of every arm on ``ds``: mean over seeds, band min-max."""
+#: Points of the anytime figure, as fractions of W (the incumbent is retrained at each).
+PLOT_GRID = [i / 40 for i in range(41)]
+
+
+def plot(
+    ds: str,
+    records: dict[str, dict[int, dict[str, Any]]],
+    path: Path,
+    test_accuracy: Callable[[dict[str, Any], int], float],
+) -> None:
+    """Anytime curves of every arm on ``ds``: the test accuracy of the configuration the arm
+    would return at each point of ``PLOT_GRID`` (its incumbent, retrained on the full data for
+    T epochs: subset-trained and full-data validation accuracies are not comparable), mean
+    over the seeds that have one, band min-max."""
     import numpy as np
 
     full = records.get("full", {})
@@ -610,17 +654,20 @@ def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> 
     if not budgets:
         return
     mean_w = statistics.fmean(budgets.values())
-    grid = [i / 200 for i in range(201)]
     with figure(path) as (fig, ax):
         for arm, recs in records.items():
             recs = {s: r for s, r in recs.items() if s in budgets}
             if not recs:
                 continue
-            m = np.array(anytime_matrix(recs, budgets, grid)) * 100
-            x = np.array(grid) * 100
-            all_seeds = ~np.isnan(m).any(axis=0)
+            m = np.full((len(recs), len(PLOT_GRID)), np.nan)
+            for i, (seed, rec) in enumerate(sorted(recs.items())):
+                for j, g in enumerate(PLOT_GRID):
+                    inc = incumbent(rec["evaluations"], rec["top"], g * budgets[seed])
+                    if inc is not None:
+                        m[i, j] = 100 * test_accuracy(inc["params"], seed)
+            x = np.array(PLOT_GRID) * 100
             any_seed = ~np.isnan(m).all(axis=0)
-            mean = np.where(all_seeds, np.nanmean(np.where(any_seed, m, 0.0), axis=0), np.nan)
+            mean = np.where(any_seed, np.nanmean(np.where(any_seed, m, 0.0), axis=0), np.nan)
             label = f"{ARM_LABELS.get(arm, arm)}"
             (line,) = ax.plot(x, mean, label=label, drawstyle="steps-post")
             lo = np.where(any_seed, np.nanmin(np.where(any_seed, m, np.inf), axis=0), np.nan)
@@ -630,14 +677,14 @@ def plot(ds: str, records: dict[str, dict[int, dict[str, Any]]], path: Path) -> 
             ax.axvline(100 * p, color="k", lw=0.6, ls=":")
         ax.set_xlim(0, 100)
         ax.set_xlabel("time since the start of tuning (% of the full-data arm's wall-clock W)")
-        ax.set_ylabel("best validation accuracy at T found so far (%)")
+        ax.set_ylabel("test accuracy of the incumbent, retrained on the full data (%)")
         top = ax.secondary_xaxis(
             "top", functions=(lambda v: v * mean_w / 100, lambda s: s * 100 / mean_w)
         )
         top.set_xlabel(f"seconds (at the mean W = {mean_w:.1f} s)")
         seeds = f"{len(budgets)} seed" + ("s" if len(budgets) != 1 else "")
         fig.suptitle(
-            f"{ds}: mean over {seeds} (where every seed has a result), band min-max", fontsize=10
+            f"{ds}: mean over {seeds} (those with an incumbent), band min-max", fontsize=10
         )
         ax.legend(fontsize=8, loc="lower right")
 

@@ -158,6 +158,10 @@ def test_dehb_evaluations_equal_training_each_configuration_from_scratch(tmp_pat
     promoted = [e for e in evs if e["epochs"] == 3 and any(
         o["config_id"] == e["config_id"] and o["epochs"] == 1 for o in evs)]  # fmt: skip
     assert promoted, "no configuration was promoted: the resume path was not exercised"
+    # a promoted configuration trains only its new epochs: the one unit of every arm's cost
+    for e in promoted:
+        assert e["trained"] == 3 - 1
+    assert all(e["trained"] == e["epochs"] for e in evs if e not in promoted)
     cfg = bp.compose([*bp.base_overrides(setup, 0, args), *bp.TO_FULL])
     data = build("dataset", cfg.dataset)
     for e in evs:
@@ -171,6 +175,31 @@ def test_dehb_evaluations_equal_training_each_configuration_from_scratch(tmp_pat
         for _ in range(e["epochs"]):
             res = trainer.run_epoch(validate=True)
         assert res.val_accuracy == e["value"]
+
+
+def test_full_data_equivalent_epochs_are_one_unit_for_trials_and_dehb_steps():
+    dehb = [
+        {"t": 1.0, "epochs": 2, "trained": 2},
+        {"t": 2.0, "epochs": 6, "trained": 4},  # resumed from its 2 epochs
+        {"t": 9.0, "epochs": 6, "trained": 6},
+    ]
+    assert bp.fe_epochs(dehb, 1.0, until=5.0) == 6
+    trials = [{"t": 1.0, "epochs": 20}, {"t": 3.0, "epochs": 2}]  # Optuna: its last epoch
+    assert bp.fe_epochs(trials, 0.1, until=5.0) == pytest.approx(2.2)
+
+
+def test_the_report_pairs_each_arm_with_the_full_arm_of_the_same_seed():
+    rows = [
+        {"dataset": "d", "arm": arm, "seed": s, "point": 1.0, "test": t, "val": t,
+         "evaluations": 1, "fe_epochs": 1.0, "fallback": False}
+        for arm, tests in {"full": [0.90, 0.80, 0.85], "random": [0.91, 0.79, 0.87]}.items()
+        for s, t in enumerate(tests)
+    ]  # fmt: skip
+    summary = {(r["arm"], r["point"]): r for r in bp.summarise(rows)}
+    mean, half, n = summary[("random", 1.0)]["vs_full"]
+    assert n == 3 and mean == pytest.approx((0.01 - 0.01 + 0.02) / 3)
+    # paired: the seeds' spread (0.80-0.91) is not in the interval of the difference
+    assert half < 0.05
 
 
 @pytest.mark.slow
