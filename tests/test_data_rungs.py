@@ -82,3 +82,25 @@ def test_every_selector_chooses_the_subsets_of_every_rung(tiny_cfg, selector):
     rungs = [r for t in summary.trials for r in t.rungs]
     assert {round(r["fraction"], 3) for r in rungs} == {0.111, 0.333, 1.0}
     assert summary.final_test_accuracy is not None and summary.final_test_accuracy > 0.5
+
+
+def test_rungs_at_the_shares_the_user_lists(tiny_cfg):
+    """``scheduler.rung_fractions``: each rung trains on its listed share, the last on all."""
+    cfg = tiny_cfg(
+        [
+            "scheduler=hyperband",
+            "scheduler.resource=data",
+            "scheduler.rung_fractions=[0.2,0.5,1.0]",
+            "train.epochs=2",
+            "tuning.n_trials=9",
+            "selector=random",
+        ]
+    )
+    summary = run(cfg)
+    shares = {r["fraction"] for t in summary.trials for r in t.rungs}
+    assert shares == {0.2, 0.5, 1.0}
+    best = next(t for t in summary.trials if t.number == summary.best_trial)
+    assert best.rungs[-1]["fraction"] == 1.0
+    # 9 configurations on a fifth of the data, 3 on half of it, 1 on all of it
+    assert sorted(len(t.rungs) for t in summary.trials) == [1] * 6 + [2] * 2 + [3]
+    assert summary.scheduler.settings["rung_fractions"] == "0.2, 0.5, 1"

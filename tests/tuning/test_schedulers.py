@@ -245,6 +245,39 @@ def test_data_rungs_are_shares_of_the_data_in_units_of_the_smallest():
     assert Hyperband(eta=3, max_resource=20).budget(6) == (None, 6)
 
 
+def test_rungs_at_the_shares_the_user_lists():
+    hb = Hyperband(eta=3, max_resource=20, resource="data", rung_fractions=[0.05, 0.2, 1])
+    # three rungs: eta^0, eta^1, eta^2 units of the arithmetic, each the listed share
+    assert hb.max_resource == 9 and hb.min_fraction == 0.05
+    assert [hb.budget(u) for u in hb.levels()] == [(0.05, 20), (0.2, 20), (1.0, 20)]
+    assert hb.fractions() == [0.05, 0.2]
+    assert hb.rungs()[0] == [(9, 1), (3, 3), (1, 9)]  # eta still sets how many continue
+    assert hb.settings()["rung_fractions"] == "0.05, 0.2, 1"
+    asha = ASHA(eta=2, max_resource=5, resource="data", rung_fractions=[0.1, 0.25, 0.5, 1.0])
+    assert asha.decision_epochs() == [1, 2, 4] and asha.max_resource == 8
+    assert [asha.budget(u)[0] for u in (1, 2, 4, 8)] == [0.1, 0.25, 0.5, 1.0]
+    # the list replaces min_fraction (the ladder's YAML sets one)
+    sha = SHA(eta=3, max_resource=4, resource="data", min_fraction=0.0123, rung_fractions=[0.5, 1])
+    assert sha.levels() == [1, 3] and sha.budget(1) == (0.5, 4)
+
+
+@pytest.mark.parametrize(
+    ("rungs", "message"),
+    [
+        ([0.1, 0.5], r"must end with 1 \(the top rung is the full data\)"),
+        ([0.5, 0.1, 1.0], r"must increase within \(0, 1\]"),
+        ([0.0, 1.0], r"must increase within \(0, 1\]"),
+        ([1.0], r"needs at least two rungs"),
+        (["a", 1.0], r"must be a list of numbers"),
+    ],
+)
+def test_bad_rung_lists_are_one_line(rungs, message):
+    with pytest.raises(ConfigError, match=f"scheduler.rung_fractions {message}"):
+        SHA(eta=3, max_resource=10, resource="data", rung_fractions=rungs)
+    with pytest.raises(ConfigError, match="scheduler.rung_fractions is for scheduler.resource"):
+        SHA(eta=3, max_resource=10, rung_fractions=[0.5, 1.0])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -79,6 +79,11 @@ def _headline(s: RunSummary) -> list[str]:
             f"rungs from {_fmt(float(sched['min_fraction']), 3)} of the data to all of it, "
             f"{sched['epochs']} epochs each, {sched['growth']}"
         )
+        if sched.get("rung_fractions"):
+            subsets = (
+                f"rungs at {sched['rung_fractions']} of the data, {sched['epochs']} epochs "
+                f"each, {sched['growth']}"
+            )
     tuned = (
         f"**{s.selector.name}** ({subsets}), "
         f"search **{s.search}**, scheduler **{s.scheduler.name}**, "

@@ -8,7 +8,9 @@ on simulated learning curves.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
 import optuna
@@ -72,6 +74,11 @@ class Scheduler(ABC):
         resource: ``epochs`` or ``data`` (:data:`RESOURCES`).
         min_fraction: the smallest rung's share of the training data (``resource=data``).
         growth: ``restart`` or ``continue`` (:data:`GROWTHS`, ``resource=data``).
+        rung_fractions: the rungs' shares of the data, a list the user gives instead of
+            ``min_fraction`` by ``eta`` (``resource=data``): increasing, in (0, 1], ending
+            with 1 (the top rung is the full data). Rung ``i`` of the arithmetic (``eta^i``
+            units) trains on the ``i``-th share; ``eta`` still sets how many configurations
+            continue at each rung. When given, it replaces ``min_fraction``.
     """
 
     #: what logs, the study and summary.json call the scheduler: a class attribute, set by
@@ -94,6 +101,7 @@ class Scheduler(ABC):
         resource: str = "epochs",
         min_fraction: float | None = None,
         growth: str = "restart",
+        rung_fractions: Sequence[float] | None = None,
     ) -> None:
         if eta < 2:
             raise ConfigError(f"scheduler.eta must be >= 2, got {eta}")
@@ -120,7 +128,17 @@ class Scheduler(ABC):
         self.resource = resource
         self.growth = growth
         self.min_fraction: float | None = None
-        if resource == "data":
+        self.rung_fractions: list[float] | None = None
+        if rung_fractions is not None:
+            if resource != "data":
+                raise ConfigError("scheduler.rung_fractions is for scheduler.resource=data")
+            shares = _check_rung_fractions(rung_fractions)
+            # Rung i of the arithmetic is eta^i units: SHA, Hyperband and ASHA rungs stay
+            # exact powers of eta, and budget() reads each one's share from the list.
+            self.rung_fractions = shares
+            self.min_fraction = shares[0]
+            self.min_resource, self.max_resource = 1, self.eta ** (len(shares) - 1)
+        elif resource == "data":
             if min_fraction is None or not 0.0 < float(min_fraction) < 1.0:
                 raise ConfigError(
                     "scheduler.min_fraction must be in (0, 1) with scheduler.resource=data, "
@@ -149,6 +167,9 @@ class Scheduler(ABC):
         with the data, ``until / max_resource`` of the training data for T epochs."""
         if not self.data_rungs:
             return None, until
+        if self.rung_fractions is not None:
+            level = int(math.floor(math.log(max(1, until), self.eta) + 1e-9))
+            return self.rung_fractions[min(level, len(self.rung_fractions) - 1)], self.epochs
         return min(1.0, until / self.max_resource), self.epochs
 
     def levels(self) -> list[int]:
@@ -197,4 +218,28 @@ class Scheduler(ABC):
         if self.data_rungs:
             out.update(epochs=self.epochs, min_fraction=float(self.min_fraction or 0.0))
             out.update(growth=self.growth)
+            if self.rung_fractions is not None:
+                out["rung_fractions"] = ", ".join(f"{f:g}" for f in self.rung_fractions)
         return out
+
+
+def _check_rung_fractions(values: Sequence[float]) -> list[float]:
+    """``scheduler.rung_fractions`` as floats, or a one-line :class:`ConfigError`."""
+    try:
+        shares = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"scheduler.rung_fractions must be a list of numbers, got {values!r}"
+        ) from None
+    if len(shares) < 2:
+        raise ConfigError(
+            f"scheduler.rung_fractions needs at least two rungs (a share and 1), got {shares}"
+        )
+    if any(not 0.0 < f <= 1.0 for f in shares) or any(b <= a for a, b in zip(shares, shares[1:])):
+        raise ConfigError(f"scheduler.rung_fractions must increase within (0, 1], got {shares}")
+    if shares[-1] != 1.0:
+        raise ConfigError(
+            f"scheduler.rung_fractions must end with 1 (the top rung is the full data), "
+            f"got {shares}"
+        )
+    return shares

@@ -10,7 +10,7 @@ choice of ``n``. Configurations stopped at a rung are recorded as pruned.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import optuna
 
@@ -194,7 +194,7 @@ class SHA(_Halving):
             the best of the last rung wins there.
         tolerance: scores this close count as tied; ``null``: twice the standard error of the
             rung's best validation accuracy (its validation set's binomial noise).
-        eta, min_resource, max_resource, resource, min_fraction, growth: see
+        eta, min_resource, max_resource, resource, min_fraction, growth, rung_fractions: see
             :class:`~automata.tuning.schedulers.base.Scheduler`.
     """
 
@@ -212,8 +212,11 @@ class SHA(_Halving):
         growth: str = "restart",
         stop_when_stable: bool = False,
         tolerance: float | None = None,
+        rung_fractions: Sequence[float] | None = None,
     ) -> None:
-        super().__init__(eta, min_resource, max_resource, resource, min_fraction, growth)
+        super().__init__(
+            eta, min_resource, max_resource, resource, min_fraction, growth, rung_fractions
+        )
         if n is not None and n < 1:
             raise ConfigError(f"scheduler.n must be >= 1, got {n}")
         if tolerance is not None and not 0.0 <= tolerance < 1.0:
@@ -267,7 +270,7 @@ class Hyperband(_Halving):
             AUTOMATA reference code, through Ray Tune's ``HyperBandScheduler``: the bracket
             that never stops early first, Ray's brackets (``s_max = round(log_eta R)``, too
             small ones skipped) and ``ceil(n / eta)`` survivors at each halving).
-        eta, min_resource, max_resource, resource, min_fraction, growth: see
+        eta, min_resource, max_resource, resource, min_fraction, growth, rung_fractions: see
             :class:`~automata.tuning.schedulers.base.Scheduler`.
 
     Brackets are filled in order until ``tuning.n_trials`` configurations were asked for (the
@@ -287,8 +290,11 @@ class Hyperband(_Halving):
         resource: str = "epochs",
         min_fraction: float | None = None,
         growth: str = "restart",
+        rung_fractions: Sequence[float] | None = None,
     ) -> None:
-        super().__init__(eta, min_resource, max_resource, resource, min_fraction, growth)
+        super().__init__(
+            eta, min_resource, max_resource, resource, min_fraction, growth, rung_fractions
+        )
         if bracket_order not in BRACKET_ORDERS:
             raise ConfigError(
                 f"scheduler.bracket_order must be one of {', '.join(BRACKET_ORDERS)}, "
@@ -359,6 +365,7 @@ class Ladder(Hyperband):
         resource: str = "data",
         min_fraction: float | None = 1 / 81,
         growth: str = "restart",
+        rung_fractions: Sequence[float] | None = None,
     ) -> None:
         if resource != "data":
             raise ConfigError(
@@ -366,5 +373,12 @@ class Ladder(Hyperband):
                 "use scheduler=hyperband for epochs"
             )
         super().__init__(
-            eta, min_resource, max_resource, bracket_order, resource, min_fraction, growth
+            eta,
+            min_resource,
+            max_resource,
+            bracket_order,
+            resource,
+            min_fraction,
+            growth,
+            rung_fractions,
         )
