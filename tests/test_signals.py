@@ -210,41 +210,43 @@ def test_a_run_in_a_folder_named_after_its_start_is_told_where_to_continue(tmp_p
     assert len(list((tmp_path / "outputs").rglob("study.db"))) == 1, "no second study"
 
 
-def test_a_signal_inside_a_critical_section_waits_for_its_end():
+@pytest.fixture()
+def dispositions():
+    """Set SIGINT's and SIGTERM's dispositions for one test (``set(int_handler)``) and give
+    the process its own back afterwards. A test suite started in the background inherits
+    SIGINT ignored, which :func:`signals.install` rightly keeps: each test says its own."""
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        # Start from Python's own dispositions: a test suite started in the background
-        # inherits SIGINT ignored, which install() rightly keeps.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def set_(int_handler):
+        signal.signal(signal.SIGINT, int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signals.install()
-        done = []
-        with pytest.raises(signals.Interrupted) as info:
-            with signals.critical():
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(0.05)  # the signal has arrived: it waits
-                done.append("the section ran to its end")
-        assert done == ["the section ran to its end"]
-        assert info.value.exit_status == 143
-        with pytest.raises(signals.Interrupted) as info:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)
-        assert info.value.exit_status == 130
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
+
+    yield set_
+    for s, handler in before.items():
+        signal.signal(s, handler)
 
 
-def test_a_sigint_the_process_was_started_ignoring_stays_ignored():
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signals.install()
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-        os.kill(os.getpid(), signal.SIGINT)  # ignored, as Python does for a background job
+def test_a_signal_inside_a_critical_section_waits_for_its_end(dispositions):
+    dispositions(signal.default_int_handler)  # Python's own
+    signals.install()
+    done = []
+    with pytest.raises(signals.Interrupted) as info:
+        with signals.critical():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the signal has arrived: it waits
+            done.append("the section ran to its end")
+    assert done == ["the section ran to its end"]
+    assert info.value.exit_status == 143
+    with pytest.raises(signals.Interrupted) as info:
+        os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
+    assert info.value.exit_status == 130
+
+
+def test_a_sigint_the_process_was_started_ignoring_stays_ignored(dispositions):
+    dispositions(signal.SIG_IGN)
+    signals.install()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    os.kill(os.getpid(), signal.SIGINT)  # ignored, as Python does for a background job
+    time.sleep(0.05)

@@ -4,28 +4,23 @@ the speedup bound check, bad picks and the gap's interval."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import itertools
 import json
 import statistics
-import sys
 
 import pytest
 from scipy import stats
 
 from automata.bench import Cell, SelectorSpec
 
-from ..conftest import ROOT
+from .conftest import script
 
 
 @pytest.fixture(scope="module")
 def evidence():
     """``scripts/bench_evidence.py`` (on sys.path, as when the benchmark runs)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        yield importlib.import_module("bench_evidence")
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    with script("bench_evidence") as module:
+        yield module
 
 
 SEEDS = [0, 1, 2]
@@ -132,4 +127,3 @@ def test_a_row_faster_than_its_bound_is_flagged_and_bad_picks_counted(report):
     gaps = [0.925 - 0.93, 0.89 - 0.92, 0.935 - 0.94]
     mean = 100 * statistics.fmean(gaps)
     assert cells[10].startswith(f"{mean:+.2f} [")
-

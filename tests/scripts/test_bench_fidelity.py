@@ -3,25 +3,19 @@ a time, and the report's paired gaps, bad picks and targets, on hand-made record
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import pytest
 from scipy import stats
 
 from automata.bench import Record
 
-from ..conftest import ROOT
+from .conftest import script
 
 
 @pytest.fixture(scope="module")
 def fidelity():
     """``scripts/bench_fidelity.py`` (on sys.path, as when the benchmark runs)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        yield importlib.import_module("bench_fidelity")
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    with script("bench_fidelity") as module:
+        yield module
 
 
 def _evals(steps, study="automata"):
