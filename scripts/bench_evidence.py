@@ -596,7 +596,8 @@ def phase_report(
                     fmt_ci(*r["test"], 2, 100),
                     "-" if r["selector"] == "full" else fmt_interval(*r["gap"], 2, 100),
                     f"{r['bad_picks']} of {n}",
-                    fmt_ci(*r["tau"]),
+                    # full against itself is 1: its ceiling is in the ranking table
+                    "-" if r["selector"] == "full" else fmt_ci(*r["tau"]),
                     fmt_ci(*r["sel_share"], 1, 100),
                 ]
             )

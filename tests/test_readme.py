@@ -108,3 +108,32 @@ def test_the_multi_worker_recipe_starts_postgresql_with_one_documented_command()
         assert re.search(rf"^{target}: ## \S", makefile, flags=re.M), f"make help lists {target}"
     assert "make tune-workers N=4 STUDY=dna-asha STORAGE=$(make -s postgres) " in README
     assert "`make postgres-stop` stops it" in README
+
+
+def test_the_benchmark_table_is_the_committed_records():
+    """Every cell of the README's bench-evidence table is what docs/results/evidence's
+    results.json (made from the committed per-seed records) says, formatted as the tables."""
+    import json
+
+    from automata.bench import fmt_ci, fmt_interval
+
+    data = json.loads((ROOT / "docs" / "results" / "evidence" / "results.json").read_text())
+    rows = {(r["dataset"], r["selector"], r["fraction"]): r for r in data["rows"]}
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Benchmarks") :]
+    lines = [ln for ln in section.splitlines() if re.match(r"\| (dna|satimage) \|", ln)]
+    assert len(lines) == 8
+    for line in lines:
+        ds, sel, speed, test, gap, bad, tau = (c.strip() for c in line.strip("|").split("|"))
+        row = rows[(ds, sel, 1.0 if sel == "full" else 0.1)]
+        assert test == fmt_ci(*row["test"], 2, 100), line
+        n = len(row["per_seed"])
+        assert bad == f"{row['bad_picks']} of {n}", line
+        ranking = data["ranking"][ds]
+        if sel == "full":
+            assert tau == f"({fmt_ci(*ranking['ceiling']['tau'][:2])})", line
+            continue
+        assert speed == f"{fmt_ci(*row['speedup'])}x", line
+        assert gap == fmt_interval(*row["gap"], 2, 100), line
+        cross = ranking["arms"][f"{sel}_f0.1"]["across_seeds"]["tau"]
+        assert tau == fmt_ci(*cross[:2]), line
