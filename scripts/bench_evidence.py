@@ -389,7 +389,8 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> list[dict[str, Any]]:
                 {r["seed"]: r.get(key) for r in rb["per_seed"]},
             )
             entry[key], entry[f"{key}_n"] = (mean, half), n
-        out.append(entry)
+        if entry["test_n"] or entry["tau_n"]:  # a data set with neither phase run: no row
+            out.append(entry)
     return out
 
 
@@ -569,6 +570,22 @@ def phase_report(
         k = len(json.loads(cfg_path.read_text())) if cfg_path.exists() else setup.k
         ranked = [s for s in args.seeds if rank.record(Cell(ds, "full", s)) is not None]
         planned = len(args.seeds)
+        mine = [r for r in rows if r["dataset"] == ds]
+        if not any(p.get("test") is not None for r in mine for p in r["per_seed"]):
+            # Only the ranking phase has run here: say so once, not with an empty table.
+            data["missing"] = [m for m in data["missing"] if f"/{ds}/" not in m]
+            lines += [
+                f"## {ds}",
+                "",
+                f"experiment {setup.experiment}; tuning studies not run yet (ranking only: "
+                f"K = {k} on seeds {', '.join(map(str, ranked)) or 'none'})"
+                + (f"; {setup.note}" if setup.note else ""),
+                "",
+            ]
+            if ranked:
+                section, agreement[ds] = ranking_section(ds, setups, specs, rank, args.seeds)
+                lines += section
+            continue
         table = Table(
             "selector | fraction | seeds | tuning s | speedup vs full | per-epoch speedup | "
             "bound B | per-epoch vs B | speedup incl. final | final test acc % | "
@@ -715,6 +732,8 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
         ("speedup", "tuning speedup vs full (x)", 1),
     ]
     for ds, rs in by_ds.items():
+        if not any(r["test"][0] is not None for r in rs):
+            continue  # not tuned yet (ranking only): nothing to draw
         with figure(out / f"evidence_{ds}.png", 1, 3, figsize=(14, 4)) as (_, axes):
             for (key, title, scale), ax in zip(panels, axes):
                 selectors = sorted({r["selector"] for r in rs if r["selector"] != "full"})
