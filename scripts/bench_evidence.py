@@ -656,7 +656,7 @@ def phase_report(
                 [
                     d["dataset"],
                     f"{100 * d['fraction']:g}%",
-                    str(d["test_n"]),
+                    str(max(d["test_n"], d["tau_n"])),
                     fmt_interval(*d["test"], 2, 100),
                     verdict(*d["test"]),
                     fmt_ci(*d["tau"]),
