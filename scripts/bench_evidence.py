@@ -52,6 +52,7 @@ from automata.bench import (
     Table,
     against,
     against_full,
+    bad_picks,
     figure,
     fmt_ci,
     fmt_interval,
@@ -356,14 +357,7 @@ def collect(
             )[0]
             rows.append(
                 {
-                    # seeds more than 2 points below full-data tuning's mean test accuracy
-                    "bad_picks": sum(
-                        1
-                        for p in per_seed
-                        if full_mean is not None
-                        and p.get("test") is not None
-                        and p["test"] < full_mean - 0.02
-                    ),
+                    "bad_picks": bad_picks([p.get("test") for p in per_seed], full_mean),
                     "dataset": ds,
                     "selector": arm.spec.label,
                     "fraction": 1.0 if arm.fraction is None else arm.fraction,
@@ -394,11 +388,6 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> list[dict[str, Any]]:
     return out
 
 
-def _tau_spread(k: int) -> float:
-    """Standard deviation of Kendall's tau between two unrelated rankings of ``k`` items."""
-    return float((2 * (2 * k + 5) / (9 * k * (k - 1))) ** 0.5)
-
-
 def _at_epoch(curves: list[list[float | None] | None], epoch: int) -> list[float | None]:
     """Each configuration's validation accuracy after ``epoch`` (None where not measured)."""
     return [c[epoch - 1] if c and len(c) >= epoch else None for c in curves]
@@ -415,10 +404,10 @@ def ranking_section(
     data against itself under another seed), and at the epochs where the scheduler decides."""
     from automata.build import build
     from automata.results.agreement import (
-        across_seeds,
+        ceiling_summary,
+        cross_seed_summary,
+        null_tau_sd,
         pair_statistics,
-        ratio_ci95,
-        seed_pairs_ci95,
     )
 
     setup = setups[ds]
@@ -432,14 +421,21 @@ def ranking_section(
     if len(full) < 2:
         return [], {}
     k = len(next(iter(full.values())))
-    ceiling = across_seeds(full)
+    ceiling = ceiling_summary(full)
     cfg = compose([f"experiment={setup.experiment}", *COMMON, *setup.extra])
     epochs = int(cfg.train.epochs)
     levels = [e for e in build("scheduler", cfg.scheduler).levels() if e <= epochs]
 
-    def jack(values: Any, digits: int = 2, scale: float = 1.0) -> str:
-        mean, half, _ = seed_pairs_ci95(values)
-        return fmt_ci(mean, half, digits, scale)
+    def jack(interval: Any, digits: int = 2, scale: float = 1.0) -> str:
+        return fmt_ci(interval[0], interval[1], digits, scale)
+
+    def rung_tau(by_seed: dict[int, dict[str, Any]]) -> dict[int, tuple[Any, Any]]:
+        """Per rung epoch: tau of the arm's accuracies then against the full data's at T."""
+        curves = {s: r["curves"] for s, r in by_seed.items() if s in full and r.get("curves")}
+        return {
+            e: ci95([pair_statistics(full[s], _at_epoch(c, e))["tau"] for s, c in curves.items()])
+            for e in levels
+        }
 
     table = Table(
         "arm | fraction | seeds | τ same seed | τ across seeds | τ / ceiling | "
@@ -460,37 +456,20 @@ def ranking_section(
             "-",
         ]
     )
-    out: dict[str, Any] = {
-        "k": k,
-        "ceiling": {fig: seed_pairs_ci95(v) for fig, v in ceiling.items()},
-        "arms": {},
-    }
+    out: dict[str, Any] = {"k": k, "ceiling": ceiling, "arms": {}}
     at_rungs = Table("arm | fraction | " + " | ".join(f"τ at epoch {e}" for e in levels))
     for name, arm in arms(setup, specs).items():
         by_seed = found.get(name, {})
         if name == "full":
-            curves = {s: r["curves"] for s, r in by_seed.items() if r.get("curves")}
-            at_rungs.add(
-                ["full (itself at T)", "100%"]
-                + [
-                    fmt_ci(
-                        *ci95(
-                            [
-                                pair_statistics(full[s], _at_epoch(c, e))["tau"]
-                                for s, c in curves.items()
-                            ]
-                        )
-                    )
-                    for e in levels
-                ]
-            )
+            itself = rung_tau(by_seed)
+            at_rungs.add(["full (itself at T)", "100%"] + [fmt_ci(*itself[e]) for e in levels])
             continue
         values = {s: r["values"] for s, r in by_seed.items() if s in full}
         if not values:
             continue
         same = [pair_statistics(full[s], v) for s, v in values.items()]
-        cross = across_seeds(full, values)
-        ratio = ratio_ci95(cross["tau"], ceiling["tau"])
+        summary = cross_seed_summary(full, values)
+        cross, ratio = summary["across_seeds"], summary["tau_over_ceiling"]
         fraction = f"{100 * (arm.fraction or 1):g}%"
         table.add(
             [
@@ -506,17 +485,13 @@ def ranking_section(
                 fmt_ci(*ci95([p["regret"] for p in same]), 2, 100),
             ]
         )
-        curves = {s: r["curves"] for s, r in by_seed.items() if s in full and r.get("curves")}
-        rung_tau = {
-            e: ci95([pair_statistics(full[s], _at_epoch(c, e))["tau"] for s, c in curves.items()])
-            for e in levels
-        }
-        at_rungs.add([arm.spec.label, fraction] + [fmt_ci(*rung_tau[e]) for e in levels])
+        at_epoch = rung_tau(by_seed)
+        at_rungs.add([arm.spec.label, fraction] + [fmt_ci(*at_epoch[e]) for e in levels])
         out["arms"][name] = {
             "same_seed": {fig: ci95([p[fig] for p in same]) for fig in same[0]},
-            "across_seeds": {fig: seed_pairs_ci95(v) for fig, v in cross.items()},
+            "across_seeds": cross,
             "tau_over_ceiling": ratio,
-            "tau_at_epoch": {str(e): rung_tau[e] for e in levels},
+            "tau_at_epoch": {str(e): at_epoch[e] for e in levels},
         }
     lines = [
         f"### {ds}: ranking agreement (K = {k} configurations, seeds "
@@ -527,7 +502,7 @@ def ranking_section(
         "s against the full data of every other seed s', the noise ceiling's terms (mean over "
         "seed pairs ± 95% leave-one-seed-out jackknife interval). *Regret*: how far below the "
         "full data's best of the K the configuration ranked first is, in validation points. "
-        f"Unrelated rankings of K = {k} give τ 0 ± {_tau_spread(k):.3f} (one standard deviation).",
+        f"Unrelated rankings of K = {k} give τ 0 ± {null_tau_sd(k):.3f} (one standard deviation).",
         "",
         table.markdown(),
         "",

@@ -62,11 +62,13 @@ from pathlib import Path
 from typing import Any
 
 from automata.bench import (
+    BAD_PICK_POINTS,
     BenchError,
     Cell,
     Grid,
     Record,
     Table,
+    bad_picks,
     fmt_ci,
     fmt_interval,
     machine_summary,
@@ -163,8 +165,6 @@ DEHB_ARMS = {"dehb_epochs": "epochs", "dehb_data": "data"}
 DATA_UNITS = 81
 SEEDS = [0, 1, 2, 3, 4]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]
-#: A pick is bad when its final test accuracy is more than this far below the full arm's mean.
-BAD_PICK_POINTS = 2.0
 #: Fractions of the full arm's wall time at which the arms' incumbents are compared.
 AT = (0.25, 0.5, 1.0)
 
@@ -591,10 +591,7 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                 {s: 100 * r["test"] for s, r in runs.items()},
                 {s: 100 * r["test"] for s, r in full.items()},
             )
-            bad = sum(
-                full_mean is not None and 100 * (full_mean - r["test"]) > BAD_PICK_POINTS
-                for r in runs.values()
-            )
+            bad = bad_picks([r["test"] for r in runs.values()], full_mean)
             total = ci95([r["total_s"] for r in runs.values()])
             speed = ci95([full[s]["total_s"] / r["total_s"] for s, r in runs.items() if s in full])
             fe = ci95([r["fe_epochs"] for r in runs.values()])

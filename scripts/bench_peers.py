@@ -452,14 +452,14 @@ def collect(args: argparse.Namespace, setups: dict[str, Setup]) -> dict[str, Any
         Cell(ds, arm, seed) for ds in args.datasets for arm in args.arms for seed in args.seeds
     )
     retrainers: dict[str, Retrainer] = {}
+    # the share of the data an epoch of each arm trains on
+    share = {arm: args.fraction if arm in SUBSET_ARMS else 1.0 for arm in args.arms}
     for ds in args.datasets:
         retrainer = retrainers[ds] = Retrainer(
             lambda seed, setup=setups[ds]: compose([*base_overrides(setup, seed, args), *TO_FULL]),
             args.out / ds / "retrain.json",
         )
         records[ds] = {}
-        # the share of the data an epoch of each arm trains on
-        share = {arm: args.fraction if arm in SUBSET_ARMS else 1.0 for arm in args.arms}
         for arm in args.arms:
             records[ds][arm] = {}
             for seed in args.seeds:

@@ -66,11 +66,11 @@ from automata.config import compose
 from automata.errors import AutomataError
 from automata.results.aggregate import mean_std
 from automata.results.agreement import (
-    across_seeds,
+    Interval,
+    ceiling_summary,
+    cross_seed_summary,
     pair_statistics,
     rank_agreement,
-    ratio_ci95,
-    seed_pairs_ci95,
 )
 from automata.run_outputs.summary import RunSummary, TrialRow
 from automata.tuning import search_space
@@ -96,8 +96,6 @@ CSV_COLUMNS = [
     "top_3",
     "run_dir",
 ]
-#: the figures of a pair of rankings (automata.results.agreement.pair_statistics)
-FIGURES = ("tau", "rho", "regret", "top_k")
 
 
 # -- the K configurations -------------------------------------------------------------------
@@ -395,8 +393,8 @@ def run_ranking(
 
     # The noise ceiling: the full data against itself under another seed.
     by_seed: dict[Hashable, Sequence[float | None]] = {s: v for s, v in full.items()}
-    ceiling = across_seeds(by_seed) if len(full) >= 2 else None
-    result["ceiling"] = _pairs_summary(ceiling) if ceiling else None
+    ceiling = ceiling_summary(by_seed) if len(full) >= 2 else None
+    result["ceiling"] = _intervals(ceiling) if ceiling else None
     rows = []
     for spec in selectors:
         for fraction in fractions:
@@ -447,7 +445,7 @@ def run_ranking(
             subset: dict[Hashable, Sequence[float | None]] = {
                 p["seed"]: p["values"] for p in per_seed
             }
-            cross = across_seeds(by_seed, subset) if len(full) >= 2 else None
+            cross = cross_seed_summary(by_seed, subset) if len(full) >= 2 else None
             result["entries"].append(
                 {
                     "selector": spec.name,
@@ -463,12 +461,8 @@ def run_ranking(
                     "spearman_rho_std": rho_std,
                     "regret": sum(regrets) / len(regrets) if regrets else None,
                     "top_3": sum(tops) / len(tops) if tops else None,
-                    "cross_seed": _pairs_summary(cross) if cross else None,
-                    "tau_over_ceiling": (
-                        _interval(ratio_ci95(cross["tau"], ceiling["tau"]))
-                        if cross and ceiling
-                        else None
-                    ),
+                    "cross_seed": _intervals(cross["across_seeds"]) if cross else None,
+                    "tau_over_ceiling": _interval(cross["tau_over_ceiling"]) if cross else None,
                     "n_seeds": len(per_seed),
                     "per_seed": per_seed,
                 }
@@ -498,9 +492,9 @@ def _interval(ci: tuple[float | None, float | None, int]) -> dict[str, float | i
     return {"mean": ci[0], "half": ci[1], "n_seeds": ci[2]}
 
 
-def _pairs_summary(pairs: dict[str, dict[tuple[Any, Any], float | None]]) -> dict[str, Any]:
-    """Each figure over pairs of distinct seeds: mean and leave-one-seed-out interval."""
-    return {fig: _interval(seed_pairs_ci95(pairs[fig])) for fig in FIGURES}
+def _intervals(figures: dict[str, Interval]) -> dict[str, Any]:
+    """Each figure over pairs of distinct seeds, as ranking.json writes it."""
+    return {fig: _interval(v) for fig, v in figures.items()}
 
 
 def _fmt_interval(d: dict[str, Any] | None) -> str:

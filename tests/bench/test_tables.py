@@ -79,3 +79,11 @@ def test_csv_and_json_outputs(tmp_path):
     assert (tmp_path / "t.csv").read_bytes() == b"arm,test\r\nfull,0.5\r\nrandom,\r\n"
     write_json(tmp_path / "sub" / "t.json", {"interval": (0.5, None)})
     assert json.loads((tmp_path / "sub" / "t.json").read_text()) == {"interval": [0.5, None]}
+
+
+def test_a_bad_pick_is_more_than_two_points_below_the_full_mean():
+    from automata.bench import bad_picks
+
+    assert bad_picks([0.90, 0.875, 0.88, None], 0.90) == 1  # exactly 2 points is not more
+    assert bad_picks([0.5], None) == 0
+    assert bad_picks([0.8799], 0.90) == 1

@@ -165,3 +165,20 @@ def test_noise_ceiling_of_rankings_that_differ_by_one_swap():
         assert tau == pytest.approx(1 - 2 * discordant / 6)
     # seed 0 ranks configuration 1 first; under seed 1 its score is 0.7, the best 0.9
     assert ceiling["regret"][(0, 1)] == pytest.approx(0.2)
+
+
+def test_the_null_spread_of_tau_is_that_of_every_permutation():
+    """Kendall's closed form against brute force: tau of every ordering of k items against one
+    (all equally likely for unrelated rankings)."""
+    import itertools
+    import statistics as st
+
+    from scipy import stats as sst
+
+    from automata.results.agreement import null_tau_sd
+
+    for k in (4, 5, 6):
+        taus = [
+            sst.kendalltau(range(k), perm).statistic for perm in itertools.permutations(range(k))
+        ]
+        assert null_tau_sd(k) == pytest.approx(st.pstdev(taus))

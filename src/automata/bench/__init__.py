@@ -43,8 +43,10 @@ from automata.bench.machine import (
 )
 from automata.bench.speedup import Speedup, against_full
 from automata.bench.tables import (
+    BAD_PICK_POINTS,
     Table,
     against,
+    bad_picks,
     figure,
     fmt_ci,
     fmt_interval,
@@ -58,6 +60,7 @@ from automata.bench.tables import (
 )
 
 __all__ = [
+    "BAD_PICK_POINTS",
     "RECORD_NAME",
     "BenchError",
     "Cell",
@@ -71,6 +74,7 @@ __all__ = [
     "Table",
     "against",
     "against_full",
+    "bad_picks",
     "child_result",
     "figure",
     "fmt_ci",

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,28 @@ def against(
     if mean + half < threshold:
         return below
     return "undecided"
+
+
+#: A pick is bad when its final test accuracy is more than this many points below the full
+#: arm's mean (the data-size issue's rule, shared by every benchmark that counts them).
+BAD_PICK_POINTS = 2.0
+
+
+def bad_picks(tests: Iterable[float | None], full_mean: float | None) -> int:
+    """How many of ``tests`` (accuracies in [0, 1], None: no result) are more than
+    :data:`BAD_PICK_POINTS` points below ``full_mean`` (0 without a mean). The difference is
+    rounded to 1e-9 points first, so that exactly 2 points below (0.90 - 0.88, which floats
+    make 2.0000000000000018) is not more than 2.
+
+    Example:
+        >>> bad_picks([0.90, 0.875, 0.88, None], 0.90)
+        1
+    """
+    if full_mean is None:
+        return 0
+    return sum(
+        1 for t in tests if t is not None and round(100 * (full_mean - t), 9) > BAD_PICK_POINTS
+    )
 
 
 class Table:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 from scipy import stats
 
@@ -274,3 +275,40 @@ def across_seeds(
         for key, value in pair_statistics(reference[r], compared[s], k).items():
             out[key][(s, r)] = value
     return out
+
+
+#: A figure over seed pairs as :func:`seed_pairs_ci95` gives it: mean, half-width, seeds.
+Interval = tuple[float | None, float | None, int]
+
+
+def ceiling_summary(full: Mapping[Hashable, Sequence[float | None]]) -> dict[str, Interval]:
+    """The noise ceiling, each figure of :func:`pair_statistics` between the full data's
+    rankings of different seeds, with its jackknife interval (:func:`seed_pairs_ci95`)."""
+    return {fig: seed_pairs_ci95(v) for fig, v in across_seeds(full).items()}
+
+
+def cross_seed_summary(
+    full: Mapping[Hashable, Sequence[float | None]],
+    other: Mapping[Hashable, Sequence[float | None]],
+) -> dict[str, Any]:
+    """A selector's rankings (``other``, per seed) against the full data's of every other
+    seed: each figure with its jackknife interval (``across_seeds``), and its tau over the
+    noise ceiling (``tau_over_ceiling``, :func:`ratio_ci95`), the figures comparable with
+    :func:`ceiling_summary`."""
+    cross = across_seeds(full, other)
+    return {
+        "across_seeds": {fig: seed_pairs_ci95(v) for fig, v in cross.items()},
+        "tau_over_ceiling": ratio_ci95(cross["tau"], across_seeds(full)["tau"]),
+    }
+
+
+def null_tau_sd(k: int) -> float:
+    """Standard deviation of Kendall's tau between two unrelated rankings of ``k`` items
+    (no ties): ``sqrt(2 (2k + 5) / (9 k (k - 1)))`` (Kendall 1938), the spread a measured tau
+    must clear to mean anything.
+
+    Example:
+        >>> [round(null_tau_sd(k), 3) for k in (18, 27, 54)]
+        [0.173, 0.137, 0.094]
+    """
+    return math.sqrt(2 * (2 * k + 5) / (9 * k * (k - 1)))

@@ -75,15 +75,12 @@ def _headline(s: RunSummary) -> list[str]:
     sched = s.scheduler.settings
     subsets = f"fraction {s.selector.fraction}"
     if sched.get("resource") == "data":
-        subsets = (
-            f"rungs from {_fmt(float(sched['min_fraction']), 3)} of the data to all of it, "
-            f"{sched['epochs']} epochs each, {sched['growth']}"
+        rungs = (
+            f"at {sched['rung_fractions']} of the data"
+            if sched.get("rung_fractions")
+            else f"from {_fmt(float(sched['min_fraction']), 3)} of the data to all of it"
         )
-        if sched.get("rung_fractions"):
-            subsets = (
-                f"rungs at {sched['rung_fractions']} of the data, {sched['epochs']} epochs "
-                f"each, {sched['growth']}"
-            )
+        subsets = f"rungs {rungs}, {sched['epochs']} epochs each, {sched['growth']}"
     tuned = (
         f"**{s.selector.name}** ({subsets}), "
         f"search **{s.search}**, scheduler **{s.scheduler.name}**, "

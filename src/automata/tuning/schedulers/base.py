@@ -8,7 +8,6 @@ on simulated learning curves.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar, Protocol
@@ -136,6 +135,7 @@ class Scheduler(ABC):
             # Rung i of the arithmetic is eta^i units: SHA, Hyperband and ASHA rungs stay
             # exact powers of eta, and budget() reads each one's share from the list.
             self.rung_fractions = shares
+            self._share_at = {self.eta**i: f for i, f in enumerate(shares)}
             self.min_fraction = shares[0]
             self.min_resource, self.max_resource = 1, self.eta ** (len(shares) - 1)
         elif resource == "data":
@@ -167,9 +167,9 @@ class Scheduler(ABC):
         with the data, ``until / max_resource`` of the training data for T epochs."""
         if not self.data_rungs:
             return None, until
-        if self.rung_fractions is not None:
-            level = int(math.floor(math.log(max(1, until), self.eta) + 1e-9))
-            return self.rung_fractions[min(level, len(self.rung_fractions) - 1)], self.epochs
+        if self.rung_fractions is not None:  # the share of the highest rung up to ``until``
+            share = max(f for u, f in self._share_at.items() if u <= max(1, until))
+            return share, self.epochs
         return min(1.0, until / self.max_resource), self.epochs
 
     def levels(self) -> list[int]:
