@@ -5,7 +5,9 @@
   :class:`Record` per cell (atomically; resumed; refused when made under other settings);
 - :mod:`~automata.bench.machine`: the quiet-machine check, timing of calls, peak memory,
   measurements in a fresh process;
-- :mod:`~automata.bench.tables`: markdown and CSV tables, number formats, verdicts, figures;
+- :mod:`~automata.bench.tables`: markdown and CSV tables, number formats, verdicts, figures,
+  and the generated blocks of a docs page (remade from committed records by the command they
+  name);
 - :mod:`~automata.bench.arms`: selector specs and the figures kept of a tuning run;
 - :mod:`~automata.bench.speedup`: a study's speedup against full-data tuning and the bound
   it must stay under, in one unit (the full study's seconds per epoch of its plan);
@@ -47,6 +49,7 @@ from automata.bench.tables import (
     Table,
     against,
     bad_picks,
+    docs_block,
     figure,
     fmt_ci,
     fmt_interval,
@@ -56,6 +59,7 @@ from automata.bench.tables import (
     verdict,
     with_n,
     write_csv,
+    write_docs_block,
     write_json,
 )
 
@@ -76,6 +80,7 @@ __all__ = [
     "against_full",
     "bad_picks",
     "child_result",
+    "docs_block",
     "figure",
     "fmt_ci",
     "fmt_interval",
@@ -92,6 +97,7 @@ __all__ = [
     "verdict",
     "with_n",
     "write_csv",
+    "write_docs_block",
     "write_json",
     "write_text",
 ]
