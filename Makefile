@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-fidelity bench-threads bench-peers test-peers bench-milo bench-scale clean tune-workers postgres postgres-stop
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-fidelity bench-threads bench-peers test-peers bench-milo bench-scale docs-tables clean tune-workers postgres postgres-stop
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -70,6 +70,9 @@ bench-milo: venv ## Benchmark: time and peak memory of MILO's shared orderings a
 
 bench-scale: venv ## Benchmark: epoch, selection, trial time and peak memory against N = 1e4..1e6 (generated data); QUICK=1: smoke run
 	$(PY) scripts/bench_scale.py $(if $(filter 1,$(QUICK)),--quick) $(ARGS)
+
+docs-tables: venv ## Remake the measured tables of docs/performance.md and docs/selection.md from the committed per-seed records (docs/results.md: the command in its marker)
+	$(PY) scripts/docs_tables.py $(ARGS)
 
 # Paper-reproduction targets live in mk/ (included here, listed by `make help`).
 -include mk/*.mk

@@ -8,11 +8,16 @@ selector's default settings, and reports its wall time and the process's peak re
 "before" is the imports plus the features), against the ``N x N`` float32 matrix a dense
 formulation would need. Timing needs a quiet machine.
 
+Each N is a timed cell of :mod:`automata.bench`, recorded in
+``<out>/n<N>/milo/seed0/record.json`` (a finished one is not measured again; settings that
+differ are refused); the table is made from the records alone (``--phase report --records``).
+
 Usage::
 
     python scripts/bench_milo.py                              # N = 1e4, 1e5, 1e6
     python scripts/bench_milo.py --sizes 10000 100000 --threads 1
     python scripts/bench_milo.py --sizes 1000000 --partition-size 2048 --gc-subsets 50
+    python scripts/bench_milo.py --phase report --records docs/results/milo
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ import sys
 import time
 from pathlib import Path
 
-from automata.bench import Table, child_result, peak_rss_mb, run_child
+from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    Record,
+    Table,
+    child_result,
+    peak_rss_mb,
+    run_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,40 +83,25 @@ def one(args: argparse.Namespace) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--classes", type=int, default=10)
-    ap.add_argument("--fraction", type=float, default=0.1)
-    ap.add_argument("--gc-subsets", type=int, default=100)
-    ap.add_argument("--partition-size", type=int, default=4096)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads of the child process")
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.one is not None:
-        child_result(one(args))
-        return
-    print(
-        f"MILO orderings: {args.dim} features, {args.classes} classes, fraction {args.fraction}, "
-        f"gc_subsets {args.gc_subsets}, partition_size {args.partition_size}, "
-        f"{args.threads} thread(s)"
-    )
-    table = Table(
+SETTINGS = ("dim", "classes", "fraction", "gc_subsets", "partition_size", "threads")
+
+
+def table(records: Path) -> str:
+    """The table of the sizes recorded under ``records`` (markdown, from the records alone)."""
+    found = []
+    for path in sorted(records.glob("n*/milo/seed*/record.json")):
+        record = Record.read(path)
+        if record.finished is not None:
+            found.append((record.result, record.settings))
+    if not found:
+        raise BenchError(f"no bench-milo records under {records}")
+    out = Table(
         "N | parts | time (s) | peak RSS (MB) | RSS before (MB) | features (MB) | pool (MB) | "
         "dense N x N (GB)",
         align="---:",
     )
-    print(table.header())
-    for n in args.sizes:
-        cmd = [sys.executable, __file__, "--one", str(n)]
-        for flag in ("dim", "classes", "fraction", "gc_subsets", "partition_size", "threads"):
-            cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-        child = run_child(cmd, cwd=ROOT)
-        if child.result is None:
-            sys.exit(f"error: N = {n}: {child.error}")
-        r = child.result
-        line = table.add(
+    for r, _ in sorted(found, key=lambda x: x[0]["n"]):
+        out.add(
             [
                 f"{r['n']:,}",
                 r["parts"],
@@ -114,8 +113,59 @@ def main() -> None:
                 f"{r['dense_gb']:,.1f}",
             ]
         )
-        print(line, flush=True)
+    return out.markdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--phase", choices=["all", "run", "report"], default="all")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--dim", type=int, default=50)
+    ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--fraction", type=float, default=0.1)
+    ap.add_argument("--gc-subsets", type=int, default=100)
+    ap.add_argument("--partition-size", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of the child process")
+    ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench-milo")
+    ap.add_argument("--records", type=Path, default=None, help="report: the records' folder")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one is not None:
+        child_result(one(args))
+        return 0
+
+    def run(cell: Cell, _folder: Path) -> dict:
+        cmd = [sys.executable, __file__, "--one", cell.dataset[1:]]
+        for flag in SETTINGS:
+            cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        child = run_child(cmd, cwd=ROOT)
+        if child.result is None:
+            raise BenchError(f"{cell.dataset}: {child.error}")
+        return child.result
+
+    try:
+        if args.phase in ("all", "run"):
+            print(
+                f"MILO orderings: {args.dim} features, {args.classes} classes, fraction "
+                f"{args.fraction}, gc_subsets {args.gc_subsets}, partition_size "
+                f"{args.partition_size}, {args.threads} thread(s)",
+                flush=True,
+            )
+            grid = Grid(args.out, lambda cell: {k: getattr(args, k) for k in SETTINGS})
+            grid.run(
+                [Cell(f"n{n}", "milo", 0) for n in args.sizes],
+                run,
+                describe=lambda r: (
+                    f"{r.result['seconds']:.1f} s, peak {r.result['rss_peak_mb']:.0f} MB"
+                ),
+            )
+        if args.phase in ("all", "report"):
+            print(table(args.records or args.out))
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,10 @@
 """Benchmark: our incremental-Cholesky OMP against the reference library's (CORDS) approach.
 
-Run with ``python scripts/bench_omp.py`` (about a minute on 2 idle CPU cores). Prints, for
-each problem, the wall time (median of 3 after one warm-up) and the relative residual
-``||A w - b|| / ||b||`` of
+Run with ``python scripts/bench_omp.py`` (about a minute on 2 idle CPU cores; ``--out DIR``
+keeps one record per problem and device, ``<DIR>/omp/<case>/seed0/record.json``, resumed like
+every benchmark of :mod:`automata.bench`; ``--phase report --records DIR`` makes the table from
+the records alone). Prints, for each problem, the wall time (median of 3 after one warm-up)
+and the relative residual ``||A w - b|| / ||b||`` of
 
 - ``ours``: :func:`automata.selection.omp.orthogonal_matching_pursuit`;
 - ``ref``: a faithful re-implementation of CORDS' ``OrthogonalMP_REG_Parallel_V1`` (the solver
@@ -26,14 +28,17 @@ Where the time goes (d x m problem, support size k):
 
 from __future__ import annotations
 
+import argparse
 import functools
 import statistics
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from unittest import mock
 
 import torch
 
-from automata.bench import load_average, time_calls
+from automata.bench import BenchError, Cell, Grid, Record, Table, load_average, time_calls
 from automata.selection.omp import orthogonal_matching_pursuit
 
 RANK = 48  # rank of the part all columns share, as gradients of one model do
@@ -219,7 +224,58 @@ def run_case(d: int, m: int, budget: int, lam: float, device: torch.device) -> d
     }
 
 
-def main() -> None:
+COLUMNS = [
+    ("case", "{}"),
+    ("dev", "{}"),
+    ("ours_s", "{:.4f}"),
+    ("ours_res", "{:.5f}"),
+    ("ours_k", "{}"),
+    ("passes", "{}"),
+    ("ref_s", "{:.4f}"),
+    ("ref_res", "{:.5f}"),
+    ("ref_k", "{}"),
+    ("speedup", "{:.1f}x"),
+    ("floor_s", "{:.4f}"),
+    ("ours/floor", "{:.2f}"),
+    ("ours/pfloor", "{:.2f}"),
+    ("AtA_s", "{:.4f}"),
+]
+
+
+def slug(d: int, m: int, budget: int, lam: float, device: torch.device) -> str:
+    return f"{device.type}_d{d}_m{m}_k{budget}_lam{lam:g}"
+
+
+def table(records: Path) -> str:
+    """The table of the problems recorded under ``records`` (markdown, from the records)."""
+    order = {slug(*case, torch.device(dev)): i for dev in ("cpu", "cuda") for i, case in
+             enumerate(CASES, len(CASES) * (dev == "cuda"))}  # fmt: skip
+    found = []
+    for path in sorted(records.glob("omp/*/seed*/record.json")):
+        record = Record.read(path)
+        if record.finished is not None:
+            found.append((order.get(record.arm, len(order)), record.arm, record.result))
+    if not found:
+        raise BenchError(f"no bench-omp records under {records}")
+    out = Table([name for name, _ in COLUMNS])
+    for _, _, row in sorted(found):
+        out.add([fmt.format(row[name]) for name, fmt in COLUMNS])
+    return out.markdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--phase", choices=["all", "run", "report"], default="all")
+    ap.add_argument("--out", type=Path, default=None, help="keep a record per problem here")
+    ap.add_argument("--records", type=Path, default=None, help="report: the records' folder")
+    args = ap.parse_args(argv)
+    if args.phase == "report":
+        try:
+            print(table(args.records or args.out or Path(".")))
+        except BenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
@@ -227,28 +283,26 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, "
         f"positive=True, tol={TOL:g}; times are medians of {REPEATS} runs after a warm-up"
     )
-    cols = [
-        ("case", 26, "{}"),
-        ("dev", 4, "{}"),
-        ("ours_s", 8, "{:.4f}"),
-        ("ours_res", 9, "{:.5f}"),
-        ("ours_k", 6, "{}"),
-        ("passes", 6, "{}"),
-        ("ref_s", 8, "{:.4f}"),
-        ("ref_res", 9, "{:.5f}"),
-        ("ref_k", 5, "{}"),
-        ("speedup", 7, "{:.1f}x"),
-        ("floor_s", 8, "{:.4f}"),
-        ("ours/floor", 10, "{:.2f}"),
-        ("ours/pfloor", 11, "{:.2f}"),
-        ("AtA_s", 7, "{:.4f}"),
-    ]
     print(f"load average before: {load_average():.2f}")
-    print("  ".join(f"{name:>{width}}" for name, width, _ in cols))
-    for device in devices:
-        for d, m, budget, lam in CASES:
-            row = run_case(d, m, budget, lam, device)
-            print("  ".join(f"{fmt.format(row[name]):>{width}}" for name, width, fmt in cols))
+    cases = {
+        Cell("omp", slug(d, m, budget, lam, device), 0): (d, m, budget, lam, device)
+        for device in devices
+        for d, m, budget, lam in CASES
+    }
+    out = Table([name for name, _ in COLUMNS])
+    print(out.header(), flush=True)
+
+    def run(cell: Cell, _folder: Path) -> dict:
+        return run_case(*cases[cell])
+
+    if args.out is not None:
+        grid = Grid(args.out, lambda cell: {"threads": torch.get_num_threads(), "repeats": REPEATS})
+        grid.run(list(cases), run, quiet=True)
+        rows = [r.result for r in grid.records(cases).values()]
+    else:
+        rows = [run_case(*case) for case in cases.values()]
+    for row in rows:
+        print(out.add([fmt.format(row[name]) for name, fmt in COLUMNS]))
     print(
         f"load average after: {load_average():.2f} (2 cores: the reference's threaded "
         "small matmuls/solves slow down badly when other processes compete for the cores)\n"
@@ -257,7 +311,8 @@ def main() -> None:
         "floor_s: `budget` passes of A.T @ r; ours/floor: ours_s / floor_s; ours/pfloor: ours_s "
         "/ (`passes` passes of A.T @ r); AtA_s: one A.T @ A."
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -534,6 +534,31 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def dataset_table(ds: str, summary: list[dict[str, Any]], arms: list[str]) -> str:
+    """One data set's table (markdown) from :func:`summarise`'s rows."""
+    table = Table(
+        "arm | test acc % at 25% W | at 50% W | at 100% W | - full at 25% W (pts) | "
+        "at 50% W | at 100% W | best val acc % at 100% W | full-data-equivalent epochs by "
+        "100% W | runs without a result (25/50/100%) | incumbents not yet at T (25/50/100%)"
+    )
+    for arm in arms:
+        by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}
+        cells = [fmt_ci(*by_point[p]["test"], scale=100) if p in by_point else "-" for p in POINTS]
+        cells += [
+            fmt_interval(*by_point[p]["vs_full"][:2], scale=100)
+            if p in by_point and arm != "full"
+            else "-"
+            for p in POINTS
+        ]
+        last = by_point.get(1.0)
+        cells += [fmt_ci(*last["val"], scale=100) if last else "-"]
+        cells += [fmt_ci(*last["fe_epochs"], digits=0) if last else "-"]
+        cells += ["/".join(str(by_point[p]["none"]) if p in by_point else "-" for p in POINTS)]
+        cells += ["/".join(str(by_point[p]["fallbacks"]) if p in by_point else "-" for p in POINTS)]
+        table.add([f"{ARM_LABELS[arm]} ({arm})", *cells])
+    return table.markdown()
+
+
 def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
     data = collect(args, setups)
     summary = summarise(data["rows"])
@@ -581,31 +606,8 @@ def phase_report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             ),
             "",
         ]
-        table = Table(
-            "arm | test acc % at 25% W | at 50% W | at 100% W | - full at 25% W (pts) | "
-            "at 50% W | at 100% W | best val acc % at 100% W | full-data-equivalent epochs by "
-            "100% W | runs without a result (25/50/100%) | incumbents not yet at T (25/50/100%)"
-        )
-        for arm in args.arms:
-            by_point = {s["point"]: s for s in summary if s["dataset"] == ds and s["arm"] == arm}
-            cells = [
-                fmt_ci(*by_point[p]["test"], scale=100) if p in by_point else "-" for p in POINTS
-            ]
-            cells += [
-                fmt_interval(*by_point[p]["vs_full"][:2], scale=100)
-                if p in by_point and arm != "full"
-                else "-"
-                for p in POINTS
-            ]
-            last = by_point.get(1.0)
-            cells += [fmt_ci(*last["val"], scale=100) if last else "-"]
-            cells += [fmt_ci(*last["fe_epochs"], digits=0) if last else "-"]
-            cells += ["/".join(str(by_point[p]["none"]) if p in by_point else "-" for p in POINTS)]
-            cells += [
-                "/".join(str(by_point[p]["fallbacks"]) if p in by_point else "-" for p in POINTS)
-            ]
-            table.add([f"{ARM_LABELS[arm]} ({arm})", *cells])
-        lines += [table.markdown(), "", f"![anytime curves on {ds}](anytime_{ds}.png)", ""]
+        lines += [dataset_table(ds, summary, args.arms)]
+        lines += ["", f"![anytime curves on {ds}](anytime_{ds}.png)", ""]
     if data["missing"]:
         lines += ["Missing runs:", ""] + [f"- {m}" for m in data["missing"]] + [""]
     text = "\n".join(lines)
@@ -690,7 +692,8 @@ def plot(
 
 
 # ------------------------------------------------------------------------------ main
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with its defaults filled in."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--phase", choices=["all", "tune", "report"], default="all")
     ap.add_argument("--datasets", nargs="+", default=None)
@@ -704,12 +707,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--quick", action="store_true", help="smoke run: satimage, T=3, 2 seeds")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
     setups = QUICK_SETUPS if args.quick else SETUPS
     args.datasets = args.datasets or list(setups)
     args.seeds = args.seeds if args.seeds is not None else ([0, 1] if args.quick else SEEDS)
     args.out = args.out or ROOT / "outputs" / ("peers-quick" if args.quick else "peers")
     args.arms = [a for a in ARMS if a in args.arms]  # full first: it sets the budget
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    setups = QUICK_SETUPS if args.quick else SETUPS
     try:
         unknown = [d for d in args.datasets if d not in setups]
         if unknown:

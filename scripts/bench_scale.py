@@ -62,6 +62,7 @@ from automata.bench import (
     BenchError,
     Cell,
     Grid,
+    Record,
     SelectorSpec,
     Table,
     child_result,
@@ -267,16 +268,26 @@ def _value(r: dict[str, Any], key: str) -> float | None:
     return None if v is None else float(v)
 
 
-def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
+def load(folder: Path) -> list[dict[str, Any]]:
+    """The finished measurements recorded under ``folder`` (each with its load average)."""
+    out = []
+    for path in sorted(folder.glob("n*/*/seed*/record.json")):
+        record = Record.read(path)
+        if record.finished is not None:
+            out.append({**record.result, "load": record.load_before})
+    return out
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """The table of the measurements (markdown), and a line per failed one."""
     ok = [r for r in records if "error" not in r]
-    lines = [header, ""]
-    table = Table(
+    out = Table(
         "N | run | load | peak MB (base) | full epoch s | subset epoch s | round: gradients s | "
         "round: OMP s | rounds | trial s | selection % of tuning | forwarded / round | "
         "OMP scores / round | matching error"
     )
     for r in sorted(ok, key=lambda r: (r["n"], r["kind"] != "full", _label(r))):
-        table.add(
+        out.add(
             [
                 f"{r['n']:.0e}",
                 _label(r),
@@ -294,10 +305,16 @@ def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
                 _num(r.get("matching_error")),
             ]
         )
-    lines.append(table.markdown())
+    lines = [out.markdown()]
     failed = [r for r in records if "error" in r]
     for r in failed:
         lines.append(f"\nfailed: N={r['n']} {_label(r)}: {r['error']}")
+    return "\n".join(lines)
+
+
+def report(records: list[dict[str, Any]], out: Path, header: str) -> str:
+    ok = [r for r in records if "error" not in r]
+    lines = [header, "", table(records)]
 
     lines += ["", "## Checks", ""]
     by_run: dict[str, list[dict[str, Any]]] = {}

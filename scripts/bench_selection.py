@@ -1,12 +1,12 @@
 """Benchmark (not a test): how well, and how fast, every selector matches the full gradient.
 
-(a) OMP solver: runs ``scripts/bench_omp.py`` (its ``main``) when it exists, else says so.
+(a) OMP solver: runs ``scripts/bench_omp.py`` (its ``main``; printed only, not recorded).
 
 (b) Gradient-matching error of the subset each selector returns (random, random_online,
     gradmatch, gradmatchpb, craig, craigpb, glister; every selector with its
     ``conf/selector/<name>.yaml`` defaults, only the fraction overridden) at 1, 5 and 10% on
     dna and satimage, at one fixed model per data set (the default MLP trained 3 epochs on the
-    full data with the default training config), mean ± std over seeds (the selection
+    full data with the default training config, seed 0), mean ± std over seeds (the selection
     generator's seed; the model is the same for every seed, so deterministic selectors show
     a std of 0).
 
@@ -15,58 +15,57 @@
     returned subset ``S`` with weights ``w`` (a per-batch selector's examples carry their
     batch's weight) gives ``s = sum_{l in S} w_l g_l``. Selectors scale their weights
     differently (GRAD-MATCH: weights solving the matching problem; CRAIG: cluster sizes;
-    random and GLISTER: 1), and training uses the weighted *mean* loss ``sum w l / sum w``, for
-    which only the direction of ``s`` matters. So the error is scale-free:
+    random and GLISTER: 1), so the error is scale-free:
 
         error = min_{c >= 0} || c s - t || / || t ||  =  sin(angle(s, t))  (1 if the angle
         exceeds 90 degrees),
 
-    the best non-negative rescaling of the subset gradient. Two more scales are reported:
-    ``c = N / sum w``, the gradient the trainer actually follows (its loss is the weighted mean
-    ``sum w l / sum w``) against the full-data mean gradient, times N; and ``c = 1``, the
-    weights as returned (what GRAD-MATCH and CRAIG optimise and report as their own
-    ``matching_error``; meaningless for unweighted selectors).
+    the best non-negative rescaling of the subset gradient. Two more scales are recorded:
+    ``c = N / sum w`` (the weighted mean loss of ``weight_scale: batch`` against the
+    full-data mean gradient, times N) and ``c = 1``, the weights as returned (what GRAD-MATCH
+    and CRAIG optimise; under ``weight_scale: matched`` the gradient training follows).
 
     Rows: every selector with its config defaults, then the ``--variants``, selector configs
     with options overridden (``name:key=value,...``): by default GRAD-MATCH-PB as the
     reference runs it (every batch a candidate, one OMP problem, B-example batches cut to a
-    smaller budget), and that with one cost option changed at a time: ``fit_budget``, OMP
-    groups (``max_atoms``), candidate pools (``pool``, ``pool_error``), so every option is
-    compared with the reference's behaviour on equal terms. The target here is always the
-    exact full-data gradient, also for a pool (which matches an estimate of it).
+    smaller budget), that with one cost option changed at a time (``fit_budget``, OMP groups
+    ``max_atoms``, candidate pools ``pool``/``pool_error``), and the ridge term (``lam``,
+    ``lam_relative``). The target is always the exact full-data gradient, also for a pool
+    (which matches an estimate of it).
 
-(c) Selection time of each selector, as a share of the training time of one full-data epoch
-    (the same model and config), on the same machine and thread count (``--threads``, 1 by
-    default: oversubscribed cores stall multi-threaded ops). Shared machines are noisy: every
-    time is the minimum over ``--repeats`` runs, then the median over seeds; the epoch time is
-    the fastest of the 3 training epochs and ``--timing-epochs`` more (undone afterwards).
+(c) Selection time of each of those selections (the minimum over ``--repeats`` runs after an
+    untimed warm-up; the median over seeds in the table), as a share of the training time of
+    one full-data epoch of the same model (the fastest of the 3 training epochs and
+    ``--timing-epochs`` more, undone afterwards), at ``--threads`` torch threads.
 
-(d) Small subsets against today's behaviour (``--compare-fractions``, 1% by default): every
-    ``--compare`` selector (the reference GRAD-MATCH-PB, the current defaults, the variants,
-    random) trains the default configuration for ``--compare-epochs`` epochs on its subsets
-    (the default schedule: R = 5, no warm start, so the first interval is random), one run
-    per seed (seeds change the initialisation and the subsets). Reported: test accuracy of the
-    subset-trained model, the exact matching error of every selection round (as in (b), at
-    the model of that round; computed outside the timed selection), examples forwarded per
-    round (an operation count), and selection time as a share of the run's training,
-    selection and validation time.
+(d) Small subsets (``--compare-fractions``, 1% by default): every ``--compare`` selector
+    trains the default configuration for ``--compare-epochs`` epochs on its subsets (the
+    default schedule: R = 5, no warm start, so the first interval is random), one run per
+    seed of ``--compare-seeds`` (seeds change the initialisation and the subsets). Recorded:
+    test accuracy of the subset-trained model, the exact matching error of every selection
+    round (as in (b), at the model of that round; computed outside the timed selection),
+    examples forwarded per round (an operation count), and selection time as a share of the
+    run's training, selection and validation time.
 
 Datasets: dna and satimage (shipped), and generated data (``synthetic-1e4``, ``synthetic-1e5``:
 50 features, 10 classes, ``scripts/synthetic_data.py``).
 
-Prints markdown tables. Usage::
+Every measurement is a per-seed record (:mod:`automata.bench`):
+``<out>/<dataset>/{model,match,compare}/<arm>/seed<k>/record.json``; a finished one is not
+measured again (resume by running the same command), and ``--phase report`` writes the tables
+from the records alone (``--records``: a folder of committed records; docs/performance.md's
+``selection`` block is remade from ``docs/results/selection`` by ``scripts/docs_tables.py``).
+Usage::
 
-    python scripts/bench_selection.py                     # dna and satimage, seeds 0 1 2
+    python scripts/bench_selection.py                     # dna and satimage: (a)-(d)
     python scripts/bench_selection.py --datasets dna --seeds 0 --skip-omp
-    python scripts/bench_selection.py --skip-omp --selectors gradmatchpb --compare-only
+    python scripts/bench_selection.py --phase report --records docs/results/selection
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import importlib.util
 import logging
 import math
 import statistics
@@ -74,16 +73,23 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from automata.bench import (
+    BenchError,
+    Cell,
+    Grid,
+    Record,
     SelectorSpec,
     Table,
     fmt_mean_std,
     load_average,
     machine_summary,
+    quiet_check,
     time_calls,
+    write_text,
 )
 from automata.build import build
 from automata.config import compose
@@ -116,6 +122,21 @@ def reference_pb(**changes: object) -> str:
 
 
 REFERENCE_PB = reference_pb()
+#: Variant rows, with the short name the tables give them.
+NAMED = {
+    REFERENCE_PB: "reference",
+    reference_pb(fit_budget="true"): "reference, fit_budget",
+    reference_pb(max_atoms=64): "reference, max_atoms 64",
+    reference_pb(max_atoms=128): "reference, max_atoms 128",
+    reference_pb(max_atoms=512): "reference, max_atoms 512",
+    reference_pb(pool=4): "reference, pool 4",
+    reference_pb(pool=4, pool_error=0.05): "reference, pool 4, pool_error 0.05",
+    reference_pb(pool=4, pool_error=0.1): "reference, pool 4, pool_error 0.1",
+    reference_pb(pool=4, pool_error=0.2): "reference, pool 4, pool_error 0.2",
+    "gradmatchpb:lam=0.5": "gradmatchpb, lam 0.5",
+    "gradmatchpb:lam=0.1,lam_relative=true": "gradmatchpb, lam 0.1 relative",
+    "gradmatchpb:lam=1.0,lam_relative=true": "gradmatchpb, lam 1.0 relative",
+}
 VARIANTS = [
     REFERENCE_PB,
     reference_pb(fit_budget="true"),
@@ -125,6 +146,9 @@ VARIANTS = [
     reference_pb(pool=4),
     reference_pb(pool=4, pool_error=0.05),
     reference_pb(pool=4, pool_error=0.1),
+    "gradmatchpb:lam=0.5",
+    "gradmatchpb:lam=0.1,lam_relative=true",
+    "gradmatchpb:lam=1.0,lam_relative=true",
 ]
 COMPARE = [
     "random",
@@ -143,6 +167,16 @@ LOADERS: dict[str, Callable[[], DataSplits]] = {
 # Datasets with a config of their own; the others run on dna's config with their own loader.
 CONFIGURED = ("dna", "satimage")
 CPU = torch.device("cpu")
+
+
+def label(spec: str) -> str:
+    """A row's name in the tables."""
+    return NAMED.get(spec, SelectorSpec.parse(spec).label)
+
+
+def arm(spec: str, fraction: float) -> str:
+    """A cell's arm (its folder name): the spec's slug and the fraction."""
+    return f"{SelectorSpec.parse(spec).slug}_f{fraction:g}"
 
 
 def load_dataset(name: str) -> DataSplits:
@@ -184,7 +218,7 @@ def dataset_overrides(name: str) -> list[str]:
 
 def trained_model(
     name: str, data: DataSplits, epochs: int, timing_epochs: int
-) -> tuple[torch.nn.Module, float]:
+) -> tuple[torch.nn.Module, dict[str, float]]:
     """The default model trained ``epochs`` epochs on the full data, and the time of one
     full-data training epoch: the fastest of those epochs and of ``timing_epochs`` more, run
     from the trained state and then undone (the model stays the ``epochs``-epoch one)."""
@@ -204,105 +238,354 @@ def trained_model(
         f"{1000 * min(times):.0f} ms, median {1000 * statistics.median(times):.0f} ms "
         f"of {len(times)}"
     )
-    return trainer.model, min(times)
+    return trainer.model, {
+        "epoch_seconds": min(times),
+        "epoch_median_seconds": statistics.median(times),
+        "val_accuracy": float(acc),
+        "train_size": float(len(data.train)),
+    }
 
 
-def run_omp_bench() -> None:
-    path = ROOT / "scripts" / "bench_omp.py"
-    print("## (a) OMP solver\n")
-    if not path.exists():
-        print(f"skipped: {path.relative_to(ROOT)} does not exist yet\n")
-        return
-    spec = importlib.util.spec_from_file_location("bench_omp", path)
-    if spec is None or spec.loader is None:
-        print(f"skipped: cannot load {path}\n")
-        return
-    module = importlib.util.module_from_spec(spec)
-    argv = sys.argv
+def run_omp_bench(out: Path) -> None:
+    """Part (a): ``scripts/bench_omp.py``, its records under ``out/omp``."""
+    print("## (a) OMP solver\n", flush=True)
+    import bench_omp
+
     try:
-        sys.argv = [str(path)]  # its own defaults, not our arguments
-        spec.loader.exec_module(module)
-        if not hasattr(module, "main"):
-            print("skipped: bench_omp.py has no main()\n")
-            return
-        with contextlib.suppress(SystemExit):
-            module.main()
+        bench_omp.main(["--out", str(out)])
     except Exception as exc:  # noqa: BLE001  (a broken sibling benchmark must not stop ours)
         print(f"skipped: bench_omp.py failed: {type(exc).__name__}: {exc}\n")
-    finally:
-        sys.argv = argv
     print()
 
 
-def compare_small_subsets(
-    ds: str, data: DataSplits, args: argparse.Namespace
-) -> dict[tuple[str, float], list[dict[str, float]]]:
-    """Part (d): train the default configuration on each ``--compare`` selector's subsets."""
-    out: dict[tuple[str, float], list[dict[str, float]]] = {}
-    epochs = int(args.compare_epochs)
+def compare_run(
+    ds: str, data: DataSplits, spec: str, fraction: float, seed: int, epochs: int
+) -> dict[str, Any]:
+    """Part (d), one run: the default configuration trained ``epochs`` epochs on ``spec``'s
+    subsets at ``fraction``, seed ``seed``."""
 
     def at_the_end(_: int, after: int) -> bool:
         return after >= epochs
 
-    for fraction in args.compare_fractions:
-        for spec in args.compare:
-            for seed in args.seeds:
-                cfg = compose(
-                    [
-                        *dataset_overrides(ds),
-                        *SelectorSpec.parse(spec).overrides(fraction),
-                        "device=cpu",
-                        f"seed={seed}",
-                    ]
-                )
-                selector = build("selector", cfg.selector)
-                rounds: list[tuple[float, float]] = []
-                extra = [0.0]  # seconds spent on the exact error inside the timed select()
-                select = selector.select
+    cfg = compose(
+        [
+            *dataset_overrides(ds),
+            *SelectorSpec.parse(spec).overrides(fraction),
+            "device=cpu",
+            f"seed={seed}",
+        ]
+    )
+    selector = build("selector", cfg.selector)
+    rounds: list[tuple[float, float]] = []
+    extra = [0.0]  # seconds spent on the exact error inside the timed select()
+    select = selector.select
 
-                def timed_select(
-                    ctx: SelectionContext, select=select, rounds=rounds, extra=extra
-                ) -> Subset:
-                    sub = select(ctx)
-                    t0 = time.perf_counter()
-                    target = exact_target(ctx.model, data)
-                    err = matching_errors(ctx.model, data, target, sub)[0]
-                    forwarded = sub.stats.get("examples_forwarded", float("nan"))
-                    rounds.append((err, forwarded))
-                    extra[0] += time.perf_counter() - t0
-                    return sub
+    def timed_select(ctx: SelectionContext) -> Subset:
+        sub = select(ctx)
+        t0 = time.perf_counter()
+        target = exact_target(ctx.model, data)
+        err = matching_errors(ctx.model, data, target, sub)[0]
+        rounds.append((err, sub.stats.get("examples_forwarded", float("nan"))))
+        extra[0] += time.perf_counter() - t0
+        return sub
 
-                selector.select = timed_select  # type: ignore[method-assign]
-                trainer = Trainer(cfg, data, selector, CPU, total_epochs=epochs)
-                for _ in range(epochs):
-                    res = trainer.run_epoch(validate=at_the_end)
-                c = trainer.cost
-                sel_seconds = c.selection_seconds - extra[0]
-                seconds = sel_seconds + c.train_seconds + c.eval_seconds
-                test_acc, _ = evaluate(trainer.model, data.test, CPU)
-                out.setdefault((spec, fraction), []).append(
-                    {
-                        "test_accuracy": test_acc,
-                        "val_accuracy": float(res.val_accuracy or 0.0),
-                        "selection_share": sel_seconds / seconds,
-                        "rounds": float(len(rounds)),
-                        "exact_error": statistics.mean(r[0] for r in rounds)
-                        if rounds
-                        else float("nan"),
-                        "forwarded": statistics.mean(r[1] for r in rounds)
-                        if rounds
-                        else float("nan"),
-                    }
-                )
+    selector.select = timed_select  # type: ignore[method-assign]
+    trainer = Trainer(cfg, data, selector, CPU, total_epochs=epochs)
+    res = None
+    for _ in range(epochs):
+        res = trainer.run_epoch(validate=at_the_end)
+    c = trainer.cost
+    sel_seconds = c.selection_seconds - extra[0]
+    seconds = sel_seconds + c.train_seconds + c.eval_seconds
+    test_acc, _ = evaluate(trainer.model, data.test, CPU)
+    return {
+        "spec": spec,
+        "fraction": fraction,
+        "test_accuracy": test_acc,
+        "val_accuracy": float(res.val_accuracy or 0.0) if res is not None else 0.0,
+        "selection_share": sel_seconds / seconds,
+        "rounds": float(len(rounds)),
+        "exact_error": statistics.mean(r[0] for r in rounds) if rounds else None,
+        "forwarded": statistics.mean(r[1] for r in rounds) if rounds else None,
+    }
+
+
+def match_run(
+    model: torch.nn.Module,
+    data: DataSplits,
+    target: torch.Tensor,
+    spec: str,
+    fraction: float,
+    seed: int,
+    repeats: int,
+) -> dict[str, Any]:
+    """Parts (b) and (c), one selection: ``spec`` at ``fraction`` with generator seed
+    ``seed``; its time (the fastest of ``repeats`` after an untimed warm-up; the same seed
+    gives the same subset) and its matching errors."""
+    selector = make_selector(spec, fraction)
+    contexts = iter(
+        [
+            SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed))
+            for _ in range(repeats + 1)
+        ]
+    )
+    times, sub = time_calls(
+        lambda: selector.select(next(contexts)),
+        repeats,
+        warmup=lambda: selector.select(next(contexts)),
+    )
+    best, trainer, raw = matching_errors(model, data, target, sub)
+    forwarded = sub.stats.get("examples_forwarded")
+    return {
+        "spec": spec,
+        "fraction": fraction,
+        "best": best,
+        "trainer": trainer,
+        "raw": raw,
+        "select_seconds": min(times),
+        "size": int(len(sub.indices)),
+        "forwarded": None if forwarded is None else float(forwarded),
+    }
+
+
+# ---------------------------------------------------------------- running
+
+
+def grids(out: Path, args: argparse.Namespace) -> dict[str, Grid]:
+    """The three kinds of cells, each with the settings that make its records comparable."""
+    common = {"threads": args.threads, "model_epochs": args.epochs}
+    return {
+        "model": Grid(out, lambda c: {**common, "timing_epochs": args.timing_epochs}, "model"),
+        "match": Grid(out, lambda c: {**common, "repeats": args.repeats}, "match"),
+        "compare": Grid(
+            out, lambda c: {"threads": args.threads, "epochs": args.compare_epochs}, "compare"
+        ),
+    }
+
+
+def phase_run(args: argparse.Namespace) -> None:
+    """Every cell of (b)-(d) without a finished record, per data set."""
+    g = grids(args.out, args)
+    rows = [*args.selectors, *args.variants]
+    for ds in args.datasets:
+        data: DataSplits | None = None
+        compare = [
+            Cell(ds, arm(spec, f), seed)
+            for f in args.compare_fractions
+            for seed in args.compare_seeds
+            for spec in args.compare
+        ]
+        specs = {arm(spec, f): (spec, f) for spec in args.compare for f in args.compare_fractions}
+        if compare and g["compare"].plan(compare):
+            data = data or LOADERS[ds]()
+
+            def run_compare(
+                cell: Cell, _folder: Path, ds=ds, data=data, specs=specs
+            ) -> dict[str, Any]:
+                spec, fraction = specs[cell.arm]
+                return compare_run(ds, data, spec, fraction, cell.seed, args.compare_epochs)
+
+            g["compare"].run(
+                compare,
+                run_compare,
+                describe=lambda r: f"test {100 * r.result['test_accuracy']:.1f}%",
+                label=f"{ds} (d)",
+            )
+        if args.compare_only:
+            continue
+        match = [
+            Cell(ds, arm(spec, f), seed)
+            for spec in rows
+            for f in args.fractions
+            for seed in args.seeds
+        ]
+        model_cell = Cell(ds, "default", 0)
+        if not g["match"].plan(match) and not g["model"].plan([model_cell]):
+            continue
+        data = data or LOADERS[ds]()
+        model, timing = trained_model(ds, data, args.epochs, args.timing_epochs)
+        g["model"].run([model_cell], lambda c, f, t=timing: dict(t), label=f"{ds} model")
+        target = exact_target(model, data)
+        specs = {arm(spec, f): (spec, f) for spec in rows for f in args.fractions}
+
+        def run_match(
+            cell: Cell, _folder: Path, model=model, data=data, target=target, specs=specs
+        ) -> dict[str, Any]:
+            spec, fraction = specs[cell.arm]
+            return match_run(model, data, target, spec, fraction, cell.seed, args.repeats)
+
+        # untimed cells (each times its own selections): no quiet-machine check per cell
+        g["match"].run(
+            match,
+            run_match,
+            timed=False,
+            describe=lambda r: (
+                f"error {r.result['best']:.3f}, {1000 * r.result['select_seconds']:.1f} ms"
+            ),
+            label=f"{ds} (b)-(c)",
+        )
+
+
+# ---------------------------------------------------------------- report
+
+
+def load_records(folder: Path) -> dict[str, dict[str, list[Record]]]:
+    """``{kind: {dataset: [records]}}`` of every finished record under ``folder``."""
+    out: dict[str, dict[str, list[Record]]] = {"model": {}, "match": {}, "compare": {}}
+    for path in sorted(folder.glob("*/*/*/seed*/record.json")):
+        kind = path.parents[2].name
+        if kind not in out:
+            continue
+        record = Record.read(path)
+        if record.finished is not None:
+            out[kind].setdefault(record.dataset, []).append(record)
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _order(specs: set[str]) -> list[str]:
+    known = [*SELECTORS, *NAMED]
+    return sorted(specs, key=lambda s: (known.index(s) if s in known else len(known), s))
+
+
+def _datasets(found: dict[str, list[Record]]) -> list[str]:
+    known = list(LOADERS)
+    return sorted(found, key=lambda d: (known.index(d) if d in known else len(known), d))
+
+
+def _seeds(records: list[Record]) -> str:
+    seeds = sorted({r.seed for r in records})
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def match_tables(found: dict[str, list[Record]], models: dict[str, list[Record]]) -> list[str]:
+    """Per group of data sets measured on the same fractions: (b) at the best scale and as
+    returned, and (c) the selection time."""
+    lines: list[str] = []
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for ds in _datasets(found):
+        fractions = tuple(sorted({r.result["fraction"] for r in found[ds]}))
+        groups.setdefault(fractions, []).append(ds)
+    for fractions, datasets in groups.items():
+        cols = [(ds, f) for ds in datasets for f in fractions]
+        cell: dict[tuple[str, str, float], list[Record]] = {}
+        for ds in datasets:
+            for r in found[ds]:
+                cell.setdefault((ds, r.result["spec"], r.result["fraction"]), []).append(r)
+        specs = _order({spec for _, spec, _ in cell})
+        seeds = _seeds([r for ds in datasets for r in found[ds]])
+        head = ["selector", *(f"{ds} {100 * f:g}%" for ds, f in cols)]
+        for key, title in (
+            ("best", "matching error at the best non-negative scale, min_c ||c s - t|| / ||t||"),
+            ("trainer", "matching error at the scale of weight_scale: batch, c = N / sum w"),
+            ("raw", "matching error of the weights as returned, ||s - t|| / ||t||"),
+        ):
+            table = Table(head)
+            for spec in specs:
+                table.add(
+                    [
+                        label(spec),
+                        *(
+                            fmt_mean_std([r.result[key] for r in cell[(ds, spec, f)]])
+                            if (ds, spec, f) in cell
+                            else "-"
+                            for ds, f in cols
+                        ),
+                    ]
+                )
+            lines += [
+                f"**(b) {title}** (lower is better; mean ± std over seeds {seeds})",
+                "",
+                table.markdown(),
+                "",
+            ]
+        epoch = {ds: models[ds][0].result["epoch_seconds"] for ds in datasets if models.get(ds)}
+        table = Table(head)
+        for spec in specs:
+            cells = []
+            for ds, f in cols:
+                runs = cell.get((ds, spec, f))
+                if not runs:
+                    cells.append("-")
+                    continue
+                t = statistics.median(r.result["select_seconds"] for r in runs)
+                share = f" ({100 * t / epoch[ds]:.1f}%)" if ds in epoch else ""
+                cells.append(f"{1000 * t:.1f} ms{share}")
+            table.add([label(spec), *cells])
+        lines += [
+            "**(c) selection time**: median over seeds of the fastest of the repeats, and in "
+            "% of one full-data training epoch ("
+            + ", ".join(f"{ds} {1000 * s:.0f} ms" for ds, s in epoch.items())
+            + ")",
+            "",
+            table.markdown(),
+            "",
+        ]
+    return lines
+
+
+def compare_table(found: dict[str, list[Record]]) -> list[str]:
+    """(d): one row per data set, fraction and selector."""
+    if not found:
+        return []
+    table = Table(
+        "data | fraction | selector | T | seeds | test acc % | exact error | forwarded / round | "
+        "selection % of the run"
+    )
+    for ds in _datasets(found):
+        runs: dict[tuple[float, str], list[Record]] = {}
+        for r in found[ds]:
+            runs.setdefault((r.result["fraction"], r.result["spec"]), []).append(r)
+        for fraction in sorted({f for f, _ in runs}):
+            for spec in _order({s for f, s in runs if f == fraction}):
+                rs = runs[(fraction, spec)]
+
+                def col(key: str, scale: float = 1.0, digits: int = 3, rs=rs) -> str:
+                    vals = [r.result[key] for r in rs]
+                    if any(v is None or math.isnan(v) for v in vals):
+                        return "-"
+                    return fmt_mean_std(vals, digits, scale)
+
+                table.add(
+                    [
+                        ds,
+                        f"{100 * fraction:g}%",
+                        label(spec),
+                        rs[0].settings.get("epochs", "-"),
+                        _seeds(rs),
+                        col("test_accuracy", 100, 1),
+                        col("exact_error"),
+                        col("forwarded", 1, 0),
+                        col("selection_share", 100, 1),
+                    ]
+                )
+    return [
+        "**(d) small subsets in training**: the default configuration trained on each "
+        "selector's subsets for T epochs, mean ± std over seeds; exact error: "
+        "against the exact full gradient, mean over the run's rounds",
+        "",
+        table.markdown(),
+        "",
+    ]
+
+
+def report(records: Path) -> str:
+    """The tables of (b)-(d), from the records under ``records`` alone."""
+    found = load_records(records)
+    if not any(found.values()):
+        raise BenchError(f"no bench-selection records under {records}")
+    lines = match_tables(found["match"], found["model"]) + compare_table(found["compare"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--phase", choices=["all", "run", "report"], default="all")
     ap.add_argument("--datasets", nargs="+", default=list(CONFIGURED), choices=list(LOADERS))
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.05, 0.1])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--selectors", nargs="+", default=SELECTORS)
+    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(5)))
+    ap.add_argument("--selectors", nargs="*", default=SELECTORS)
     ap.add_argument(
         "--variants",
         nargs="*",
@@ -317,6 +600,7 @@ def main() -> None:
         "--compare", nargs="*", default=COMPARE, help="selectors (name:key=value,...) for (d)"
     )
     ap.add_argument("--compare-fractions", nargs="*", type=float, default=[0.01])
+    ap.add_argument("--compare-seeds", nargs="*", type=int, default=list(range(5)))
     ap.add_argument("--compare-epochs", type=int, default=20, help="T of the runs in (d)")
     ap.add_argument("--compare-only", action="store_true", help="run part (d) only")
     ap.add_argument(
@@ -326,140 +610,49 @@ def main() -> None:
         help="torch CPU threads for parts (b)-(d); 1 keeps timings stable on a shared "
         "machine (a busy core stalls a multi-threaded op); 0: torch's default",
     )
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "bench-selection")
+    ap.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="report: read the records here (e.g. docs/results/selection)",
+    )
+    args = ap.parse_args(argv)
     args.compare = [spec for spec in args.compare if spec]
     args.variants = [spec for spec in args.variants if spec]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     start = time.perf_counter()
-
-    print(f"# bench-selection ({time.strftime('%Y-%m-%d %H:%M')})\n")
-    print(
-        f"machine: {machine_summary()}, {torch.get_num_threads()} torch threads, CPU; load average "
-        f"{load_average():.1f} at start; seeds {args.seeds}\n"
-    )
-    if not args.skip_omp and not args.compare_only:
-        run_omp_bench()
-
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    print(f"parts (b)-(d) use {torch.get_num_threads()} torch thread(s)\n")
-    rows = [*args.selectors, *args.variants]
-    err: dict[tuple[str, str, float], list[tuple[float, float, float]]] = {}
-    secs: dict[tuple[str, str, float], list[float]] = {}
-    epoch_s: dict[str, float] = {}
-    compared: dict[str, dict[tuple[str, float], list[dict[str, float]]]] = {}
-    print("## Setup\n")
-    for ds in args.datasets:
-        data = LOADERS[ds]()
-        if args.compare and args.compare_fractions:
-            compared[ds] = compare_small_subsets(ds, data, args)
-        if args.compare_only:
-            continue
-        model, epoch_s[ds] = trained_model(ds, data, args.epochs, args.timing_epochs)
-        target = exact_target(model, data)
-        for spec in rows:
-            for fraction in args.fractions:
-                selector = make_selector(spec, fraction)
-                selector.select(SelectionContext(model, data, CPU, torch.Generator()))  # warm-up
-                for seed in args.seeds:
-                    # same seed: same subset; keep the fastest (contexts made untimed)
-                    contexts = iter(
-                        [
-                            SelectionContext(model, data, CPU, torch.Generator().manual_seed(seed))
-                            for _ in range(args.repeats)
-                        ]
-                    )
-                    times, sub = time_calls(
-                        lambda s=selector, c=contexts: s.select(next(c)), args.repeats
-                    )
-                    secs.setdefault((ds, spec, fraction), []).append(min(times))
-                    e = matching_errors(model, data, target, sub)
-                    err.setdefault((ds, spec, fraction), []).append(e)
-    print()
-
-    cols = [(ds, f) for ds in args.datasets for f in args.fractions]
-    head = ["selector", *(f"{ds} {100 * f:g}%" for ds, f in cols)]
-
-    tables = [
-        (
-            "## (b) Gradient-matching error at the best non-negative scale (lower is better)",
-            "min_c>=0 ||c sum_S w g - sum_all g|| / ||sum_all g||",
-        ),
-        (
-            "## (b') ... at the scale the trainer uses, N / sum(w)",
-            "||(N / sum w) sum_S w g - sum_all g|| / ||sum_all g||",
-        ),
-        ("## (b'') ... at the weights as returned", "||sum_S w g - sum_all g|| / ||sum_all g||"),
-    ]
-    if not args.compare_only:
-        for which, (title, formula) in enumerate(tables):
-            print(f"{title}\n")
-            print(f"{formula}; per-example last-layer gradients; mean ± std over seeds\n")
-            table = Table(head)
-            for spec in rows:
-                table.add(
-                    [
-                        spec,
-                        *(fmt_mean_std([e[which] for e in err[(ds, spec, f)]]) for ds, f in cols),
-                    ]
-                )
-            print(table.markdown() + "\n")
-
-        print("## (c) Selection time: ms, and % of one full-data training epoch\n")
-        print(
-            "full-data epoch: "
-            + ", ".join(f"{ds} {1000 * epoch_s[ds]:.0f} ms" for ds in args.datasets)
-            + f"; selection wall time, min of {args.repeats} runs, median over seeds\n"
-        )
-        table = Table(head)
-        for spec in rows:
-            cells = []
-            for ds, f in cols:
-                t = statistics.median(secs[(ds, spec, f)])
-                cells.append(f"{1000 * t:.1f} ms ({100 * t / epoch_s[ds]:.1f}%)")
-            table.add([spec, *cells])
-        print(table.markdown() + "\n")
-
-    if compared:
-        print(
-            f"## (d) Small subsets: {args.compare_epochs} epochs of the default configuration "
-            f"on each selector's subsets, mean ± std over seeds {args.seeds}\n"
-        )
-        print(
-            "test acc: of the subset-trained model; exact error: matching error against the "
-            "exact full gradient, mean over the run's selection rounds; forwarded: examples "
-            "through the network per round; selection share: selection / (selection + "
-            "training + validation) time of the run\n"
-        )
-        table = Table(
-            "data | fraction | selector | test acc % | exact error | forwarded | selection share %"
-        )
-        for ds, results in compared.items():
-            for (spec, fraction), runs in results.items():
-
-                def col(key: str, scale: float = 1.0, digits: int = 3, runs=runs) -> str:
-                    vals = [r[key] for r in runs]
-                    if any(math.isnan(v) for v in vals):
-                        return "-"
-                    return fmt_mean_std(vals, digits, scale)
-
-                table.add(
-                    [
-                        ds,
-                        f"{100 * fraction:g}%",
-                        spec,
-                        col("test_accuracy", 100, 1),
-                        col("exact_error"),
-                        col("forwarded", 1, 0),
-                        col("selection_share", 100, 1),
-                    ]
-                )
-        print(table.markdown() + "\n")
+    try:
+        if args.phase in ("all", "run"):
+            print(f"# bench-selection ({time.strftime('%Y-%m-%d %H:%M')})\n")
+            print(f"machine: {machine_summary()}; load average {load_average():.1f} at start\n")
+            if not args.skip_omp and not args.compare_only:
+                run_omp_bench(args.out)
+            if args.threads > 0:
+                torch.set_num_threads(args.threads)
+            check = quiet_check()
+            if check.warning:
+                print(f"warning: {check.warning}")
+            phase_run(args)
+        if args.phase in ("all", "report"):
+            records = args.records or args.out
+            text = report(records)
+            write_text(args.out / "selection.md", text)
+            print(text)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(
         f"total benchmark time {time.perf_counter() - start:.0f} s; load average "
         f"{load_average():.1f} at the end"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -102,24 +102,17 @@ def run_cell(cell: Cell, folder: Path) -> dict:
     }
 
 
-def report(records: Path, workloads: list[str]) -> str:
+def table(records: Path, workloads: list[str]) -> str:
+    """The table of the runs recorded under ``records`` (markdown, from the records alone)."""
     found: dict[tuple[str, str], list[dict]] = {}
     for path in sorted(records.glob("*/*/seed*/record.json")):
         rec = Record.read(path)
         if rec.finished is not None and rec.dataset in workloads:
             found.setdefault((rec.dataset, rec.arm), []).append(rec.result)
-    table = Table(
+    out = Table(
         "workload | load | threads | runs | median wall s | median tuning s | ratio to 1 "
         "thread (wall) | final test accuracy"
     )
-    lines = [
-        "# The threads default: whole runs at 1 thread and at torch's default",
-        "",
-        f"Machine: {machine_summary()}. Regenerate: `python scripts/bench_threads.py --phase "
-        f"report --records {records}`.",
-        "",
-        table.header(),
-    ]
     for ds in workloads:
         for load in LOADS:
             one = found.get((ds, f"{load}:threads1"), [])
@@ -131,22 +124,35 @@ def report(records: Path, workloads: list[str]) -> str:
                 wall = statistics.median(r["wall_s"] for r in runs)
                 tuning = statistics.median(r["tuning_s"] for r in runs)
                 tests = sorted({round(r["test"], 6) for r in runs})
-                lines.append(
-                    table.add(
-                        [
-                            ds,
-                            load,
-                            f"{runs[0]['threads']} ({arm})",
-                            len(runs),
-                            f"{wall:.1f}",
-                            f"{tuning:.1f}",
-                            f"{wall / base:.2f}" if base else "-",
-                            ", ".join(f"{t:.4f}" for t in tests),
-                        ]
-                    )
+                out.add(
+                    [
+                        ds,
+                        load,
+                        f"{runs[0]['threads']} ({arm})",
+                        len(runs),
+                        f"{wall:.1f}",
+                        f"{tuning:.1f}",
+                        f"{wall / base:.2f}" if base else "-",
+                        ", ".join(f"{t:.4f}" for t in tests),
+                    ]
                 )
-    text = "\n".join(lines) + "\n"
-    return text
+    return out.markdown()
+
+
+def report(records: Path, workloads: list[str]) -> str:
+    return (
+        "\n".join(
+            [
+                "# The threads default: whole runs at 1 thread and at torch's default",
+                "",
+                f"Machine: {machine_summary()}. Regenerate: `python scripts/bench_threads.py "
+                f"--phase report --records {records}`.",
+                "",
+                table(records, workloads),
+            ]
+        )
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
