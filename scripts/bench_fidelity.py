@@ -69,6 +69,7 @@ from automata.bench import (
     Record,
     Table,
     bad_picks,
+    finished_records,
     fmt_ci,
     fmt_interval,
     machine_summary,
@@ -405,13 +406,11 @@ def phase_tune(args: argparse.Namespace, setups: dict[str, Setup]) -> None:
 # ------------------------------------------------------------------------------ report
 def load(records: Path, datasets: list[str]) -> dict[Cell, dict[str, Any]]:
     """Every finished record under ``records`` (``<dataset>/<arm>/seed<k>/record.json``)."""
-    out = {}
-    for ds in datasets:
-        for path in sorted((records / ds).glob("*/seed*/record.json")):
-            rec = Record.read(path)
-            if rec.finished is not None:
-                out[rec.cell] = rec.result
-    return out
+    return {
+        rec.cell: rec.result
+        for ds in datasets
+        for rec in finished_records(records / ds, "*/seed*/record.json")
+    }
 
 
 def incumbent(evals: list[dict[str, Any]], until: float) -> dict[str, Any] | None:

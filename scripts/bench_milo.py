@@ -32,9 +32,9 @@ from automata.bench import (
     BenchError,
     Cell,
     Grid,
-    Record,
     Table,
     child_result,
+    finished_records,
     peak_rss_mb,
     run_child,
 )
@@ -88,11 +88,7 @@ SETTINGS = ("dim", "classes", "fraction", "gc_subsets", "partition_size", "threa
 
 def table(records: Path) -> str:
     """The table of the sizes recorded under ``records`` (markdown, from the records alone)."""
-    found = []
-    for path in sorted(records.glob("n*/milo/seed*/record.json")):
-        record = Record.read(path)
-        if record.finished is not None:
-            found.append((record.result, record.settings))
+    found = [r.result for r in finished_records(records, "n*/milo/seed*/record.json")]
     if not found:
         raise BenchError(f"no bench-milo records under {records}")
     out = Table(
@@ -100,7 +96,7 @@ def table(records: Path) -> str:
         "dense N x N (GB)",
         align="---:",
     )
-    for r, _ in sorted(found, key=lambda x: x[0]["n"]):
+    for r in sorted(found, key=lambda r: r["n"]):
         out.add(
             [
                 f"{r['n']:,}",

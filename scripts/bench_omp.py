@@ -38,7 +38,7 @@ from unittest import mock
 
 import torch
 
-from automata.bench import BenchError, Cell, Grid, Record, Table, load_average, time_calls
+from automata.bench import BenchError, Cell, Grid, Table, finished_records, load_average, time_calls
 from automata.selection.omp import orthogonal_matching_pursuit
 
 RANK = 48  # rank of the part all columns share, as gradients of one model do
@@ -250,11 +250,10 @@ def table(records: Path) -> str:
     """The table of the problems recorded under ``records`` (markdown, from the records)."""
     order = {slug(*case, torch.device(dev)): i for dev in ("cpu", "cuda") for i, case in
              enumerate(CASES, len(CASES) * (dev == "cuda"))}  # fmt: skip
-    found = []
-    for path in sorted(records.glob("omp/*/seed*/record.json")):
-        record = Record.read(path)
-        if record.finished is not None:
-            found.append((order.get(record.arm, len(order)), record.arm, record.result))
+    found = [
+        (order.get(r.arm, len(order)), r.arm, r.result)
+        for r in finished_records(records, "omp/*/seed*/record.json")
+    ]
     if not found:
         raise BenchError(f"no bench-omp records under {records}")
     out = Table([name for name, _ in COLUMNS])

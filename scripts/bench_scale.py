@@ -62,11 +62,11 @@ from automata.bench import (
     BenchError,
     Cell,
     Grid,
-    Record,
     SelectorSpec,
     Table,
     child_result,
     figure,
+    finished_records,
     machine_summary,
     peak_rss_mb,
     run_child,
@@ -270,12 +270,10 @@ def _value(r: dict[str, Any], key: str) -> float | None:
 
 def load(folder: Path) -> list[dict[str, Any]]:
     """The finished measurements recorded under ``folder`` (each with its load average)."""
-    out = []
-    for path in sorted(folder.glob("n*/*/seed*/record.json")):
-        record = Record.read(path)
-        if record.finished is not None:
-            out.append({**record.result, "load": record.load_before})
-    return out
+    return [
+        {**record.result, "load": record.load_before}
+        for record in finished_records(folder, "n*/*/seed*/record.json")
+    ]
 
 
 def table(records: list[dict[str, Any]]) -> str:

@@ -84,6 +84,7 @@ from automata.bench import (
     Record,
     SelectorSpec,
     Table,
+    finished_records,
     fmt_mean_std,
     load_average,
     machine_summary,
@@ -432,13 +433,9 @@ def phase_run(args: argparse.Namespace) -> None:
 def load_records(folder: Path) -> dict[str, dict[str, list[Record]]]:
     """``{kind: {dataset: [records]}}`` of every finished record under ``folder``."""
     out: dict[str, dict[str, list[Record]]] = {"model": {}, "match": {}, "compare": {}}
-    for path in sorted(folder.glob("*/*/*/seed*/record.json")):
-        kind = path.parents[2].name
-        if kind not in out:
-            continue
-        record = Record.read(path)
-        if record.finished is not None:
-            out[kind].setdefault(record.dataset, []).append(record)
+    for kind, by_dataset in out.items():
+        for record in finished_records(folder, f"*/{kind}/*/seed*/record.json"):
+            by_dataset.setdefault(record.dataset, []).append(record)
     return out
 
 

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from automata.bench import Cell, Grid, Record, Table, machine_summary, write_text
+from automata.bench import Cell, Grid, Table, finished_records, machine_summary, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "results" / "threads"
@@ -105,9 +105,8 @@ def run_cell(cell: Cell, folder: Path) -> dict:
 def table(records: Path, workloads: list[str]) -> str:
     """The table of the runs recorded under ``records`` (markdown, from the records alone)."""
     found: dict[tuple[str, str], list[dict]] = {}
-    for path in sorted(records.glob("*/*/seed*/record.json")):
-        rec = Record.read(path)
-        if rec.finished is not None and rec.dataset in workloads:
+    for rec in finished_records(records, "*/*/seed*/record.json"):
+        if rec.dataset in workloads:
             found.setdefault((rec.dataset, rec.arm), []).append(rec.result)
     out = Table(
         "workload | load | threads | runs | median wall s | median tuning s | ratio to 1 "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from automata.bench import RECORD_NAME, BenchError, Cell, Grid
+from automata.bench import RECORD_NAME, BenchError, Cell, Grid, finished_records
 
 CELLS = [Cell("dna", arm, seed) for seed in (0, 1) for arm in ("full", "random")]
 
@@ -171,3 +171,15 @@ def test_a_damaged_record_is_one_line_error(tmp_path):
     (g.folder(CELLS[0]) / RECORD_NAME).write_text("{not json")
     with pytest.raises(BenchError, match="not a benchmark record"):
         g.plan(CELLS)
+
+
+def test_finished_records_read_a_folder_without_the_interrupted_ones(tmp_path):
+    g = grid(tmp_path)
+    g.run(CELLS, Arm(), timed=False, quiet=True)
+    path = g.folder(CELLS[0]) / RECORD_NAME
+    started = json.loads(path.read_text())
+    started.update(finished=None, result={})  # as the record is while the cell runs
+    path.write_text(json.dumps(started))
+    found = finished_records(tmp_path, "*/*/seed*/record.json")
+    assert sorted(r.cell for r in found) == sorted(CELLS[1:])
+    assert finished_records(tmp_path / "nothing", "*/record.json") == []

@@ -31,7 +31,16 @@ A benchmark (``scripts/bench_*.py``)::
 from __future__ import annotations
 
 from automata.bench.arms import SelectorSpec, study_figures
-from automata.bench.grid import RECORD_NAME, BenchError, Cell, Failure, Grid, Record, write_text
+from automata.bench.grid import (
+    RECORD_NAME,
+    BenchError,
+    Cell,
+    Failure,
+    Grid,
+    Record,
+    finished_records,
+    write_text,
+)
 from automata.bench.machine import (
     Child,
     Quiet,
@@ -82,6 +91,7 @@ __all__ = [
     "child_result",
     "docs_block",
     "figure",
+    "finished_records",
     "fmt_ci",
     "fmt_interval",
     "fmt_mean_std",

@@ -116,6 +116,18 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def finished_records(folder: Path, pattern: str) -> list[Record]:
+    """The finished records under ``folder`` whose paths match the glob ``pattern`` (ending in
+    ``record.json``), in path order; an interrupted cell's record is left out. What a report
+    made from committed records reads."""
+    out = []
+    for path in sorted(Path(folder).glob(pattern)):
+        record = Record.read(path)
+        if record.finished is not None:
+            out.append(record)
+    return out
+
+
 def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings as they read back from JSON (tuples become lists), for comparison."""
     return dict(json.loads(json.dumps(settings)))

@@ -2,7 +2,7 @@
 
 Example:
     >>> table = Table("arm | test acc %")
-    >>> table.add(["full", fmt_ci(0.9123, 0.0051, scale=100)])
+    >>> _ = table.add(["full", fmt_ci(0.9123, 0.0051, scale=100)])  # returns the row
     >>> print(table.markdown())
     | arm | test acc % |
     |---|---|
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from automata.bench.grid import write_text
+from automata.bench.grid import BenchError, write_text
 
 
 def fmt_ci(mean: float | None, half: float | None, digits: int = 2, scale: float = 1.0) -> str:
@@ -193,6 +193,17 @@ def _markers(name: str) -> tuple[str, str]:
     return f"<!-- generated ({name}) by: ", f"<!-- end of the generated tables ({name}) -->"
 
 
+def _span(text: str, name: str) -> tuple[int, int, int, int]:
+    """Where the generated block ``name`` lies in ``text``: its opening marker's start, the end
+    of its command, the closing marker's start and end (ValueError when it has none)."""
+    begin, end = _markers(name)
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        label = f" ({name})" if name else ""
+        raise ValueError(f"no generated block{label}: '{begin}...' ... '{end}'")
+    return start, text.index(" -->", start), stop, stop + len(end)
+
+
 def docs_block(text: str, name: str = "") -> tuple[str, str]:
     """The command and the body of the generated block ``name`` of a page's ``text``.
 
@@ -207,25 +218,18 @@ def docs_block(text: str, name: str = "") -> tuple[str, str]:
         >>> docs_block(page, "t")
         ('make t', '| a |')
     """
-    begin, end = _markers(name)
-    start, stop = text.find(begin), text.find(end)
-    if start < 0 or stop < start:
-        raise ValueError(
-            f"no generated block{f' ({name})' if name else ''}: '{begin}...' ... '{end}'"
-        )
-    head_end = text.index(" -->", start)
-    return text[start + len(begin) : head_end], text[head_end + len(" -->") : stop].strip()
+    start, command_end, stop, _ = _span(text, name)
+    command = text[start + len(_markers(name)[0]) : command_end]
+    return command, text[command_end + len(" -->") : stop].strip()
 
 
 def write_docs_block(path: Path, body: str, command: str, name: str = "") -> None:
     """Replace the generated block ``name`` of the page ``path`` with ``body`` and the
     command that makes it (:func:`docs_block`); a page without the block is refused."""
-    from automata.bench.grid import BenchError
-
     text = path.read_text()
+    try:
+        start, _, _, after = _span(text, name)
+    except ValueError as exc:
+        raise BenchError(f"{path} has no generated-tables block: {exc}") from None
     begin, end = _markers(name)
-    start, stop = text.find(begin), text.find(end)
-    if start < 0 or stop < start:
-        raise BenchError(f"{path} has no generated-tables block ('{begin}...' ... '{end}')")
-    block = f"{begin}{command} -->\n\n{body.strip()}\n\n{end}"
-    write_text(path, text[:start] + block + text[stop + len(end) :])
+    write_text(path, f"{text[:start]}{begin}{command} -->\n\n{body.strip()}\n\n{end}{text[after:]}")
