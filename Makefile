@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-fidelity bench-threads bench-peers test-peers bench-milo bench-scale docs-tables clean tune-workers postgres postgres-stop
+.PHONY: help venv run test test-fast lint check-wheel bench-tabular bench-selection bench-omp bench-evidence bench-fidelity bench-threads bench-denormal bench-peers test-peers bench-milo bench-scale docs-tables clean tune-workers postgres postgres-stop
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -64,6 +64,9 @@ bench-fidelity: venv ## Benchmark: data size as the resource (the ladder), confi
 
 bench-threads: venv ## Benchmark: whole runs at 1 thread and at torch's default, idle and with one core busy
 	$(PY) scripts/bench_threads.py $(ARGS)
+
+bench-denormal: venv ## Benchmark: one configuration's epoch with denormal floats flushed and not (LSTM and MLP, a low and a high learning rate)
+	$(PY) scripts/bench_denormal.py $(ARGS)
 
 bench-milo: venv ## Benchmark: time and peak memory of MILO's shared orderings at N = 1e4, 1e5, 1e6 (ARGS="--sizes ...")
 	$(PY) scripts/bench_milo.py $(ARGS)

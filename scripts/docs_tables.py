@@ -12,7 +12,8 @@ the records under ``docs/results/`` alone; nothing is measured again:
   read from its ``retrain.json``);
 - ``omp`` (docs/selection.md): ``docs/results/selection/omp`` (``scripts/bench_omp.py``, part
   (a) of bench-selection);
-- ``milo`` (docs/selection.md): ``docs/results/milo`` (``scripts/bench_milo.py``).
+- ``milo`` (docs/selection.md): ``docs/results/milo`` (``scripts/bench_milo.py``);
+- ``denormal``: ``docs/results/denormal`` (``scripts/bench_denormal.py``).
 
 (docs/results.md has its own command, in its block's marker.)
 
@@ -85,6 +86,12 @@ def milo() -> str:
     return bench_milo.table(RESULTS / "milo")
 
 
+def denormal() -> str:
+    import bench_denormal
+
+    return bench_denormal.table(RESULTS / "denormal")
+
+
 #: Each block: the page (under docs/) that shows it, and the function that makes it.
 BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "threads": ("performance.md", threads),
@@ -93,6 +100,7 @@ BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "peers": ("performance.md", peers),
     "omp": ("selection.md", omp),
     "milo": ("selection.md", milo),
+    "denormal": ("performance.md", denormal),
 }
 
 

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from automata.device import move_to, resolve_device, set_determinism, synchronize
+from automata.device import (
+    configure_process,
+    move_to,
+    resolve_device,
+    set_determinism,
+    synchronize,
+)
 from automata.errors import ConfigError
 
 
@@ -87,3 +93,19 @@ def test_synchronize_waits_only_for_cuda(monkeypatch: pytest.MonkeyPatch) -> Non
     assert waited == []
     synchronize(torch.device("cuda", 1))
     assert waited == [torch.device("cuda", 1)]
+
+
+@pytest.mark.usefixtures("restore_determinism")
+def test_denormal_floats_are_flushed_to_zero_only_when_asked() -> None:
+    """1e-39 is below float32's smallest normal number (about 1.18e-38): a denormal."""
+    tiny = torch.tensor([1e-39], dtype=torch.float32)
+    threads = torch.get_num_threads()
+    try:
+        configure_process(True, threads, flush_denormal=True)
+        if not torch.set_flush_denormal(True):
+            pytest.skip("this CPU cannot flush denormals (no SSE3)")
+        assert (tiny * 1.0).item() == 0.0
+        configure_process(True, threads, flush_denormal=False)
+        assert (tiny * 1.0).item() == pytest.approx(1e-39, rel=1e-3)
+    finally:
+        torch.set_flush_denormal(False)  # torch's own default, for the tests that follow

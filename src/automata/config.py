@@ -100,6 +100,7 @@ class AutomataConfig:
     device: str = "auto"
     deterministic: bool = True
     threads: int | None = 1
+    flush_denormal: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)

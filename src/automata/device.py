@@ -47,9 +47,18 @@ def set_determinism(deterministic: bool) -> None:
     torch.backends.cudnn.benchmark = not deterministic
 
 
-def configure_process(deterministic: bool, threads: int | None) -> None:
-    """This process's determinism and torch thread count."""
+def configure_process(
+    deterministic: bool, threads: int | None, flush_denormal: bool = True
+) -> None:
+    """This process's determinism, torch thread count and handling of denormal floats.
+
+    ``flush_denormal``: on the CPU, compute denormal floats (magnitudes below about 1e-38) as
+    0. A CPU takes many times longer for an operation on one; an LSTM whose gates saturate
+    (a high learning rate) fills its gradients with them, and its epochs run several times
+    slower than the same network's at a lower learning rate (docs/performance.md). Without
+    CPU support (no SSE3) torch leaves them as they are."""
     set_determinism(deterministic)
+    torch.set_flush_denormal(flush_denormal)
     if threads:
         # Several workers on one machine: give each a share of the cores, or OpenMP threads
         # of different processes contend and every step slows down many times.

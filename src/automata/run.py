@@ -83,7 +83,7 @@ def run(cfg: DictConfig) -> RunSummary:
     started = time.perf_counter()
     checked = check(cfg)
     parts = build_components(cfg, checked)
-    configure_process(bool(cfg.deterministic), cfg.threads)
+    configure_process(bool(cfg.deterministic), cfg.threads, bool(cfg.flush_denormal))
     folder = RunFolder.create(cfg.paths, checked.record, bool(cfg.tuning.tensorboard))
     study = Study.open(cfg.tuning, folder.path, parts.sampler, parts.scheduler, checked.fingerprint)
     data = load_data(cfg.dataset, cfg.model)

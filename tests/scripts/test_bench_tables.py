@@ -52,3 +52,21 @@ def test_milo_table_is_sorted_by_n(tmp_path):
         text = milo.table(tmp_path)
     assert text.index("| 10,000 |") < text.index("| 100,000 |")
     assert "| 100,000 | 1 | 0.5 | 600 | 500 | 2 | 0 | 37.3 |" in text
+
+
+def test_denormal_table_gives_medians_their_ratio_and_the_accuracies(tmp_path):
+    with script("bench_denormal") as denormal:
+        for seed, (off, on) in enumerate([(12.0, 3.0), (14.0, 3.5), (10.0, 3.2)]):
+            _record(tmp_path, Cell("trec6", "off:lr0.1", seed),
+                    {"s_per_epoch": off, "val": 0.5, "state": "complete"})  # fmt: skip
+            _record(tmp_path, Cell("trec6", "on:lr0.1", seed),
+                    {"s_per_epoch": on, "val": 0.5, "state": "complete"})  # fmt: skip
+        _record(tmp_path, Cell("trec6", "off:lr0.005", 0),
+                {"s_per_epoch": 3.0, "val": 0.8, "state": "complete"})  # fmt: skip
+        text = denormal.table(tmp_path)
+    # medians 12.0 and 3.2: 3.75x; lr 0.005 has no flushed run: no row
+    assert (
+        "| trec6 | 0.1 | 3 | 12.00 | 3.20 | 3.75x | 50.00, 50.00, 50.00 | 50.00, 50.00, 50.00 |"
+        in text
+    )
+    assert "| trec6 | 0.005 |" not in text
