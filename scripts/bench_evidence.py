@@ -15,6 +15,12 @@ starts afresh, one made under other settings is refused):
   the same for every seed and selector) trained to the end with no early stopping on the full
   data and on every selector's subsets; Kendall tau-b per seed against the full-data study of
   the same seed. Not timed (one torch thread per study): ``--jobs 2`` runs two at once.
+- ``cost``: per dataset and seed, what each tuned study's configurations cost on the full
+  data: every shape they used (:func:`automata.bench.shape_of`: the parameters that decide
+  how much an epoch computes) trained ``Setup.cost_epochs`` epochs on the full data in one study,
+  its training seconds per epoch, and each tuned study's trials (shape, full-data-equivalent
+  epochs, training seconds, read from its run folder under ``--out``). The report's bound
+  then compares the same configurations on both sides. Timed: the machine to itself.
 - ``report``: tables (markdown, CSV, JSON) and plots into ``<out>/``, from the records alone.
 
 Usage::
@@ -22,6 +28,7 @@ Usage::
     python scripts/bench_evidence.py                          # all phases, default grid
     python scripts/bench_evidence.py --phase tune --datasets dna satimage
     python scripts/bench_evidence.py --phase rank --jobs 2
+    python scripts/bench_evidence.py --phase cost --threads 1   # after tune, same --out
     python scripts/bench_evidence.py --phase report
     python scripts/bench_evidence.py --quick                  # smoke run (minutes)
     python scripts/bench_evidence.py --datasets dna --selectors gradmatchpb \\
@@ -53,10 +60,12 @@ from automata.bench import (
     against,
     against_full,
     bad_picks,
+    config_cost,
     figure,
     fmt_ci,
     fmt_interval,
     machine_summary,
+    shape_of,
     study_figures,
     verdict,
     write_csv,
@@ -80,12 +89,18 @@ class Setup:
     k: int
     extra: list[str] = field(default_factory=list)
     note: str = ""
+    #: epochs each configuration shape trains on the full data in the cost phase (an epoch of
+    #: a table takes hundredths of a second: more of them for a stable figure)
+    cost_epochs: int = 10
+    #: the tune and cost phases' ``flush_denormal`` (the product's default: True); False for
+    #: the data sets tuned before the setting existed, whose records stand as they were made
+    flush_denormal: bool = True
 
 
 SETUPS: dict[str, Setup] = {
     # K = 54: the spread of tau between unrelated rankings is 0.094 there (0.137 at K = 27).
-    "dna": Setup("tabular_dna", (0.01, 0.05, 0.1), 54),
-    "satimage": Setup("tabular_satimage", (0.01, 0.05, 0.1), 54),
+    "dna": Setup("tabular_dna", (0.01, 0.05, 0.1), 54, flush_denormal=False),
+    "satimage": Setup("tabular_satimage", (0.01, 0.05, 0.1), 54, flush_denormal=False),
     # Text, reduced for 2 CPU cores. The search is TPE's: 18 trials, of which TPE's random
     # start-up is 6 (with 9 trials and TPE's default 10 start-up trials it was random search).
     "trec6": Setup(
@@ -95,6 +110,7 @@ SETUPS: dict[str, Setup] = {
         ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
         "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
         "TPE's random start-up is 6",
+        cost_epochs=2,
     ),
     "sst2": Setup(
         "text_sst2",
@@ -103,6 +119,7 @@ SETUPS: dict[str, Setup] = {
         ["train.epochs=10", "tuning.n_trials=18", "search.n_startup_trials=6"],
         "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
         "TPE's random start-up is 6",
+        cost_epochs=2,
     ),
 }
 QUICK_SETUPS: dict[str, Setup] = {
@@ -133,7 +150,10 @@ KEYS = (
     "gap",
     "tau",
     "sel_share",
+    "mix",
 )
+#: The cost phase's one cell per dataset and seed.
+SHAPES = "shapes"
 #: Validation after every epoch in the ranking studies: the agreement at the epochs where
 #: the scheduler decides comes from the same studies as the one at T.
 RANK_EVAL_EVERY = 1
@@ -179,15 +199,40 @@ def records_of(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "records", None) or args.out)
 
 
+def _protocol(setups: dict[str, Setup], cell: Cell) -> dict[str, Any]:
+    setup = setups[cell.dataset]
+    return {"experiment": setup.experiment, "overrides": [*COMMON, *setup.extra]}
+
+
+def _timed_protocol(args: argparse.Namespace, setups: dict[str, Setup], cell: Cell) -> dict:
+    """The tune and cost phases' settings: the protocol, the threads, and denormals flushed
+    (no key: not flushed, as before the setting existed)."""
+    flush = setups[cell.dataset].flush_denormal
+    return {
+        **_protocol(setups, cell),
+        "threads": args.threads,
+        **({"flush_denormal": True} if flush else {}),
+    }
+
+
+def _flush(setup: Setup) -> str:
+    return f"flush_denormal={str(setup.flush_denormal).lower()}"
+
+
+def cost_grid(args: argparse.Namespace, setups: dict[str, Setup]) -> Grid:
+    """The cost phase: one cell per dataset and seed."""
+    return Grid(
+        records_of(args),
+        lambda c: {**_timed_protocol(args, setups, c), "epochs": setups[c.dataset].cost_epochs},
+        phase="cost",
+    )
+
+
 def grids(args: argparse.Namespace, setups: dict[str, Setup]) -> tuple[Grid, Grid]:
     """The tune and rank phases: what must match for a record to be reused."""
-
-    def protocol(cell: Cell) -> dict[str, Any]:
-        setup = setups[cell.dataset]
-        return {"experiment": setup.experiment, "overrides": [*COMMON, *setup.extra]}
-
+    protocol = partial(_protocol, setups)
     root = records_of(args)
-    tune = Grid(root, lambda c: {**protocol(c), "threads": args.threads}, phase="tune")
+    tune = Grid(root, partial(_timed_protocol, args, setups), phase="tune")
     rank = Grid(
         root,
         lambda c: {**protocol(c), "k": setups[c.dataset].k, "eval_every": RANK_EVAL_EVERY},
@@ -207,6 +252,7 @@ def run_tune(setup: Setup, arm: Arm, threads: int | None, cell: Cell, folder: Pa
             *COMMON,
             *setup.extra,
             *arm.spec.overrides(arm.fraction),
+            _flush(setup),
             f"seed={cell.seed}",
             f"paths.output_dir={folder}",
             *([f"threads={threads}"] if threads else []),
@@ -234,7 +280,13 @@ def run_rank(
     setup = setups[cell.dataset]
     arm = arms(setup, specs)[cell.arm]
     overrides = [f"experiment={setup.experiment}", *COMMON, *setup.extra]
-    extra = [*arm.spec.overrides(arm.fraction), "threads=1", f"train.eval_every={RANK_EVAL_EVERY}"]
+    # The ranking records were made before denormals were flushed: the protocol keeps them.
+    extra = [
+        *arm.spec.overrides(arm.fraction),
+        "threads=1",
+        f"train.eval_every={RANK_EVAL_EVERY}",
+        "flush_denormal=false",
+    ]
     configs_ = configs[cell.dataset]
     cfg = compose_run_config(overrides, extra, configs_, cell.seed, folder)
     summary = run(cfg)
@@ -306,6 +358,104 @@ def phase_rank(
         raise BenchError(f"{len(failed)} ranking studies failed")
 
 
+def study_trials(tune: Grid, cell: Cell) -> tuple[list[list[Any]], dict[str, dict[str, Any]]]:
+    """A tuned study's trials as ``[shape, full-data-equivalent epochs, training s]`` and one
+    configuration per shape, from its run folder; refused when the folder's study is not the
+    one its record describes (their training seconds differ)."""
+    from automata.run_outputs.summary import RunSummary
+
+    record = tune.record(cell)
+    path = tune.folder(cell) / "summary.json"
+    if record is None or not path.exists():
+        raise BenchError(f"{tune.folder(cell)}: no finished tuning study with its summary.json")
+    summary = RunSummary.read(path)
+    rows, configs = [], {}
+    for t in summary.trials:
+        if t.cost.epochs <= 0:
+            continue
+        shape = shape_of(t.params)
+        rows.append([shape, t.cost.full_equivalent_epochs, t.cost.train_seconds])
+        configs.setdefault(shape, dict(t.params))
+    total, recorded = sum(r[2] for r in rows), float(record.result["train_s"])
+    if abs(total - recorded) > 1e-6 * max(1.0, recorded):
+        raise BenchError(
+            f"{path}: its trials trained {total:.3f} s, its record says {recorded:.3f} s: not "
+            "the recorded study"
+        )
+    return rows, configs
+
+
+def run_cost(
+    args: argparse.Namespace,
+    setups: dict[str, Setup],
+    specs: list[SelectorSpec],
+    cell: Cell,
+    folder: Path,
+) -> dict:
+    """Every configuration shape the seed's tuned studies used, trained ``cost_epochs`` epochs
+    on the full data in one study (no early stopping): its training seconds per epoch; and
+    each tuned study's trials."""
+    from automata.ranking import compose_run_config
+    from automata.run import run
+
+    tune, _ = grids(args, setups)
+    setup = setups[cell.dataset]
+    trials: dict[str, list[list[Any]]] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    for name in arms(setup, specs):
+        tuned = Cell(cell.dataset, name, cell.seed)
+        if tune.record(tuned) is None:
+            continue
+        trials[name], found = study_trials(tune, tuned)
+        for shape, params in found.items():
+            configs.setdefault(shape, params)
+    if "full" not in trials:
+        raise BenchError(f"{cell}: the full-data study of the seed has not been tuned")
+    overrides = [f"experiment={setup.experiment}", *COMMON, *setup.extra]
+    extra = [
+        "selector=full",
+        _flush(setup),
+        f"train.epochs={setup.cost_epochs}",
+        *([f"threads={args.threads}"] if args.threads else []),
+    ]
+    # The first configuration trains twice: its first run pays the process's one-off costs
+    # (allocations, kernels chosen) and is not counted (a later trial of a shape replaces it).
+    shapes = list(configs.values())
+    cfg = compose_run_config(overrides, extra, [shapes[0], *shapes], cell.seed, folder)
+    summary = run(cfg)
+    s_per_epoch = {
+        shape_of(t.params): t.cost.train_seconds / t.cost.epochs
+        for t in sorted(summary.trials, key=lambda t: t.number)
+        if t.state == "complete" and t.cost.epochs > 0
+    }
+    return {"epochs": setup.cost_epochs, "s_per_epoch": s_per_epoch, "trials": trials}
+
+
+def phase_cost(
+    args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
+) -> None:
+    cost = cost_grid(args, setups)
+    cost.run(
+        [Cell(ds, SHAPES, seed) for ds in args.datasets for seed in args.seeds],
+        partial(run_cost, args, setups, specs),
+        describe=lambda r: f"{len(r.result['s_per_epoch'])} shapes",
+        label="cost",
+    )
+
+
+def mix_of(record: Any, arm: str) -> float | None:
+    """The full-data cost per epoch of ``arm``'s configurations over the full study's, from
+    a cost record; None when either is not measured."""
+    if record is None:
+        return None
+    trials, s_per_epoch = record.result["trials"], record.result["s_per_epoch"]
+    if arm not in trials or "full" not in trials:
+        return None
+    row = config_cost([(shape, fe) for shape, fe, _ in trials[arm]], s_per_epoch)
+    full = config_cost([(shape, fe) for shape, fe, _ in trials["full"]], s_per_epoch)
+    return row / full if row is not None and full else None
+
+
 # ------------------------------------------------------------------------------ report
 def collect(
     args: argparse.Namespace, setups: dict[str, Setup], specs: list[SelectorSpec]
@@ -315,6 +465,7 @@ def collect(
     from automata.results.agreement import rank_agreement
 
     tune, rank = grids(args, setups)
+    cost = cost_grid(args, setups)
     rows: list[dict[str, Any]] = []
     missing: list[str] = []
     not_run: dict[str, list[str]] = {}
@@ -323,6 +474,7 @@ def collect(
         ranked_configs = (records_of(args) / ds / "rank" / "configs.json").exists()
         mine = [c for c in cells(args, setups, specs) if c.dataset == ds]
         tuned, ranked = tune.records(mine), rank.records(mine)
+        costs = cost.records(Cell(ds, SHAPES, seed) for seed in args.seeds)
         for name, arm in arms(setup, specs).items():
             if name != "full" and not any(
                 Cell(ds, name, seed) in tuned or Cell(ds, name, seed) in ranked
@@ -351,11 +503,14 @@ def collect(
                     if full in tuned:
                         f = tuned[full].result
                         rec["speedup"] = f["tuning_s"] / t["tuning_s"]
-                        # The bound in the full study's own unit (automata.bench.speedup).
-                        sp = against_full(t, f)
+                        # The bound in the full study's own unit, for the row's own
+                        # configurations when the cost phase measured them
+                        # (automata.bench.speedup).
+                        mix = mix_of(costs.get(Cell(ds, SHAPES, seed)), name)
+                        sp = against_full(t, f, mix=mix)
                         if sp is not None:
                             rec["per_epoch"], rec["bound"] = sp.per_epoch, sp.bound
-                            rec["excess"] = sp.excess
+                            rec["excess"], rec["mix"] = sp.excess, mix
                         rec["speedup_total"] = f["total_s"] / t["total_s"]
                         rec["gap"] = t["test"] - f["test"]
                 if cell in ranked and full in ranked and ranked_configs:
@@ -545,7 +700,10 @@ def phase_report(
         "by seed; gaps are the row minus full-data tuning (negative: worse). A bad pick is a "
         "seed whose final test accuracy is more than 2 points below full-data tuning's mean. "
         "The bound B and the per-epoch speedup are in the full-data study's unit, its tuning "
-        'seconds per plan epoch (docs/performance.md, "The bound a benchmark checks").',
+        "seconds per plan epoch; *configuration cost* is what an epoch of the row's "
+        "configurations costs on the full data over what the full study's cost (measured by "
+        "the cost phase; below 1: the subset study trained cheaper configurations), and B "
+        'counts it (docs/performance.md, "The bound a benchmark checks").',
         "",
     ]
     for ds in args.datasets:
@@ -573,7 +731,8 @@ def phase_report(
             continue
         table = Table(
             "selector | fraction | seeds | tuning s | speedup vs full | per-epoch speedup | "
-            "bound B | per-epoch vs B | speedup incl. final | final test acc % | "
+            "configuration cost | bound B | per-epoch vs B | speedup incl. final | "
+            "final test acc % | "
             "gap to full (pts) | bad picks | Kendall τ | selection share %"
         )
         above_bound = []
@@ -592,6 +751,7 @@ def phase_report(
                     fmt_ci(*r["tuning_s"], 1),
                     f"{fmt_ci(*r['speedup'])}x",
                     f"{fmt_ci(*r['per_epoch'])}x",
+                    "-" if r["selector"] == "full" else fmt_ci(*r["mix"]),
                     f"{fmt_ci(*r['bound'])}x",
                     bound_verdict,
                     f"{fmt_ci(*r['speedup_total'])}x",
@@ -752,6 +912,8 @@ def main(argv: list[str] | None = None) -> int:
             phase_tune(args, setups, specs)
         if args.phase in ("all", "rank"):
             phase_rank(args, setups, specs)
+        if args.phase in ("all", "cost"):
+            phase_cost(args, setups, specs)
         if args.phase in ("all", "report"):
             print(phase_report(args, setups, specs))
             print(f"wrote {args.out / 'results.md'} (and .csv, .json, evidence_*.png)")
@@ -765,7 +927,7 @@ def main(argv: list[str] | None = None) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, with its defaults filled in."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--phase", choices=["all", "tune", "rank", "report"], default="all")
+    ap.add_argument("--phase", choices=["all", "tune", "rank", "cost", "report"], default="all")
     ap.add_argument("--datasets", nargs="+", default=None)
     ap.add_argument("--selectors", nargs="+", default=SELECTORS)
     ap.add_argument("--seeds", nargs="+", type=int, default=None)

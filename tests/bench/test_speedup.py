@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automata.bench.speedup import against_full
+from automata.bench.speedup import against_full, config_cost, shape_of
 
 FULL = {
     "tuning_s": 100.0,
@@ -59,3 +59,33 @@ def test_other_seconds_never_below_zero_and_missing_figures_give_nothing():
     assert s is not None and s.overhead_s_per_epoch == pytest.approx(2.0 / 200)
     assert against_full({**row, "plan_epochs": None}, FULL) is None
     assert against_full(row, {**FULL, "plan_epochs": 0.0}) is None
+
+
+def test_cheaper_configurations_lower_the_floor_by_their_measured_cost():
+    """The row of the second test trained configurations whose epoch on the full data costs
+    0.625 of the full study's: its training share is 0.1 * 0.4 * 0.625 = 0.025 s per plan
+    epoch, exactly what it trained, so B = 0.5 / (0.025 + 0.035) is its per-epoch speedup."""
+    row = {**FULL, "tuning_s": 12.0, "fe_epochs": 20.0, "train_s": 5.0, "eval_s": 4.0}
+    row["selection_s"] = 1.0
+    s = against_full(row, FULL, mix=0.625)
+    assert s is not None and s.mix == 0.625
+    assert s.bound == pytest.approx(0.5 / 0.06) and s.excess == pytest.approx(0.0, abs=1e-12)
+    assert s.train_ratio == pytest.approx(1.0)
+    assert against_full(row, FULL, mix=None).bound == pytest.approx(0.5 / 0.075)
+
+
+def test_a_configuration_s_shape_leaves_out_its_floats():
+    a = {"lr": 0.01, "batch_size": 32, "hidden": 64, "optimizer": "adam", "wd": 1e-4}
+    b = {**a, "lr": 0.09, "wd": 0.0}
+    assert shape_of(a) == shape_of(b)
+    assert shape_of(a) != shape_of({**a, "batch_size": 64})
+    assert shape_of(a) != shape_of({**a, "optimizer": "sgd"})
+
+
+def test_configuration_cost_weights_each_trial_by_its_full_data_epochs():
+    s_per_epoch = {"small": 1.0, "big": 4.0}
+    # 3 full-data-equivalent epochs of small, 1 of big: (3 * 1 + 1 * 4) / 4
+    assert config_cost([("small", 2.0), ("big", 1.0), ("small", 1.0)], s_per_epoch) == 1.75
+    assert config_cost([("small", 0.0), ("big", 2.0)], s_per_epoch) == 4.0  # nothing trained
+    assert config_cost([("other", 1.0)], s_per_epoch) is None  # a shape not measured
+    assert config_cost([], s_per_epoch) is None

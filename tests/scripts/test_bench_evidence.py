@@ -123,13 +123,48 @@ def test_a_row_faster_than_its_bound_is_flagged_and_bad_picks_counted(report):
     text, data = report
     row = _line(text, "| random | 10%")
     cells = row.split(" | ")
-    assert cells[7] == "exceeds"
+    assert cells[6] == "-"  # no cost phase: the configurations' cost is not known
+    assert cells[8] == "exceeds"
     assert "above B beyond its interval: random 10%." in text
     # full-data tuning's mean test accuracy is 93.0: seed 1's 89.0 is more than 2 points below
-    assert cells[11] == "1 of 3"
+    assert cells[12] == "1 of 3"
     gaps = [0.925 - 0.93, 0.89 - 0.92, 0.935 - 0.94]
     mean = 100 * statistics.fmean(gaps)
-    assert cells[10].startswith(f"{mean:+.2f} [")
+    assert cells[11].startswith(f"{mean:+.2f} [")
+
+
+def test_the_cost_phase_s_measure_of_cheaper_configurations_enters_the_bound(
+    evidence, report, tmp_path
+):
+    """The same records, with a cost record per seed: the subset study trained one shape whose
+    epoch costs a hundredth of the full study's shape's on the full data. Its training, 0.0016
+    s per full-data-equivalent epoch against the full study's 0.08, is 0.02 of it: twice its
+    share once the configurations count, so B = (10 / 100) / (0.1 * 0.08 * 0.01 + 0.584 / 100)
+    = 16.89x, above its per-epoch speedup of 16.67x: within (no longer "exceeds")."""
+    args = argparse.Namespace(
+        datasets=["dna"], seeds=SEEDS, out=tmp_path, threads=1, selectors=["random"]
+    )
+    setups = {"dna": evidence.Setup("tabular_dna", (0.1,), 6, ["train.epochs=3"])}
+    cost = evidence.cost_grid(args, setups)
+
+    def measured(cell, _folder):
+        return {
+            "epochs": 10,
+            "s_per_epoch": {"big": 0.5, "small": 0.005},
+            "trials": {
+                "full": [["big", 60.0, 6.0], ["big", 40.0, 2.0]],
+                "random_f0.1": [["small", 10.0, 0.016]],
+            },
+        }
+
+    cost.run([Cell("dna", "shapes", s) for s in SEEDS], measured, timed=False, quiet=True)
+    text = evidence.phase_report(args, setups, [SelectorSpec("random")])
+    cells = _line(text, "| random | 10%").split(" | ")
+    assert cells[6] == "0.01 ± 0.00"
+    bound = 0.1 / (0.1 * 0.08 * 0.01 + (0.6 - 0.016 - 0.06 + 0.06) / 100)
+    assert cells[7] == f"{bound:.2f} ± 0.00x" == "16.89 ± 0.00x"
+    assert cells[5] == "16.67 ± 0.00x" and cells[8] == "within"
+    assert "no row is above B beyond its interval." in text
 
 
 def test_a_data_set_ranked_but_not_tuned_gets_its_ranking_and_one_line(evidence, tmp_path):
@@ -174,3 +209,33 @@ def test_the_tables_of_docs_results_are_the_report_of_the_committed_records(
     specs = [SelectorSpec.parse(s) for s in args.selectors]
     evidence.phase_report(args, evidence.SETUPS, specs)
     assert _block(copy.read_text()) == _block(page)
+
+
+def test_the_cost_phase_measures_every_shape_the_tuned_studies_used(evidence, tmp_path):
+    """A real tiny tune (dna, full data and random 10%, one seed), then the cost phase: every
+    trial's shape gets a measured full-data cost per epoch, each study's trials add up to its
+    record's training seconds, and a run folder whose study is not its record's is refused."""
+    args = evidence.parse_args(
+        ["--quick", "--seeds", "0", "--selectors", "random", "--threads", "1", "--out",
+         str(tmp_path)]
+    )  # fmt: skip
+    setups = {"dna": evidence.Setup("tabular_dna", (0.1,), 4, ["train.epochs=2",
+              "tuning.n_trials=4"], cost_epochs=2)}  # fmt: skip
+    specs = [SelectorSpec("random")]
+    evidence.phase_tune(args, setups, specs)
+    evidence.phase_cost(args, setups, specs)
+    record = evidence.cost_grid(args, setups).record(Cell("dna", "shapes", 0))
+    tune, _ = evidence.grids(args, setups)
+    assert record is not None and set(record.result["trials"]) == {"full", "random_f0.1"}
+    for arm, trials in record.result["trials"].items():
+        tuned = tune.record(Cell("dna", arm, 0))
+        assert sum(t[2] for t in trials) == pytest.approx(tuned.result["train_s"])
+        assert {t[0] for t in trials} <= set(record.result["s_per_epoch"])
+        assert all(s > 0 for s in record.result["s_per_epoch"].values())
+    # a record that does not describe its folder's study
+    path = tune.folder(Cell("dna", "full", 0)) / "record.json"
+    data = json.loads(path.read_text())
+    data["result"]["train_s"] += 1.0
+    path.write_text(json.dumps(data))
+    with pytest.raises(evidence.BenchError, match="not the recorded study"):
+        evidence.study_trials(tune, Cell("dna", "full", 0))

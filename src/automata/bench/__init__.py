@@ -52,7 +52,7 @@ from automata.bench.machine import (
     run_child,
     time_calls,
 )
-from automata.bench.speedup import Speedup, against_full
+from automata.bench.speedup import Speedup, against_full, config_cost, shape_of
 from automata.bench.tables import (
     BAD_PICK_POINTS,
     Table,
@@ -89,6 +89,7 @@ __all__ = [
     "against_full",
     "bad_picks",
     "child_result",
+    "config_cost",
     "docs_block",
     "figure",
     "finished_records",
@@ -102,6 +103,7 @@ __all__ = [
     "quiet_check",
     "row",
     "run_child",
+    "shape_of",
     "study_figures",
     "time_calls",
     "verdict",
