@@ -29,7 +29,8 @@ a subset does not explain. The figures come from a benchmark's record of each st
 The same configurations on both sides: a subset study's search need not try the configurations
 the full study tried, and a configuration's epoch on the full data costs what its shape asks
 (batch size, width, depth, optimizer; a float such as the learning rate changes the values an
-epoch computes, not how much it computes: :func:`shape_of`). Given each shape's measured
+epoch computes, not how much it computes, once denormal floats are flushed
+(``flush_denormal``): :func:`shape_of`). Given each shape's measured
 full-data training seconds per epoch, ``mix`` is the full-data cost per epoch of the row's
 configurations over the full study's (:func:`config_cost`, each trial weighted by the
 full-data-equivalent epochs it trained), and the floor's training part becomes
