@@ -3,10 +3,12 @@ a time, and the report's paired gaps, bad picks and targets, on hand-made record
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from scipy import stats
 
-from automata.bench import Record
+from automata.bench import Cell, Grid, Record
 
 from .conftest import script
 
@@ -133,3 +135,24 @@ def test_dehb_arms_spend_the_full_arms_time_and_count_their_epochs(fidelity, tmp
     best = max((e for e in evals if e["top"]), key=lambda e: e["value"], default=None)
     if best is not None:
         assert result["test"] == best["test"] and result["params"] == best["params"]
+
+
+def test_runs_say_whether_denormals_are_flushed_and_the_records_made_before_still_match(
+    fidelity,
+):
+    """Every run composes with its data set's flush_denormal; the committed records (made
+    before the setting existed, unflushed) are still accepted as this protocol's, and a data
+    set run with it flushed (SST-2) says so in its settings."""
+    setups = fidelity.SETUPS
+    trec6 = fidelity.overrides(setups["trec6"], "full", 0, 1)
+    assert "flush_denormal=false" in trec6
+    sst2 = fidelity.settings(setups, 1, Cell("sst2", "full", 0))["overrides"]
+    assert "flush_denormal=true" in sst2
+    grid = Grid(fidelity.PUBLISHED, partial(fidelity.settings, setups, 1))
+    checked = 0
+    for ds in ("dna", "satimage", "trec6"):
+        for path in sorted((fidelity.PUBLISHED / ds).glob("*/seed*/record.json")):
+            cell = Cell(ds, path.parent.parent.name, int(path.parent.name.removeprefix("seed")))
+            assert grid.record(cell) is not None  # raises if the settings differ
+            checked += 1
+    assert checked > 0
