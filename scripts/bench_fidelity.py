@@ -33,7 +33,8 @@ Per cell (dataset x arm x seed) a small JSON record: the final test accuracy, th
 time (tuning, confirmation and final model), the full-data-equivalent epochs, the selection
 share, and every evaluation with its time, so that the report compares the arms at equal wall
 time too (the incumbent an arm would return at 25%, 50% and 100% of the full arm's time,
-retrained on the full data and tested). The records of a finished run are copied under
+retrained on the full data and tested, paired by seed with full-data tuning's and the default
+arm's; on text only the arms that target names, see ``TEXT_ANYTIME``). The records of a finished run are copied under
 ``docs/results/fidelity/`` (``--publish``), and the report is made from those files alone.
 
 Phases (resumable; a finished cell is not run again):
@@ -96,7 +97,22 @@ class Setup:
     #: ``flush_denormal`` of every run (the product's default: True); False for the data sets
     #: whose records were made before the setting existed, so that they stand as made
     flush_denormal: bool = True
+    #: the arms of the equal-wall-time table (None: every one); the full arm and the default
+    #: are retrained whatever is shown, the table's differences need them
+    anytime_arms: list[str] | None = None
 
+
+#: On text an incumbent's retraining costs as much as a full-data tuning's last rung: the
+#: equal-wall-time table there keeps to the arms its target names (the default, full-data
+#: Hyperband, DEHB) and the paper's fixed 10%.
+TEXT_ANYTIME = [
+    "full",
+    "fixed10_random",
+    "fixed10_gradmatchpb",
+    "ladder_random",
+    "dehb_epochs",
+    "dehb_data",
+]
 
 SETUPS: dict[str, Setup] = {
     "dna": Setup("tabular_dna", flush_denormal=False),
@@ -108,6 +124,7 @@ SETUPS: dict[str, Setup] = {
         "TPE's random start-up is 6 (scaled with the trials: 12 configurations are TPE's own)",
         floor=-1.5,
         flush_denormal=False,
+        anytime_arms=TEXT_ANYTIME,
     ),
     "sst2": Setup(
         "text_sst2",
@@ -115,6 +132,7 @@ SETUPS: dict[str, Setup] = {
         "reduced for 2 CPU cores: T = 10 epochs (paper: 20), 18 trials (paper: 27), of which "
         "TPE's random start-up is 6 (scaled with the trials)",
         floor=-1.5,
+        anytime_arms=TEXT_ANYTIME,
     ),
 }
 QUICK: dict[str, Setup] = {
@@ -170,6 +188,8 @@ DEHB_ARMS = {"dehb_epochs": "epochs", "dehb_data": "data"}
 DATA_UNITS = 81
 SEEDS = [0, 1, 2, 3, 4]
 COMMON = ["device=cpu", "tuning.tensorboard=false"]
+#: The arm ``make run`` defaults to: the equal-wall-time table pairs every arm with it.
+FAVOURED = "ladder_random"
 #: Fractions of the full arm's wall time at which the arms' incumbents are compared.
 AT = (0.25, 0.5, 1.0)
 
@@ -657,19 +677,23 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             args.records / ds / "retrain.json",  # beside the records: no training to redo
         )
         at_table = Table(
-            ["arm"]
+            ["arm", "n"]
             + [f"test % at {int(100 * a)}% of full's time" for a in AT]
             + [f"- full at {int(100 * a)}% (pts)" for a in AT[:2]]
+            + [f"{FAVOURED} - arm at {int(100 * a)}% (pts)" for a in AT[:2]]
         )
         lines += [
             "At equal wall time: the test accuracy of the configuration each arm would return "
             "at 25%, 50% and 100% of the full arm's total time of the same seed (retrained on "
-            "the full data for T epochs), and its paired difference with the full arm's.",
+            "the full data for T epochs), its paired difference with the full arm's, and the "
+            f"paired difference of the default arm ({FAVOURED}) with it (positive: the default "
+            "is ahead); n seeds per arm, each difference over the seeds both arms have.",
             "",
             at_table.header(),
         ]
         per_arm: dict[str, dict[float, dict[int, float]]] = {}
-        for arm in ARMS:
+        shown = [a for a in ARMS if setup.anytime_arms is None or a in setup.anytime_arms]
+        for arm in dict.fromkeys(["full", FAVOURED, *shown]):
             runs = {s: found[Cell(ds, arm, s)] for s in seeds if Cell(ds, arm, s) in found}
             if not runs or not full:
                 continue
@@ -685,12 +709,18 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
                         acc = r["test"] if same else retrain.test_accuracy(inc["params"], s)
                         accs[s] = 100 * acc
                 per_arm[arm][a] = accs
-        for arm, by_at in per_arm.items():
+        for arm in [a for a in ARMS if a in per_arm and a in shown]:
+            by_at = per_arm[arm]
             cells = [fmt_ci(*ci95(by_at[a].values())) for a in AT]
-            for a in AT[:2]:
-                d = paired_ci95(by_at[a], per_arm["full"][a]) if arm != "full" else (None, None, 0)
-                cells.append(fmt_interval(d[0], d[1]) if arm != "full" else "-")
-            lines.append(at_table.add([arm, *cells]))
+            for ref, sign in (("full", 1), (FAVOURED, -1)):
+                for a in AT[:2]:
+                    if arm == ref or ref not in per_arm:
+                        cells.append("-")
+                        continue
+                    d = paired_ci95(by_at[a], per_arm[ref][a])
+                    cells.append(fmt_interval(None if d[0] is None else sign * d[0], d[1]))
+            n = len({s for a in AT for s in by_at[a]})
+            lines.append(at_table.add([arm, n, *cells]))
         lines.append("")
     write_csv(
         args.out / "fidelity.csv",

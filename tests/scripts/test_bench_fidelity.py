@@ -104,6 +104,62 @@ def test_report_gaps_bad_picks_and_targets(fidelity, tmp_path):
     )
 
 
+def test_equal_time_table_pairs_every_arm_with_full_and_the_default(
+    fidelity, tmp_path, monkeypatch
+):
+    """At 25% of the full arm's time an arm returns its incumbent then (retrained: read from
+    the cache beside the records, so nothing trains here); the table pairs it by seed with
+    the full arm's and the default arm's, over the seeds both have, and leaves out the arms
+    that its data set's protocol does not name."""
+    import json
+
+    def ev(t, value, name):
+        return {"t": t, "study": "s", "top": True, "step": 81, "value": value, "params": name}
+
+    early = {"full": [0.80, 0.82, 0.81], "ladder_random": [0.85, 0.86, 0.86]}
+    final = {"full": [0.90, 0.91, 0.92], "ladder_random": [0.90, 0.91, 0.93]}
+    cache = {}
+    for arm in ("full", "ladder_random", "dehb_data", "one_epoch"):
+        for seed in range(3 if arm != "dehb_data" else 2):  # DEHB: two seeds of three
+            test = final.get(arm, final["full"])[seed]
+            _record(tmp_path, arm, seed, test, 100.0)
+            path = tmp_path / "dna" / arm / f"seed{seed}" / "record.json"
+            rec = json.loads(path.read_text())
+            rec["result"]["params"] = f"{arm}-final"
+            rec["result"]["evaluations"] = [
+                ev(10.0, 0.5, f"{arm}-early"),
+                ev(90, 0.9, f"{arm}-final"),
+            ]
+            path.write_text(json.dumps(rec))
+            early_test = early.get(arm, [0.84, 0.83, 0.0])[seed]
+            cache[f"{seed}|{json.dumps(f'{arm}-early')}"] = early_test
+    (tmp_path / "dna" / "retrain.json").write_text(json.dumps(cache))
+    setup = fidelity.Setup("tabular_dna", anytime_arms=["full", "dehb_data"])
+    monkeypatch.setitem(fidelity.SETUPS, "dna", setup)
+    out = tmp_path / "out"
+    fidelity.main(
+        ["--phase", "report", "--datasets", "dna", "--records", str(tmp_path), "--out", str(out)]
+    )
+    text = (out / "fidelity.md").read_text()
+    table = text[text.index("At equal wall time") :]
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2:-1]
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| arm")
+    }
+    assert set(rows) == {"full", "dehb_data"}  # ladder_random is paired with, not shown
+    n, at25, at50, at100, full25, full50, fav25, fav50 = (c.strip() for c in rows["dehb_data"])
+    assert n == "2" and at100.startswith("90.50")  # its own final tests, seeds 0 and 1
+    # DEHB - full at 25%: (84 - 80, 83 - 82) = 4, 1 -> 2.50 [t interval]
+    diffs = [4.0, 1.0]
+    half = stats.t.ppf(0.975, 1) * stats.tstd(diffs) / 2**0.5
+    assert full25 == f"+2.50 [{2.5 - half:+.2f}, {2.5 + half:+.2f}]"
+    # ladder - DEHB at 25%: (85 - 84, 86 - 83) = 1, 3 -> 2.00
+    half = stats.t.ppf(0.975, 1) * stats.tstd([1.0, 3.0]) / 2**0.5
+    assert fav25 == f"+2.00 [{2.0 - half:+.2f}, {2.0 + half:+.2f}]"
+    assert rows["full"][0].strip() == "3" and rows["full"][4].strip() == "-"
+
+
 def test_a_dehb_arm_needs_the_full_arm_of_its_seed(fidelity, tmp_path):
     cell = fidelity.Cell("dna", "dehb_data", 3)
     with pytest.raises(fidelity.BenchError, match="full arm of that seed"):
