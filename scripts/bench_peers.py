@@ -251,17 +251,14 @@ def _quiet_dehb() -> None:
 
 
 def process_and_data(cfg: Any) -> tuple[Any, Any]:
-    """What a DEHB arm sets up before its first evaluation, as a run does: the device,
-    determinism and torch's threads from ``cfg``; the data set's splits."""
-    import torch
-
+    """What a DEHB arm sets up before its first evaluation, as a run does: the device, and
+    the process's determinism, torch threads and denormal handling from ``cfg`` (not left as
+    an earlier run of the same process set them); the data set's splits."""
     from automata.build import build
-    from automata.device import resolve_device, set_determinism
+    from automata.device import configure_process, resolve_device
 
     device = resolve_device(str(cfg.device))
-    set_determinism(bool(cfg.deterministic))
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+    configure_process(bool(cfg.deterministic), cfg.threads, bool(cfg.flush_denormal))
     return device, build("dataset", cfg.dataset)
 
 
