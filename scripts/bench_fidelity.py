@@ -34,8 +34,9 @@ time (tuning, confirmation and final model), the full-data-equivalent epochs, th
 share, and every evaluation with its time, so that the report compares the arms at equal wall
 time too (the incumbent an arm would return at 25%, 50% and 100% of the full arm's time,
 retrained on the full data and tested, paired by seed with full-data tuning's and the default
-arm's; on text only the arms that target names, see ``TEXT_ANYTIME``). The records of a finished run are copied under
-``docs/results/fidelity/`` (``--publish``), and the report is made from those files alone.
+arm's; on text only the arms that target names, see ``TEXT_ANYTIME``). The records of a
+finished run are copied under ``docs/results/fidelity/`` (``--publish``), and the report is
+made from those files alone.
 
 Phases (resumable; a finished cell is not run again):
 
@@ -653,13 +654,13 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
             }
         lines.append("")
         lines += targets(summary.get(ds, {}), setup.floor)
-        rungs = rung_table(found, ds, "ladder_random")
+        rungs = rung_table(found, ds, FAVOURED)
         if rungs:
             rung_tables[ds] = rungs
             totals[ds] = {a: v["fe_epochs"][0] for a, v in summary[ds].items()}
             rt = Table("rung (share of the data) | configurations | FE epochs | share of the arm's")
             lines += [
-                "The ladder (ladder_random) per rung, mean over seeds: the configurations "
+                f"The ladder ({FAVOURED}) per rung, mean over seeds: the configurations "
                 "trained at each share of the data and the full-data-equivalent epochs spent "
                 "there (the last rung, all of the data, is the final model).",
                 "",
@@ -712,13 +713,17 @@ def report(args: argparse.Namespace, setups: dict[str, Setup]) -> str:
         for arm in [a for a in ARMS if a in per_arm and a in shown]:
             by_at = per_arm[arm]
             cells = [fmt_ci(*ci95(by_at[a].values())) for a in AT]
-            for ref, sign in (("full", 1), (FAVOURED, -1)):
+            for ref in ("full", FAVOURED):
                 for a in AT[:2]:
                     if arm == ref or ref not in per_arm:
                         cells.append("-")
                         continue
-                    d = paired_ci95(by_at[a], per_arm[ref][a])
-                    cells.append(fmt_interval(None if d[0] is None else sign * d[0], d[1]))
+                    # first - second: arm - full, FAVOURED - arm (positive: the default is ahead)
+                    first, second = (
+                        (by_at, per_arm[ref]) if ref == "full" else (per_arm[ref], by_at)
+                    )
+                    d = paired_ci95(first[a], second[a])
+                    cells.append(fmt_interval(d[0], d[1]))
             n = len({s for a in AT for s in by_at[a]})
             lines.append(at_table.add([arm, n, *cells]))
         lines.append("")

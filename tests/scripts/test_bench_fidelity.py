@@ -3,6 +3,7 @@ a time, and the report's paired gaps, bad picks and targets, on hand-made record
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import pytest
@@ -111,7 +112,6 @@ def test_equal_time_table_pairs_every_arm_with_full_and_the_default(
     the cache beside the records, so nothing trains here); the table pairs it by seed with
     the full arm's and the default arm's, over the seeds both have, and leaves out the arms
     that its data set's protocol does not name."""
-    import json
 
     def ev(t, value, name):
         return {"t": t, "study": "s", "top": True, "step": 81, "value": value, "params": name}
