@@ -1,7 +1,8 @@
 """Shared fixtures: the real configs of conf/ composed with overrides; a tiny run (on the CPU,
 few trials, few epochs, into a tmp folder, no TensorBoard) as a config (``tiny_cfg``) or as
 the overrides of ``python -m automata`` (``tiny_run``); the PostgreSQL server of the shared-
-storage tests."""
+storage tests; torch's process-wide settings put back after a test that changes them
+(``restore_process``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,32 @@ from automata.config import compose, conf_dir
 ROOT = Path(__file__).resolve().parents[1]
 CONF = conf_dir()
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def denormals_flushed() -> bool:
+    """Whether torch computes with denormal floats flushed to zero in this process now
+    (1e-323 is a float64 denormal; flushed, it becomes 0)."""
+    import torch
+
+    return (torch.tensor([1e-323], dtype=torch.float64) * 1.0).item() == 0.0
+
+
+@pytest.fixture
+def restore_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Put back after the test what configuring a process changes for all that follow:
+    torch's determinism settings, its number of threads and its denormal handling."""
+    import torch
+
+    algorithms = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    threads, flushed = torch.get_num_threads(), denormals_flushed()
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    yield
+    torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(flushed)
 
 
 def compose_config(overrides: list[str] | None = None) -> DictConfig:

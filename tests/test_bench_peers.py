@@ -18,7 +18,7 @@ from automata.bench import RECORD_NAME
 from automata.tuning import search_space
 from automata.tuning.schedulers.successive_halving import hyperband_brackets, sha_rungs
 
-from .conftest import ROOT, compose_config
+from .conftest import ROOT, compose_config, denormals_flushed
 
 
 def _load_script():  # noqa: ANN202
@@ -241,21 +241,15 @@ def test_quick_benchmark_writes_every_arm_and_resumes(tmp_path, capsys):
     assert "other settings" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("restore_process")
 @pytest.mark.parametrize("flush", [False, True])
 def test_a_dehb_arm_sets_the_process_as_its_config_says(flush):
     """DEHB's set-up gives the process its config's denormal handling, whatever an earlier run
     of the same process left (a denormal float64 stays one, or is computed as 0)."""
     import torch
 
-    def flushed() -> bool:
-        return (torch.tensor([1e-323], dtype=torch.float64) * 1.0).item() == 0.0
-
-    before = flushed()
     if not torch.set_flush_denormal(not flush):
         pytest.skip("this CPU cannot flush denormals")
     cfg = compose_config(["experiment=tabular_dna", f"flush_denormal={str(flush).lower()}"])
-    try:
-        bp.process_and_data(cfg)
-        assert flushed() == flush
-    finally:
-        torch.set_flush_denormal(before)
+    bp.process_and_data(cfg)
+    assert denormals_flushed() == flush

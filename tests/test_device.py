@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -44,19 +43,7 @@ def test_unknown_device_is_a_config_error(name: str) -> None:
         resolve_device(name)
 
 
-@pytest.fixture
-def restore_determinism(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Put torch's global determinism settings back as they were after the test."""
-    algorithms = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
-    yield
-    torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
-
-
-@pytest.mark.usefixtures("restore_determinism")
+@pytest.mark.usefixtures("restore_process")
 def test_determinism_on_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
     set_determinism(True)
     assert torch.are_deterministic_algorithms_enabled()
@@ -69,7 +56,7 @@ def test_determinism_on_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not torch.backends.cudnn.deterministic and torch.backends.cudnn.benchmark
 
 
-@pytest.mark.usefixtures("restore_determinism")
+@pytest.mark.usefixtures("restore_process")
 def test_a_users_cublas_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     set_determinism(True)
@@ -95,7 +82,7 @@ def test_synchronize_waits_only_for_cuda(monkeypatch: pytest.MonkeyPatch) -> Non
     assert waited == [torch.device("cuda", 1)]
 
 
-@pytest.mark.usefixtures("restore_determinism")
+@pytest.mark.usefixtures("restore_process")
 def test_denormal_floats_are_flushed_to_zero_only_when_asked() -> None:
     """1e-39 is below float32's smallest normal number (about 1.18e-38): a denormal."""
     tiny = torch.tensor([1e-39], dtype=torch.float32)
